@@ -1,0 +1,1 @@
+"""Exception tickets: types, forms, workflows, routing rules, SLAs, escalations (issue 3 on)."""

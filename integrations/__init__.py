@@ -1,0 +1,1 @@
+"""Integrations: ERP (inbound REST, outbound delivery) and OPC UA (later issues)."""

@@ -1,0 +1,31 @@
+"""``/api/v1/`` routes."""
+
+from rest_framework.routers import DefaultRouter
+
+from . import viewsets
+
+
+class NaturalKeyRouter(DefaultRouter):
+    """Detail actions are matched before plain detail routes, so a natural key may contain
+    slashes: ``work-orders/ZP/2026/07/0001/release/`` releases ``ZP/2026/07/0001``."""
+
+    include_format_suffixes = False
+    routes = [
+        DefaultRouter.routes[0],  # list
+        DefaultRouter.routes[1],  # list actions
+        DefaultRouter.routes[3],  # detail actions
+        DefaultRouter.routes[2],  # detail
+    ]
+
+
+router = NaturalKeyRouter()
+router.register("sites", viewsets.SiteViewSet, basename="site")
+router.register("work-centers", viewsets.WorkCenterViewSet, basename="workcenter")
+router.register("machines", viewsets.MachineViewSet, basename="machine")
+router.register("items", viewsets.ItemViewSet, basename="item")
+router.register("work-orders", viewsets.WorkOrderViewSet, basename="workorder")
+router.register("operations", viewsets.OperationViewSet, basename="operation")
+router.register("lots", viewsets.LotViewSet, basename="lot")
+router.register("confirmations", viewsets.ConfirmationViewSet, basename="confirmation")
+
+urlpatterns = router.urls

@@ -1,0 +1,20 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class MesConfig(AppConfig):
+    name = "mes"
+    verbose_name = _("Production")
+
+    def ready(self) -> None:
+        # All wiring in one place: history request ids, then plug-in outbox subscribers.
+        import importlib
+
+        from django.conf import settings
+        from simple_history.signals import pre_create_historical_record
+
+        from mes.signals import stamp_request_id
+
+        pre_create_historical_record.connect(stamp_request_id, dispatch_uid="andon_request_id")
+        for module in settings.ANDON_SUBSCRIBER_MODULES:
+            importlib.import_module(module)

@@ -1,0 +1,21 @@
+from .base import GlobalQuerySet, HistoryAuditFields, SiteScopedQuerySet
+from .outbox import OutboxDelivery, OutboxEvent
+from .production import Confirmation, Item, Lot, LotConsumption, Operation, WorkOrder
+from .sites import Machine, Site, WorkCenter
+
+__all__ = [
+    "Confirmation",
+    "GlobalQuerySet",
+    "HistoryAuditFields",
+    "Item",
+    "Lot",
+    "LotConsumption",
+    "Machine",
+    "Operation",
+    "OutboxDelivery",
+    "OutboxEvent",
+    "Site",
+    "SiteScopedQuerySet",
+    "WorkCenter",
+    "WorkOrder",
+]

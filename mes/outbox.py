@@ -1,0 +1,144 @@
+"""Outbox: write events with the change, relay them after commit to registered subscribers.
+
+Services call :func:`emit_event` inside their transaction. After commit a Celery task relays the
+event to every subscriber whose pattern matches its type. A subscriber runs inside a transaction
+together with the insert of its ``OutboxDelivery`` row, so it either applied the event and is
+recorded as done, or neither; a second relay of the same event finds the row and skips it.
+Subscribers register in their app's ``AppConfig.ready()``::
+
+    from mes.outbox import subscribers
+
+    @subscribers.register("notifications", "exception.*")
+    def notify(event): ...
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from mes.middleware import current_request_id
+from mes.models import OutboxDelivery, OutboxEvent
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[OutboxEvent], None]
+
+
+@dataclass(frozen=True)
+class Subscriber:
+    name: str
+    patterns: tuple[str, ...]
+    handler: Handler
+
+    def wants(self, event_type: str) -> bool:
+        return any(fnmatch.fnmatchcase(event_type, p) for p in self.patterns)
+
+
+class SubscriberRegistry:
+    """Named subscribers; a name registers once (re-registering replaces, for reloads)."""
+
+    def __init__(self) -> None:
+        self._by_name: dict[str, Subscriber] = {}
+
+    def register(self, name: str, *patterns: str) -> Callable[[Handler], Handler]:
+        def decorator(handler: Handler) -> Handler:
+            self.add(name, handler, patterns or ("*",))
+            return handler
+
+        return decorator
+
+    def add(self, name: str, handler: Handler, patterns: Iterable[str] = ("*",)) -> None:
+        self._by_name[name] = Subscriber(name, tuple(patterns), handler)
+
+    def remove(self, name: str) -> None:
+        self._by_name.pop(name, None)
+
+    def for_type(self, event_type: str) -> list[Subscriber]:
+        return [s for s in self._by_name.values() if s.wants(event_type)]
+
+    def names(self) -> list[str]:
+        return sorted(self._by_name)
+
+
+subscribers = SubscriberRegistry()
+
+
+def emit_event(
+    event_type: str,
+    *,
+    aggregate,
+    site=None,
+    actor=None,
+    reason: str = "",
+    payload: dict | None = None,
+) -> OutboxEvent:
+    """Write one OutboxEvent in the caller's transaction and relay it once that commits."""
+    event = OutboxEvent.objects.create(
+        type=event_type,
+        site=site,
+        aggregate_type=aggregate._meta.model_name,
+        aggregate_id=str(aggregate.pk),
+        payload=payload or {},
+        actor=actor if actor is not None and actor.is_authenticated else None,
+        reason=reason or "",
+        request_id=current_request_id(),
+    )
+    transaction.on_commit(lambda: _enqueue_relay(event.pk))
+    return event
+
+
+def _enqueue_relay(event_pk: int) -> None:
+    from mes.tasks import relay_outbox_event
+
+    try:
+        relay_outbox_event.delay(event_pk)
+    except Exception:  # broker down: the periodic sweep relays it later
+        log.exception("could not enqueue relay of outbox event %s", event_pk)
+
+
+def relay_event(event_pk: int) -> bool:
+    """Deliver one event to each matching subscriber at most once. True when fully delivered."""
+    event = OutboxEvent.objects.filter(pk=event_pk).first()
+    if event is None or event.delivered_at is not None:
+        return True
+    errors = []
+    for sub in subscribers.for_type(event.type):
+        try:
+            with transaction.atomic():
+                # Serialises concurrent relays of the same event.
+                OutboxEvent.objects.select_for_update().filter(pk=event_pk).first()
+                if OutboxDelivery.objects.filter(event_id=event_pk, subscriber=sub.name).exists():
+                    continue
+                OutboxDelivery.objects.create(event_id=event_pk, subscriber=sub.name)
+                sub.handler(event)
+        except IntegrityError:
+            continue  # another relay recorded this delivery first
+        except Exception as exc:
+            log.exception("subscriber %s failed on event %s", sub.name, event.event_id)
+            errors.append(f"{sub.name}: {exc!r}")
+    now = timezone.now()
+    if errors:
+        OutboxEvent.objects.filter(pk=event_pk).update(
+            attempts=event.attempts + 1, last_error="\n".join(errors)[:4000]
+        )
+        return False
+    OutboxEvent.objects.filter(pk=event_pk, delivered_at__isnull=True).update(
+        delivered_at=now, attempts=event.attempts + 1, last_error=""
+    )
+    return True
+
+
+def undelivered_ids(older_than, limit: int = 500) -> list[int]:
+    """Events still not delivered, oldest first; uses the partial index on undelivered rows."""
+    cutoff = timezone.now() - older_than
+    return list(
+        OutboxEvent.objects.filter(delivered_at__isnull=True, occurred_at__lte=cutoff)
+        .order_by("occurred_at")
+        .values_list("pk", flat=True)[:limit]
+    )

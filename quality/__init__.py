@@ -1,0 +1,1 @@
+"""Quality: inspections, non-conformances, holds and dispositions (a later issue)."""
