@@ -74,7 +74,11 @@ def _reason(reason: str | None, default: str) -> str:
 def _require_reason(reason: str | None) -> str:
     reason = (reason or "").strip()
     if not reason:
-        raise InvalidInput(_("A reason is required."), code="reason_required", fields={"reason": [_("This field is required.")]})
+        raise InvalidInput(
+            _("A reason is required."),
+            code="reason_required",
+            fields={"reason": [_("This field is required.")]},
+        )
     return reason
 
 
@@ -120,7 +124,11 @@ def _decimal(value, field: str) -> Decimal:
             fields={field: [_("A number is required.")]},
         ) from None
     if not result.is_finite():
-        raise InvalidInput(_("%(field)s must be a number.") % {"field": field}, code="invalid_number", fields={field: [_("A finite number is required.")]})
+        raise InvalidInput(
+            _("%(field)s must be a number.") % {"field": field},
+            code="invalid_number",
+            fields={field: [_("A finite number is required.")]},
+        )
     if result < 0:
         raise InvalidInput(
             _("%(field)s cannot be negative.") % {"field": field},
@@ -156,7 +164,9 @@ def save_master_record(obj: Model, *, actor, reason: str = "") -> Model:
     with transaction.atomic():
         if not created:
             model.objects.select_for_update().filter(pk=obj.pk).first()
-        save_with_history(obj, actor=actor, reason=_reason(reason, "created" if created else "changed"))
+        save_with_history(
+            obj, actor=actor, reason=_reason(reason, "created" if created else "changed")
+        )
         emit_event(
             f"{model._meta.model_name}.{'created' if created else 'changed'}",
             aggregate=obj,
@@ -238,12 +248,24 @@ def create_work_order(
     authorize(actor, "mes.add_workorder", site)
     qty = _decimal(planned_qty, "planned_qty")
     if qty <= 0:
-        raise InvalidInput(_("The planned quantity must be positive."), code="invalid_quantity", fields={"planned_qty": [_("Must be more than zero.")]})
+        raise InvalidInput(
+            _("The planned quantity must be positive."),
+            code="invalid_quantity",
+            fields={"planned_qty": [_("Must be more than zero.")]},
+        )
     if not operations:
-        raise InvalidInput(_("A work order needs at least one operation."), code="missing_operations", fields={"operations": [_("At least one operation is required.")]})
+        raise InvalidInput(
+            _("A work order needs at least one operation."),
+            code="missing_operations",
+            fields={"operations": [_("At least one operation is required.")]},
+        )
     sequences = [spec.sequence for spec in operations]
     if len(set(sequences)) != len(sequences):
-        raise InvalidInput(_("Operation sequences must be unique."), code="duplicate_sequence", fields={"operations": [_("Duplicate sequence.")]})
+        raise InvalidInput(
+            _("Operation sequences must be unique."),
+            code="duplicate_sequence",
+            fields={"operations": [_("Duplicate sequence.")]},
+        )
     for spec in operations:
         if spec.work_center.site_id != site.pk:
             raise InvalidInput(
@@ -277,7 +299,9 @@ def create_work_order(
                 work_center=spec.work_center,
                 description=spec.description,
                 planned_setup_minutes=_decimal(spec.setup_minutes, "setup_minutes"),
-                planned_run_minutes_per_unit=_decimal(spec.run_minutes_per_unit, "run_minutes_per_unit"),
+                planned_run_minutes_per_unit=_decimal(
+                    spec.run_minutes_per_unit, "run_minutes_per_unit"
+                ),
             )
             save_with_history(op, actor=actor, reason=reason)
         emit_event(
@@ -286,7 +310,9 @@ def create_work_order(
             site=site,
             actor=actor,
             reason=reason,
-            payload=_wo_payload(wo, planned_qty=str(qty), due_date=due_date.isoformat(), operations=sequences),
+            payload=_wo_payload(
+                wo, planned_qty=str(qty), due_date=due_date.isoformat(), operations=sequences
+            ),
         )
     return wo
 
@@ -313,18 +339,33 @@ def release_work_order(work_order: WorkOrder, *, actor, reason: str = "") -> Wor
             save_with_history(op, actor=actor, reason=reason, fields=["dispatch_rank"])
         wo.status = WO.RELEASED
         wo.released_at = timezone.now()
-        save_with_history(wo, actor=actor, reason=reason, fields=["status", "released_at", "updated_at"])
-        emit_event("work_order.released", aggregate=wo, site=wo.site, actor=actor, reason=reason, payload=_wo_payload(wo))
+        save_with_history(
+            wo, actor=actor, reason=reason, fields=["status", "released_at", "updated_at"]
+        )
+        emit_event(
+            "work_order.released",
+            aggregate=wo,
+            site=wo.site,
+            actor=actor,
+            reason=reason,
+            payload=_wo_payload(wo),
+        )
     return wo
 
 
-def _set_wo_status(wo: WorkOrder, to: str, *, actor, reason: str, event: str, **payload) -> WorkOrder:
+def _set_wo_status(
+    wo: WorkOrder, to: str, *, actor, reason: str, event: str, **payload
+) -> WorkOrder:
     """Move a locked work order along the table, stamping the matching timestamp."""
     _check_wo_transition(wo, to)
     previous = wo.status
     fields = ["status", "updated_at"]
     now = timezone.now()
-    stamp = {WO.IN_PROGRESS: "started_at", WO.COMPLETED: "completed_at", WO.CLOSED: "closed_at"}.get(to)
+    stamp = {
+        WO.IN_PROGRESS: "started_at",
+        WO.COMPLETED: "completed_at",
+        WO.CLOSED: "closed_at",
+    }.get(to)
     if stamp and getattr(wo, stamp) is None:
         setattr(wo, stamp, now)
         fields.append(stamp)
@@ -336,7 +377,14 @@ def _set_wo_status(wo: WorkOrder, to: str, *, actor, reason: str, event: str, **
         fields.append("status_before_hold")
     wo.status = to
     save_with_history(wo, actor=actor, reason=reason, fields=fields)
-    emit_event(event, aggregate=wo, site=wo.site, actor=actor, reason=reason, payload=_wo_payload(wo, previous_status=previous, **payload))
+    emit_event(
+        event,
+        aggregate=wo,
+        site=wo.site,
+        actor=actor,
+        reason=reason,
+        payload=_wo_payload(wo, previous_status=previous, **payload),
+    )
     return wo
 
 
@@ -345,7 +393,13 @@ def start_work_order(work_order: WorkOrder, *, actor, reason: str = "") -> WorkO
     authorize(actor, "mes.change_workorder", work_order.site_id)
     with transaction.atomic():
         wo = _lock_work_order(work_order)
-        return _set_wo_status(wo, WO.IN_PROGRESS, actor=actor, reason=_reason(reason, "started"), event="work_order.started")
+        return _set_wo_status(
+            wo,
+            WO.IN_PROGRESS,
+            actor=actor,
+            reason=_reason(reason, "started"),
+            event="work_order.started",
+        )
 
 
 def hold_work_order(work_order: WorkOrder, *, actor, reason: str) -> WorkOrder:
@@ -363,9 +417,13 @@ def resume_work_order(work_order: WorkOrder, *, actor, reason: str = "") -> Work
     with transaction.atomic():
         wo = _lock_work_order(work_order)
         if wo.status != WO.ON_HOLD:
-            raise TransitionNotAllowed(_("Work order %(number)s is not on hold.") % {"number": wo.erp_number})
+            raise TransitionNotAllowed(
+                _("Work order %(number)s is not on hold.") % {"number": wo.erp_number}
+            )
         target = wo.status_before_hold or WO.RELEASED
-        return _set_wo_status(wo, target, actor=actor, reason=_reason(reason, "resumed"), event="work_order.resumed")
+        return _set_wo_status(
+            wo, target, actor=actor, reason=_reason(reason, "resumed"), event="work_order.resumed"
+        )
 
 
 def complete_work_order(work_order: WorkOrder, *, actor, reason: str = "") -> WorkOrder:
@@ -374,7 +432,9 @@ def complete_work_order(work_order: WorkOrder, *, actor, reason: str = "") -> Wo
     with transaction.atomic():
         wo = _lock_work_order(work_order)
         open_ops = list(
-            wo.operations.filter(status__in=[OP.QUEUED, OP.IN_PROGRESS]).values_list("sequence", flat=True)
+            wo.operations.filter(status__in=[OP.QUEUED, OP.IN_PROGRESS]).values_list(
+                "sequence", flat=True
+            )
         )
         if open_ops and wo.status == WO.IN_PROGRESS:
             raise DomainError(
@@ -382,7 +442,14 @@ def complete_work_order(work_order: WorkOrder, *, actor, reason: str = "") -> Wo
                 code="operations_open",
             )
         totals = _confirmed_totals(wo)
-        return _set_wo_status(wo, WO.COMPLETED, actor=actor, reason=_reason(reason, "completed"), event="work_order.completed", **totals)
+        return _set_wo_status(
+            wo,
+            WO.COMPLETED,
+            actor=actor,
+            reason=_reason(reason, "completed"),
+            event="work_order.completed",
+            **totals,
+        )
 
 
 def close_work_order(work_order: WorkOrder, *, actor, reason: str = "") -> WorkOrder:
@@ -390,7 +457,9 @@ def close_work_order(work_order: WorkOrder, *, actor, reason: str = "") -> WorkO
     authorize(actor, "mes.change_workorder", work_order.site_id)
     with transaction.atomic():
         wo = _lock_work_order(work_order)
-        return _set_wo_status(wo, WO.CLOSED, actor=actor, reason=_reason(reason, "closed"), event="work_order.closed")
+        return _set_wo_status(
+            wo, WO.CLOSED, actor=actor, reason=_reason(reason, "closed"), event="work_order.closed"
+        )
 
 
 def cancel_work_order(work_order: WorkOrder, *, actor, reason: str) -> WorkOrder:
@@ -404,7 +473,9 @@ def cancel_work_order(work_order: WorkOrder, *, actor, reason: str) -> WorkOrder
             op.status = OP.CANCELLED
             op.dispatch_rank = None
             save_with_history(op, actor=actor, reason=reason, fields=["status", "dispatch_rank"])
-        return _set_wo_status(wo, WO.CANCELLED, actor=actor, reason=reason, event="work_order.cancelled")
+        return _set_wo_status(
+            wo, WO.CANCELLED, actor=actor, reason=reason, event="work_order.cancelled"
+        )
 
 
 def _confirmed_totals(wo: WorkOrder) -> dict:
@@ -427,10 +498,16 @@ def _lock_operation(operation: Operation | int) -> Operation:
 
 def _check_machine(machine: Machine | None, op: Operation) -> None:
     if machine is not None and machine.site_id != op.work_order.site_id:
-        raise InvalidInput(_("The machine belongs to another site."), code="wrong_site", fields={"machine": [_("Machine of another site.")]})
+        raise InvalidInput(
+            _("The machine belongs to another site."),
+            code="wrong_site",
+            fields={"machine": [_("Machine of another site.")]},
+        )
 
 
-def _begin_operation(op: Operation, wo: WorkOrder, *, actor, reason: str, machine, started_at) -> bool:
+def _begin_operation(
+    op: Operation, wo: WorkOrder, *, actor, reason: str, machine, started_at
+) -> bool:
     """Queued -> in progress on a locked operation; returns whether the order started too."""
     _check_op_transition(op, OP.IN_PROGRESS)
     op.status = OP.IN_PROGRESS
@@ -441,7 +518,9 @@ def _begin_operation(op: Operation, wo: WorkOrder, *, actor, reason: str, machin
     return wo.status == WO.RELEASED
 
 
-def start_operation(operation: Operation, *, actor, machine: Machine | None = None, reason: str = "") -> Operation:
+def start_operation(
+    operation: Operation, *, actor, machine: Machine | None = None, reason: str = ""
+) -> Operation:
     """Queued -> in progress; the work order starts with its first operation."""
     authorize(actor, "mes.change_operation", operation.work_order.site_id)
     reason = _reason(reason, "operation started")
@@ -449,21 +528,35 @@ def start_operation(operation: Operation, *, actor, machine: Machine | None = No
         wo = _lock_work_order(operation.work_order_id)
         op = _lock_operation(operation)
         if wo.status not in WORK_ORDER_ACTIVE:
-            raise DomainError(_("Work order %(number)s is %(status)s.") % {"number": wo.erp_number, "status": wo.get_status_display()}, code="work_order_not_active")
+            raise DomainError(
+                _("Work order %(number)s is %(status)s.")
+                % {"number": wo.erp_number, "status": wo.get_status_display()},
+                code="work_order_not_active",
+            )
         _check_machine(machine, op)
-        starts_order = _begin_operation(op, wo, actor=actor, reason=reason, machine=machine, started_at=None)
+        starts_order = _begin_operation(
+            op, wo, actor=actor, reason=reason, machine=machine, started_at=None
+        )
         save_with_history(op, actor=actor, reason=reason)
         if starts_order:
             wo.status = WO.IN_PROGRESS
             wo.started_at = wo.started_at or timezone.now()
-            save_with_history(wo, actor=actor, reason=reason, fields=["status", "started_at", "updated_at"])
+            save_with_history(
+                wo, actor=actor, reason=reason, fields=["status", "started_at", "updated_at"]
+            )
         emit_event(
             "operation.started",
             aggregate=op,
             site=wo.site,
             actor=actor,
             reason=reason,
-            payload=_wo_payload(wo, operation_id=op.pk, sequence=op.sequence, work_center=op.work_center.code, machine=machine.code if machine else None),
+            payload=_wo_payload(
+                wo,
+                operation_id=op.pk,
+                sequence=op.sequence,
+                work_center=op.work_center.code,
+                machine=machine.code if machine else None,
+            ),
         )
     return op
 
@@ -502,26 +595,41 @@ def confirm_operation(
     labor = _decimal(labor_minutes, "labor_minutes")
     machine_min = _decimal(machine_minutes, "machine_minutes")
     if good == 0 and scrap == 0 and not final:
-        raise InvalidInput(_("Confirm a good or scrap quantity, or mark the confirmation final."), code="empty_confirmation", fields={"good_qty": [_("Nothing to confirm.")]})
+        raise InvalidInput(
+            _("Confirm a good or scrap quantity, or mark the confirmation final."),
+            code="empty_confirmation",
+            fields={"good_qty": [_("Nothing to confirm.")]},
+        )
     if started_at and ended_at and ended_at < started_at:
-        raise InvalidInput(_("The end is before the start."), code="invalid_period", fields={"ended_at": [_("Before the start.")]})
+        raise InvalidInput(
+            _("The end is before the start."),
+            code="invalid_period",
+            fields={"ended_at": [_("Before the start.")]},
+        )
     reason = _reason(note, "confirmed")
     with transaction.atomic():
         wo = _lock_work_order(operation.work_order_id)
         op = _lock_operation(operation)
         if wo.status not in WORK_ORDER_ACTIVE:
             raise DomainError(
-                _("Work order %(number)s is %(status)s and takes no confirmations.") % {"number": wo.erp_number, "status": wo.get_status_display()},
+                _("Work order %(number)s is %(status)s and takes no confirmations.")
+                % {"number": wo.erp_number, "status": wo.get_status_display()},
                 code="work_order_not_active",
             )
         if op.status not in (OP.QUEUED, OP.IN_PROGRESS):
-            raise DomainError(_("Operation %(op)s is %(status)s.") % {"op": str(op), "status": op.get_status_display()}, code="operation_not_open")
+            raise DomainError(
+                _("Operation %(op)s is %(status)s.")
+                % {"op": str(op), "status": op.get_status_display()},
+                code="operation_not_open",
+            )
         _check_machine(machine, op)
 
         lots = _lock_lots_for_consumption(wo, consumed)
         starts_order = False
         if op.status == OP.QUEUED:
-            starts_order = _begin_operation(op, wo, actor=actor, reason=reason, machine=machine, started_at=started_at)
+            starts_order = _begin_operation(
+                op, wo, actor=actor, reason=reason, machine=machine, started_at=started_at
+            )
         elif machine is not None and op.machine_id is None:
             op.machine = machine
         if final:
@@ -532,7 +640,9 @@ def confirm_operation(
         if starts_order:
             wo.status = WO.IN_PROGRESS
             wo.started_at = wo.started_at or op.actual_start
-            save_with_history(wo, actor=actor, reason=reason, fields=["status", "started_at", "updated_at"])
+            save_with_history(
+                wo, actor=actor, reason=reason, fields=["status", "started_at", "updated_at"]
+            )
 
         confirmation = Confirmation(
             operation=op,
@@ -556,13 +666,28 @@ def confirm_operation(
                 lot.status = LotStatus.CONSUMED
                 fields.append("status")
             save_with_history(lot, actor=actor, reason=reason, fields=fields)
-            save_with_history(LotConsumption(confirmation=confirmation, lot=lot, quantity=qty), actor=actor, reason=reason)
-            consumed_payload.append({"lot": lot.number, "item": lot.item.code, "quantity": str(qty)})
+            save_with_history(
+                LotConsumption(confirmation=confirmation, lot=lot, quantity=qty),
+                actor=actor,
+                reason=reason,
+            )
+            consumed_payload.append(
+                {"lot": lot.number, "item": lot.item.code, "quantity": str(qty)}
+            )
         produced = None
         if produced_lot:
             if Lot.objects.filter(site=wo.site, number=produced_lot).exists():
-                raise DomainError(_("Lot %(lot)s already exists.") % {"lot": produced_lot}, code="lot_exists")
-            produced = Lot(site=wo.site, number=produced_lot, item=wo.item, quantity=good, produced_by=confirmation, received_at=ended_at or timezone.now())
+                raise DomainError(
+                    _("Lot %(lot)s already exists.") % {"lot": produced_lot}, code="lot_exists"
+                )
+            produced = Lot(
+                site=wo.site,
+                number=produced_lot,
+                item=wo.item,
+                quantity=good,
+                produced_by=confirmation,
+                received_at=ended_at or timezone.now(),
+            )
             save_with_history(produced, actor=actor, reason=reason)
         emit_event(
             "operation.confirmed",
@@ -588,32 +713,51 @@ def confirm_operation(
     return confirmation
 
 
-def _lock_lots_for_consumption(wo: WorkOrder, consumed: Sequence[Consumption]) -> list[tuple[Lot, Decimal]]:
+def _lock_lots_for_consumption(
+    wo: WorkOrder, consumed: Sequence[Consumption]
+) -> list[tuple[Lot, Decimal]]:
     """Lock the consumed lots (in id order) and check site, status and quantity."""
     wanted: dict[int, Decimal] = {}
     for entry in consumed:
         qty = _decimal(entry.quantity, "consumed.quantity")
         if qty <= 0:
-            raise InvalidInput(_("A consumed quantity must be positive."), code="invalid_quantity", fields={"consumed": [_("Must be more than zero.")]})
+            raise InvalidInput(
+                _("A consumed quantity must be positive."),
+                code="invalid_quantity",
+                fields={"consumed": [_("Must be more than zero.")]},
+            )
         if entry.lot.site_id != wo.site_id:
-            raise InvalidInput(_("Lot %(lot)s belongs to another site.") % {"lot": entry.lot.number}, code="wrong_site", fields={"consumed": [_("Lot of another site.")]})
+            raise InvalidInput(
+                _("Lot %(lot)s belongs to another site.") % {"lot": entry.lot.number},
+                code="wrong_site",
+                fields={"consumed": [_("Lot of another site.")]},
+            )
         wanted[entry.lot.pk] = wanted.get(entry.lot.pk, Decimal(0)) + qty
-    lots = list(Lot.objects.select_for_update().select_related("item").filter(pk__in=wanted).order_by("pk"))
+    lots = list(
+        Lot.objects.select_for_update().select_related("item").filter(pk__in=wanted).order_by("pk")
+    )
     result = []
     for lot in lots:
         qty = wanted[lot.pk]
         if lot.status != LotStatus.AVAILABLE:
-            raise DomainError(_("Lot %(lot)s is %(status)s.") % {"lot": lot.number, "status": lot.get_status_display()}, code="lot_not_available")
+            raise DomainError(
+                _("Lot %(lot)s is %(status)s.")
+                % {"lot": lot.number, "status": lot.get_status_display()},
+                code="lot_not_available",
+            )
         if qty > lot.quantity:
             raise DomainError(
-                _("Lot %(lot)s has %(have)s left, %(want)s requested.") % {"lot": lot.number, "have": lot.quantity, "want": qty},
+                _("Lot %(lot)s has %(have)s left, %(want)s requested.")
+                % {"lot": lot.number, "have": lot.quantity, "want": qty},
                 code="insufficient_lot_quantity",
             )
         result.append((lot, qty))
     return result
 
 
-def resequence_work_center(work_center: WorkCenter, *, actor, operation_ids: Sequence[int], reason: str) -> list[Operation]:
+def resequence_work_center(
+    work_center: WorkCenter, *, actor, operation_ids: Sequence[int], reason: str
+) -> list[Operation]:
     """Set the dispatch order of a work center's queued operations (reason required).
 
     ``operation_ids`` must name exactly the operations now queued at the work center.
@@ -622,11 +766,17 @@ def resequence_work_center(work_center: WorkCenter, *, actor, operation_ids: Seq
     reason = _require_reason(reason)
     with transaction.atomic():
         wc = WorkCenter.objects.select_for_update().select_related("site").get(pk=work_center.pk)
-        queue = {op.pk: op for op in Operation.objects.select_for_update().filter(work_center=wc, dispatch_rank__isnull=False)}
+        queue = {
+            op.pk: op
+            for op in Operation.objects.select_for_update().filter(
+                work_center=wc, dispatch_rank__isnull=False
+            )
+        }
         ids = [int(i) for i in operation_ids]
         if len(set(ids)) != len(ids) or set(ids) != set(queue):
             raise InvalidInput(
-                _("The new order must list exactly the %(n)s queued operations of %(wc)s.") % {"n": len(queue), "wc": wc.code},
+                _("The new order must list exactly the %(n)s queued operations of %(wc)s.")
+                % {"n": len(queue), "wc": wc.code},
                 code="queue_mismatch",
                 fields={"operations": [_("Must list every queued operation once.")]},
             )
@@ -642,6 +792,11 @@ def resequence_work_center(work_center: WorkCenter, *, actor, operation_ids: Seq
             site=wc.site,
             actor=actor,
             reason=reason,
-            payload={"work_center": wc.code, "site": wc.site.code, "previous": previous, "order": ids},
+            payload={
+                "work_center": wc.code,
+                "site": wc.site.code,
+                "previous": previous,
+                "order": ids,
+            },
         )
     return [queue[pk] for pk in ids]

@@ -152,7 +152,9 @@ class WorkOrderCreateSerializer(serializers.Serializer):
     site = serializers.CharField()
     erp_number = serializers.CharField(max_length=64)
     item = serializers.CharField()
-    planned_qty = serializers.DecimalField(max_digits=14, decimal_places=3, min_value=Decimal("0.001"))
+    planned_qty = serializers.DecimalField(
+        max_digits=14, decimal_places=3, min_value=Decimal("0.001")
+    )
     due_date = serializers.DateField()
     priority = serializers.IntegerField(min_value=1, max_value=99, default=50)
     planned_start = serializers.DateTimeField(required=False, allow_null=True)
@@ -191,7 +193,9 @@ class StartOperationSerializer(serializers.Serializer):
 
 
 class ResequenceSerializer(serializers.Serializer):
-    operations = serializers.ListField(child=serializers.IntegerField(min_value=1), allow_empty=True)
+    operations = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), allow_empty=True
+    )
     reason = serializers.CharField(max_length=500)
 
 
@@ -224,7 +228,9 @@ class LotReceiveSerializer(serializers.Serializer):
     item = serializers.CharField()
     quantity = serializers.DecimalField(**QTY)
     supplier = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
-    certificate = serializers.CharField(required=False, allow_blank=True, default="", max_length=100)
+    certificate = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=100
+    )
     received_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
 
     def validate(self, attrs):
@@ -299,7 +305,9 @@ class ConfirmationCreateSerializer(serializers.Serializer):
     ended_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
     final = serializers.BooleanField(default=False)
     consumed = ConsumedLotInputSerializer(many=True, required=False, default=list)
-    produced_lot = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=64, default=None)
+    produced_lot = serializers.CharField(
+        required=False, allow_blank=True, allow_null=True, max_length=64, default=None
+    )
     note = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
 
     def validate(self, attrs):
@@ -331,13 +339,22 @@ class ConfirmationCreateSerializer(serializers.Serializer):
             lot = lots.filter(number=entry["lot"]).first()
             if lot is None:
                 raise serializers.ValidationError(
-                    {"consumed": [_("Unknown lot %(lot)s at %(site)s.") % {"lot": entry["lot"], "site": site.code}]},
+                    {
+                        "consumed": [
+                            _("Unknown lot %(lot)s at %(site)s.")
+                            % {"lot": entry["lot"], "site": site.code}
+                        ]
+                    },
                     code="unknown_lot",
                 )
             consumed.append(services.Consumption(lot=lot, quantity=entry["quantity"]))
         machine = None
         if attrs.get("machine"):
-            machine = resolve(Machine.objects.visible_to(user).filter(site=site), attrs["machine"], field="machine")
+            machine = resolve(
+                Machine.objects.visible_to(user).filter(site=site),
+                attrs["machine"],
+                field="machine",
+            )
         return {
             "operation": op,
             "good_qty": attrs["good_qty"],
@@ -355,4 +372,6 @@ class ConfirmationCreateSerializer(serializers.Serializer):
 
     def create(self, validated_data):
         operation = validated_data.pop("operation")
-        return services.confirm_operation(operation, actor=self.context["request"].user, **validated_data)
+        return services.confirm_operation(
+            operation, actor=self.context["request"].user, **validated_data
+        )

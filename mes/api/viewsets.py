@@ -68,7 +68,10 @@ class WorkCenterViewSet(ScopedViewSet, mixins.ListModelMixin, mixins.RetrieveMod
     serializer_class = s.WorkCenterSerializer
     lookup_field = "code"
     filterset_class = SiteCodeFilter
-    action_permissions = {"resequence": ["mes.resequence_workcenter"], "queue": ["mes.view_operation"]}
+    action_permissions = {
+        "resequence": ["mes.resequence_workcenter"],
+        "queue": ["mes.view_operation"],
+    }
 
     @extend_schema(parameters=[SITE_PARAM], responses=s.OperationSerializer(many=True))
     @action(detail=True, methods=["get"])
@@ -83,7 +86,11 @@ class WorkCenterViewSet(ScopedViewSet, mixins.ListModelMixin, mixins.RetrieveMod
         )
         return Response(s.OperationSerializer(ops, many=True).data)
 
-    @extend_schema(parameters=[SITE_PARAM], request=s.ResequenceSerializer, responses=s.OperationSerializer(many=True))
+    @extend_schema(
+        parameters=[SITE_PARAM],
+        request=s.ResequenceSerializer,
+        responses=s.OperationSerializer(many=True),
+    )
     @action(detail=True, methods=["post"])
     def resequence(self, request, code=None):
         """Set the dispatch order: ``operations`` lists every queued operation id once."""
@@ -91,7 +98,10 @@ class WorkCenterViewSet(ScopedViewSet, mixins.ListModelMixin, mixins.RetrieveMod
         body = s.ResequenceSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         services.resequence_work_center(
-            wc, actor=request.user, operation_ids=body.validated_data["operations"], reason=body.validated_data["reason"]
+            wc,
+            actor=request.user,
+            operation_ids=body.validated_data["operations"],
+            reason=body.validated_data["reason"],
         )
         return self.queue(request, code=code)
 
@@ -124,12 +134,16 @@ def _split(value: str) -> list[str]:
 
 class WorkOrderFilter(django_filters.FilterSet):
     site = django_filters.CharFilter(field_name="site__code")
-    status = django_filters.CharFilter(method="filter_status", help_text="One status or several, comma-separated.")
+    status = django_filters.CharFilter(
+        method="filter_status", help_text="One status or several, comma-separated."
+    )
     item = django_filters.CharFilter(field_name="item__code")
     erp_number = django_filters.CharFilter()
     due_after = django_filters.DateFilter(field_name="due_date", lookup_expr="gte")
     due_before = django_filters.DateFilter(field_name="due_date", lookup_expr="lte")
-    behind = django_filters.BooleanFilter(method="filter_behind", help_text="Open and past due or past planned end.")
+    behind = django_filters.BooleanFilter(
+        method="filter_behind", help_text="Open and past due or past planned end."
+    )
 
     class Meta:
         model = WorkOrder
@@ -141,7 +155,11 @@ class WorkOrderFilter(django_filters.FilterSet):
         if unknown:
             from mes.errors import InvalidInput
 
-            raise InvalidInput(f"Unknown status: {', '.join(sorted(unknown))}.", code="invalid_filter", fields={"status": [f"Choose from {', '.join(WorkOrderStatus.values)}."]})
+            raise InvalidInput(
+                f"Unknown status: {', '.join(sorted(unknown))}.",
+                code="invalid_filter",
+                fields={"status": [f"Choose from {', '.join(WorkOrderStatus.values)}."]},
+            )
         return queryset.filter(status__in=wanted)
 
     def filter_behind(self, queryset, name, value):
@@ -190,7 +208,11 @@ class WorkOrderViewSet(ScopedViewSet, mixins.ListModelMixin, mixins.RetrieveMode
         body.is_valid(raise_exception=True)
         return self.read(service(wo, actor=request.user, reason=body.validated_data["reason"]))
 
-    _doc = {"parameters": [SITE_PARAM], "request": s.ReasonSerializer, "responses": s.WorkOrderSerializer}
+    _doc = {
+        "parameters": [SITE_PARAM],
+        "request": s.ReasonSerializer,
+        "responses": s.WorkOrderSerializer,
+    }
 
     @extend_schema(**_doc)
     @action(detail=True, methods=["post"])
@@ -263,7 +285,9 @@ class OperationViewSet(ScopedViewSet, mixins.ListModelMixin, mixins.RetrieveMode
                 body.validated_data["machine"],
                 field="machine",
             )
-        services.start_operation(op, actor=request.user, machine=machine, reason=body.validated_data["reason"])
+        services.start_operation(
+            op, actor=request.user, machine=machine, reason=body.validated_data["reason"]
+        )
         return self.read(op)
 
 
@@ -308,9 +332,13 @@ class ConfirmationViewSet(ScopedViewSet, mixins.ListModelMixin, mixins.RetrieveM
     serializer_class = s.ConfirmationSerializer
     filterset_class = ConfirmationFilter
 
-    @extend_schema(request=s.ConfirmationCreateSerializer, responses={201: s.ConfirmationSerializer})
+    @extend_schema(
+        request=s.ConfirmationCreateSerializer, responses={201: s.ConfirmationSerializer}
+    )
     def create(self, request):
         """Confirm an operation: quantities, minutes, lots consumed and produced."""
-        body = s.ConfirmationCreateSerializer(data=request.data, context=self.get_serializer_context())
+        body = s.ConfirmationCreateSerializer(
+            data=request.data, context=self.get_serializer_context()
+        )
         body.is_valid(raise_exception=True)
         return self.read(body.save(), status.HTTP_201_CREATED)

@@ -101,7 +101,9 @@ class WorkOrder(models.Model):
         verbose_name = _("work order")
         verbose_name_plural = _("work orders")
         constraints = [
-            models.UniqueConstraint(fields=["site", "erp_number"], name="workorder_erp_unique_per_site")
+            models.UniqueConstraint(
+                fields=["site", "erp_number"], name="workorder_erp_unique_per_site"
+            )
         ]
         indexes = [models.Index(fields=["site", "status", "due_date"])]
 
@@ -225,9 +227,7 @@ class Confirmation(models.Model):
 
     site_path = "operation__work_order__site"
 
-    operation = models.ForeignKey(
-        Operation, on_delete=models.PROTECT, related_name="confirmations"
-    )
+    operation = models.ForeignKey(Operation, on_delete=models.PROTECT, related_name="confirmations")
     good_qty = models.DecimalField(_("good quantity"), **QTY, validators=NON_NEGATIVE)
     scrap_qty = models.DecimalField(
         _("scrap quantity"), **QTY, default=Decimal(0), validators=NON_NEGATIVE

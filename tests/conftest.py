@@ -1,0 +1,78 @@
+"""Shared fixtures. Services: PostgreSQL via DATABASE_URL (see tests/services.py), Redis at
+TEST_REDIS_URL. With REQUIRE_SERVICES=1 a missing service fails the run instead of skipping."""
+
+import os
+import socket
+from urllib.parse import urlparse
+
+import pytest
+from django.db import connection
+from rest_framework.test import APIClient
+
+from mes.celery import app as celery_app
+from tests.factories import SiteFactory, make_user
+
+REQUIRED = os.environ.get("REQUIRE_SERVICES") == "1"
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+# Tests run Celery tasks in-process unless a test starts a real worker.
+celery_app.conf.task_always_eager = True
+
+
+def _service_missing(reason: str):
+    if REQUIRED:
+        pytest.fail(f"{reason} (REQUIRE_SERVICES=1)", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def require_postgres():
+    if connection.vendor != "postgresql":
+        _service_missing("needs PostgreSQL; DATABASE_URL points elsewhere")
+
+
+@pytest.fixture
+def redis_url():
+    parsed = urlparse(REDIS_URL)
+    try:
+        socket.create_connection((parsed.hostname, parsed.port or 6379), 2).close()
+    except OSError:
+        _service_missing(f"needs Redis at {REDIS_URL}")
+    return REDIS_URL
+
+
+@pytest.fixture
+def p1(db):
+    return SiteFactory(code="P1", name="Zakład Gliwice", timezone="Europe/Warsaw")
+
+
+@pytest.fixture
+def p2(db):
+    return SiteFactory(code="P2", name="Werk Zwickau", timezone="Europe/Berlin")
+
+
+@pytest.fixture
+def user_in(db):
+    """``user_in("supervisor", p1)`` -> a user of that role at those sites."""
+    counter = {"n": 0}
+
+    def make(role, *sites, **extra):
+        counter["n"] += 1
+        return make_user(f"{role}_{counter['n']}", role, sites, **extra)
+
+    return make
+
+
+@pytest.fixture
+def client_for():
+    """``client_for(user)`` -> an APIClient authenticated with that user's token."""
+    from rest_framework.authtoken.models import Token
+
+    def make(user):
+        client = APIClient()
+        if user is not None:
+            token, _ = Token.objects.get_or_create(user=user)
+            client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        return client
+
+    return make
