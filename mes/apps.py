@@ -11,10 +11,12 @@ class MesConfig(AppConfig):
         import importlib
 
         from django.conf import settings
+        from django.db.models.signals import post_migrate
         from simple_history.signals import pre_create_historical_record
 
-        from mes.signals import stamp_request_id
+        from mes.signals import ensure_roles, stamp_request_id
 
         pre_create_historical_record.connect(stamp_request_id, dispatch_uid="andon_request_id")
+        post_migrate.connect(ensure_roles, sender=self, dispatch_uid="andon_roles")
         for module in settings.ANDON_SUBSCRIBER_MODULES:
             importlib.import_module(module)

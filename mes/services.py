@@ -114,7 +114,8 @@ def _wo_payload(wo: WorkOrder, **extra) -> dict:
     }
 
 
-def _decimal(value, field: str) -> Decimal:
+def _decimal(value, field: str, places: int = 3) -> Decimal:
+    """A non-negative number with at most ``places`` decimals, normalised to exactly that many."""
     try:
         result = Decimal(str(value))
     except (InvalidOperation, ValueError, TypeError):
@@ -135,7 +136,14 @@ def _decimal(value, field: str) -> Decimal:
             code="negative_quantity",
             fields={field: [_("Must be zero or more.")]},
         )
-    return result
+    quantum = Decimal(1).scaleb(-places)
+    if result != result.quantize(quantum):
+        raise InvalidInput(
+            _("%(field)s has more than %(n)s decimals.") % {"field": field, "n": places},
+            code="too_many_decimals",
+            fields={field: [_("Too many decimals.")]},
+        )
+    return result.quantize(quantum)
 
 
 # --- master data ------------------------------------------------------------------------
@@ -298,7 +306,7 @@ def create_work_order(
                 sequence=spec.sequence,
                 work_center=spec.work_center,
                 description=spec.description,
-                planned_setup_minutes=_decimal(spec.setup_minutes, "setup_minutes"),
+                planned_setup_minutes=_decimal(spec.setup_minutes, "setup_minutes", places=4),
                 planned_run_minutes_per_unit=_decimal(
                     spec.run_minutes_per_unit, "run_minutes_per_unit"
                 ),
@@ -592,8 +600,8 @@ def confirm_operation(
     authorize(actor, "mes.add_confirmation", operation.work_order.site_id)
     good = _decimal(good_qty, "good_qty")
     scrap = _decimal(scrap_qty, "scrap_qty")
-    labor = _decimal(labor_minutes, "labor_minutes")
-    machine_min = _decimal(machine_minutes, "machine_minutes")
+    labor = _decimal(labor_minutes, "labor_minutes", places=4)
+    machine_min = _decimal(machine_minutes, "machine_minutes", places=4)
     if good == 0 and scrap == 0 and not final:
         raise InvalidInput(
             _("Confirm a good or scrap quantity, or mark the confirmation final."),

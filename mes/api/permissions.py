@@ -23,6 +23,9 @@ class RolePermission(DjangoModelPermissions):
             return False
         action_perms = getattr(view, "action_permissions", {})
         action = getattr(view, "action", None)
+        if action is None and hasattr(view, "action_map"):
+            return True  # a method the viewset does not offer: let the 405 answer speak
+
         if action in action_perms:
             return request.user.has_perms(action_perms[action])
         return super().has_permission(request, view)
