@@ -47,6 +47,17 @@ WORK_ORDER_TRANSITIONS: dict[str, frozenset[str]] = {
     WO.CLOSED: frozenset(),
     WO.CANCELLED: frozenset(),
 }
+#: Which states each work order action starts from (the services' table; resume returns to
+#: the state before the hold, so leaving a hold is "resume", never "release" or "start").
+WORK_ORDER_ACTIONS: dict[str, frozenset[str]] = {
+    "release": frozenset({WO.PLANNED}),
+    "start": frozenset({WO.RELEASED}),
+    "hold": frozenset({WO.RELEASED, WO.IN_PROGRESS}),
+    "resume": frozenset({WO.ON_HOLD}),
+    "complete": frozenset({WO.IN_PROGRESS}),
+    "close": frozenset({WO.COMPLETED}),
+    "cancel": frozenset({WO.PLANNED, WO.RELEASED, WO.ON_HOLD}),
+}
 #: Work orders in these states accept operation starts and confirmations.
 WORK_ORDER_ACTIVE = frozenset({WO.RELEASED, WO.IN_PROGRESS})
 #: Work orders in these states are still open (count for "behind").

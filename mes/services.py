@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from mes.access import can_access_site
 from mes.choices import (
     OPERATION_TRANSITIONS,
+    WORK_ORDER_ACTIONS,
     WORK_ORDER_ACTIVE,
     WORK_ORDER_TRANSITIONS,
     LotStatus,
@@ -82,8 +83,8 @@ def _require_reason(reason: str | None) -> str:
     return reason
 
 
-def _check_wo_transition(wo: WorkOrder, to: str) -> None:
-    if to not in WORK_ORDER_TRANSITIONS[wo.status]:
+def _check_wo_transition(wo: WorkOrder, to: str, verb: str) -> None:
+    if wo.status not in WORK_ORDER_ACTIONS[verb] or to not in WORK_ORDER_TRANSITIONS[wo.status]:
         raise TransitionNotAllowed(
             _("Work order %(number)s cannot go from %(src)s to %(dst)s.")
             % {"number": wo.erp_number, "src": wo.status, "dst": to}
@@ -308,7 +309,7 @@ def create_work_order(
                 description=spec.description,
                 planned_setup_minutes=_decimal(spec.setup_minutes, "setup_minutes", places=4),
                 planned_run_minutes_per_unit=_decimal(
-                    spec.run_minutes_per_unit, "run_minutes_per_unit"
+                    spec.run_minutes_per_unit, "run_minutes_per_unit", places=4
                 ),
             )
             save_with_history(op, actor=actor, reason=reason)
@@ -331,7 +332,7 @@ def release_work_order(work_order: WorkOrder, *, actor, reason: str = "") -> Wor
     reason = _reason(reason, "released")
     with transaction.atomic():
         wo = _lock_work_order(work_order)
-        _check_wo_transition(wo, WO.RELEASED)
+        _check_wo_transition(wo, WO.RELEASED, "release")
         ops = list(wo.operations.select_for_update().filter(status=OP.QUEUED).order_by("sequence"))
         wc_ids = sorted({op.work_center_id for op in ops})
         list(WorkCenter.objects.select_for_update().filter(pk__in=wc_ids).order_by("pk"))
@@ -361,11 +362,22 @@ def release_work_order(work_order: WorkOrder, *, actor, reason: str = "") -> Wor
     return wo
 
 
+_WO_EVENTS = {
+    "start": "work_order.started",
+    "hold": "work_order.held",
+    "resume": "work_order.resumed",
+    "complete": "work_order.completed",
+    "close": "work_order.closed",
+    "cancel": "work_order.cancelled",
+}
+
+
 def _set_wo_status(
-    wo: WorkOrder, to: str, *, actor, reason: str, event: str, **payload
+    wo: WorkOrder, to: str, *, verb: str, actor, reason: str, **payload
 ) -> WorkOrder:
     """Move a locked work order along the table, stamping the matching timestamp."""
-    _check_wo_transition(wo, to)
+    _check_wo_transition(wo, to, verb)
+    event = _WO_EVENTS[verb]
     previous = wo.status
     fields = ["status", "updated_at"]
     now = timezone.now()
@@ -406,7 +418,7 @@ def start_work_order(work_order: WorkOrder, *, actor, reason: str = "") -> WorkO
             WO.IN_PROGRESS,
             actor=actor,
             reason=_reason(reason, "started"),
-            event="work_order.started",
+            verb="start",
         )
 
 
@@ -416,7 +428,7 @@ def hold_work_order(work_order: WorkOrder, *, actor, reason: str) -> WorkOrder:
     reason = _require_reason(reason)
     with transaction.atomic():
         wo = _lock_work_order(work_order)
-        return _set_wo_status(wo, WO.ON_HOLD, actor=actor, reason=reason, event="work_order.held")
+        return _set_wo_status(wo, WO.ON_HOLD, actor=actor, reason=reason, verb="hold")
 
 
 def resume_work_order(work_order: WorkOrder, *, actor, reason: str = "") -> WorkOrder:
@@ -430,7 +442,7 @@ def resume_work_order(work_order: WorkOrder, *, actor, reason: str = "") -> Work
             )
         target = wo.status_before_hold or WO.RELEASED
         return _set_wo_status(
-            wo, target, actor=actor, reason=_reason(reason, "resumed"), event="work_order.resumed"
+            wo, target, actor=actor, reason=_reason(reason, "resumed"), verb="resume"
         )
 
 
@@ -455,7 +467,7 @@ def complete_work_order(work_order: WorkOrder, *, actor, reason: str = "") -> Wo
             WO.COMPLETED,
             actor=actor,
             reason=_reason(reason, "completed"),
-            event="work_order.completed",
+            verb="complete",
             **totals,
         )
 
@@ -466,7 +478,7 @@ def close_work_order(work_order: WorkOrder, *, actor, reason: str = "") -> WorkO
     with transaction.atomic():
         wo = _lock_work_order(work_order)
         return _set_wo_status(
-            wo, WO.CLOSED, actor=actor, reason=_reason(reason, "closed"), event="work_order.closed"
+            wo, WO.CLOSED, actor=actor, reason=_reason(reason, "closed"), verb="close"
         )
 
 
@@ -476,14 +488,12 @@ def cancel_work_order(work_order: WorkOrder, *, actor, reason: str) -> WorkOrder
     reason = _require_reason(reason)
     with transaction.atomic():
         wo = _lock_work_order(work_order)
-        _check_wo_transition(wo, WO.CANCELLED)
+        _check_wo_transition(wo, WO.CANCELLED, "cancel")
         for op in wo.operations.select_for_update().filter(status=OP.QUEUED):
             op.status = OP.CANCELLED
             op.dispatch_rank = None
             save_with_history(op, actor=actor, reason=reason, fields=["status", "dispatch_rank"])
-        return _set_wo_status(
-            wo, WO.CANCELLED, actor=actor, reason=reason, event="work_order.cancelled"
-        )
+        return _set_wo_status(wo, WO.CANCELLED, actor=actor, reason=reason, verb="cancel")
 
 
 def _confirmed_totals(wo: WorkOrder) -> dict:

@@ -20,11 +20,10 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST, require_safe
 
 from mes import selectors, services
-from mes.choices import WORK_ORDER_TRANSITIONS, WorkOrderStatus
+from mes.choices import WORK_ORDER_ACTIONS
 from mes.errors import DomainError
 from mes.models import WorkOrder
 
-WO = WorkOrderStatus
 CHANGE_WORK_ORDER = "mes.change_workorder"
 
 
@@ -35,39 +34,45 @@ class WorkOrderAction:
     verb: str
     label: Promise
     service: Callable[..., WorkOrder]
-    target: str
     needs_reason: bool = False
     style: str = "primary"
 
     def allowed_from(self, wo: WorkOrder) -> bool:
-        if self.verb == "resume":
-            return (
-                wo.status == WO.ON_HOLD
-                and (wo.status_before_hold or WO.RELEASED) in WORK_ORDER_TRANSITIONS[WO.ON_HOLD]
-            )
-        if wo.status == WO.ON_HOLD and self.target != WO.CANCELLED:
-            # Leaving a hold is "resume" (back to the state before it), not release or start.
-            return False
-        return self.target in WORK_ORDER_TRANSITIONS[wo.status]
+        return wo.status in WORK_ORDER_ACTIONS[self.verb]
 
 
 ACTIONS: dict[str, WorkOrderAction] = {
     action.verb: action
     for action in (
         WorkOrderAction(
-            "release", gettext_lazy("Release"), services.release_work_order, WO.RELEASED
+            "release",
+            gettext_lazy("Release"),
+            services.release_work_order,
         ),
-        WorkOrderAction("start", gettext_lazy("Start"), services.start_work_order, WO.IN_PROGRESS),
-        WorkOrderAction("resume", gettext_lazy("Resume"), services.resume_work_order, WO.RELEASED),
         WorkOrderAction(
-            "complete", gettext_lazy("Complete"), services.complete_work_order, WO.COMPLETED
+            "start",
+            gettext_lazy("Start"),
+            services.start_work_order,
         ),
-        WorkOrderAction("close", gettext_lazy("Close"), services.close_work_order, WO.CLOSED),
+        WorkOrderAction(
+            "resume",
+            gettext_lazy("Resume"),
+            services.resume_work_order,
+        ),
+        WorkOrderAction(
+            "complete",
+            gettext_lazy("Complete"),
+            services.complete_work_order,
+        ),
+        WorkOrderAction(
+            "close",
+            gettext_lazy("Close"),
+            services.close_work_order,
+        ),
         WorkOrderAction(
             "hold",
             gettext_lazy("Hold"),
             services.hold_work_order,
-            WO.ON_HOLD,
             needs_reason=True,
             style="warn",
         ),
@@ -75,7 +80,6 @@ ACTIONS: dict[str, WorkOrderAction] = {
             "cancel",
             gettext_lazy("Cancel order"),
             services.cancel_work_order,
-            WO.CANCELLED,
             needs_reason=True,
             style="danger",
         ),

@@ -6,8 +6,7 @@ import redis
 from django.conf import settings
 
 from mes.outbox import subscribers
-
-PROBE_KEY = "andon:e2e:probe"
+from tests.e2e.keys import PROBE_KEY
 
 
 @subscribers.register("e2e.probe", "work_order.*")

@@ -6,7 +6,7 @@ import redis
 from mes import services
 from mes.models import OutboxEvent
 from tests.e2e.conftest import wait_for
-from tests.e2e.probe import PROBE_KEY
+from tests.e2e.keys import PROBE_KEY
 from tests.factories import make_work_order
 
 pytestmark = pytest.mark.e2e

@@ -1,0 +1,197 @@
+"""Shared admin pieces: the site scope, service-backed saves, read-only records."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.utils.translation import gettext
+from simple_history.admin import SimpleHistoryAdmin
+
+from mes import services
+from mes.errors import DomainError
+
+SITE_FILTER = admin.RelatedOnlyFieldListFilter  # choices come from the scoped queryset only
+
+
+# --- scoping ------------------------------------------------------------------------------
+
+
+class ScopedForeignKeysMixin:
+    """Foreign-key choices limited to what the user may see (records of their sites)."""
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        manager = db_field.remote_field.model._default_manager
+        if "queryset" not in kwargs and hasattr(manager, "visible_to"):
+            kwargs["queryset"] = manager.visible_to(request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class SiteScopedAdminMixin(ScopedForeignKeysMixin):
+    """The one scope of every admin here: ``visible_to(user)``; domain rows are never deleted.
+
+    A record of another site is simply absent, so opening it by URL gets the admin's
+    "doesn't exist" answer, its history page a 404.
+    """
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).visible_to(request.user)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def _get_visible(self, request, object_id):
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:
+            raise Http404(gettext("No such record."))
+        return obj
+
+    def history_view(self, request, object_id, extra_context=None):
+        # simple-history falls back to the history table for missing objects; scope it first.
+        self._get_visible(request, object_id)
+        return super().history_view(request, object_id, extra_context)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        obj = self._get_visible(request, object_id)
+        if request.method == "POST" and not self.has_change_permission(request, obj):
+            raise PermissionDenied
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+
+class ReadOnlyInline(ScopedForeignKeysMixin, admin.TabularInline):
+    """A read-only list of related facts on a change page."""
+
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request)
+        return qs.visible_to(request.user) if hasattr(qs, "visible_to") else qs
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+# --- master data: saved through services.save_master_record -------------------------------
+
+
+class _Refused(Exception):
+    """A service refused a save; carries the error back to ``changeform_view``.
+
+    ``record`` names an inline row, whose field errors must not land on the parent's fields.
+    """
+
+    def __init__(self, error: DomainError, record: str = ""):
+        super().__init__(error.detail)
+        self.error = error
+        self.record = record
+
+    def message(self) -> str:
+        if not self.record:
+            return self.error.detail
+        return gettext("%(record)s: %(error)s") % {
+            "record": self.record,
+            "error": self.error.detail,
+        }
+
+
+def _form_with_refusal(form_class, refused: _Refused):
+    """``form_class`` whose validation reports the service's refusal, so the page re-renders."""
+
+    def clean(self):
+        cleaned = super(form, self).clean()
+        unplaced = []
+        for field, errors in refused.error.fields.items():
+            if not refused.record and field in self.fields and field in self.cleaned_data:
+                self.add_error(field, errors)
+            else:
+                unplaced.extend(str(e) for e in errors)
+        self.add_error(None, [refused.message(), *unplaced])
+        return cleaned
+
+    form = type(form_class.__name__, (form_class,), {"clean": clean})
+    return form
+
+
+def _admin_reason(form, created: bool) -> str:
+    """The history/outbox reason for an admin save: what the form says was changed."""
+    if created:
+        return gettext("Added in the admin.")
+    labels = [str(form.fields[name].label or name) for name in form.changed_data]
+    if not labels:
+        return gettext("Saved in the admin without changes.")
+    return gettext("Changed in the admin: %(fields)s.") % {"fields": ", ".join(labels)}
+
+
+class MasterDataAdmin(SiteScopedAdminMixin, SimpleHistoryAdmin):
+    """Sites, work centers, machines and items: edited here, saved by ``save_master_record``.
+
+    A refused save (``DomainError``) rolls the whole request back and shows the form again
+    with the service's message.
+    """
+
+    def save_model(self, request, obj, form, change):
+        self._save_master(request, obj, _admin_reason(form, not change))
+
+    def save_formset(self, request, form, formset, change):
+        formset.save(commit=False)
+        for obj in formset.new_objects:
+            self.prepare_inline_object(form.instance, obj)
+            self._save_master(request, obj, _admin_reason(None, True), inline=True)
+        for obj, changed in formset.changed_objects:
+            reason = gettext("Changed in the admin: %(fields)s.") % {"fields": ", ".join(changed)}
+            self._save_master(request, obj, reason, inline=True)
+        formset.save_m2m()
+
+    def prepare_inline_object(self, parent, obj) -> None:
+        """Fill what an inline row inherits from its parent before it is saved."""
+
+    def _save_master(self, request, obj, reason: str, *, inline: bool = False) -> None:
+        try:
+            services.save_master_record(obj, actor=request.user, reason=reason)
+        except DomainError as exc:
+            record = f"{obj._meta.verbose_name} {getattr(obj, 'code', '')}".strip()
+            raise _Refused(exc, record if inline else "") from exc
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except _Refused as refused:
+            # The first pass is rolled back; the second shows the form with the refusal.
+            self.message_user(request, refused.message(), messages.ERROR)
+            request._andon_refusal = refused
+            return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        refusal = getattr(request, "_andon_refusal", None)
+        return _form_with_refusal(form, refusal) if refusal is not None else form
+
+
+# --- production records: read-only here, changed by services -------------------------------
+
+
+class DomainRecordAdmin(SiteScopedAdminMixin, SimpleHistoryAdmin):
+    """Records the admin shows but never creates or edits.
+
+    ``service_actions`` admins keep the model's change permission on the changelist, because
+    their actions (which call services) require it; a single record is still never editable.
+    """
+
+    service_actions = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        if obj is not None or not self.service_actions:
+            return False
+        return super().has_change_permission(request)
