@@ -2,13 +2,15 @@
 ANDON_SUBSCRIBER_MODULES. Each call appends the event id to a Redis list, so a test can count
 how often the handler really ran (the OutboxDelivery row alone is unique by construction)."""
 
+import os
+
 import redis
 from django.conf import settings
 
 from mes.outbox import subscribers
-from tests.e2e.keys import PROBE_KEY
 
 
 @subscribers.register("e2e.probe", "work_order.*")
 def probe(event) -> None:
-    redis.Redis.from_url(settings.REDIS_URL).rpush(PROBE_KEY, str(event.event_id))
+    key = os.environ["ANDON_E2E_PROBE_KEY"]
+    redis.Redis.from_url(settings.REDIS_URL).rpush(key, str(event.event_id))

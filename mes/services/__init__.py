@@ -1,0 +1,42 @@
+"""Every state change of the production core.
+
+Each service is atomic, locks the rows it changes, checks the caller's permission and site, checks
+the allowed-transition table in :mod:`mes.choices`, saves each changed row once (one history row
+with actor and reason) and writes exactly one OutboxEvent in the same transaction. ``actor=None``
+means the system itself (a task, a migration); it skips the permission check.
+"""
+
+from .base import authorize, save_with_history
+from .master import receive_lot, save_master_record
+from .operations import Consumption, confirm_operation, resequence_work_center, start_operation
+from .work_orders import (
+    OperationSpec,
+    cancel_work_order,
+    close_work_order,
+    complete_work_order,
+    create_work_order,
+    hold_work_order,
+    release_work_order,
+    resume_work_order,
+    start_work_order,
+)
+
+__all__ = [
+    "Consumption",
+    "OperationSpec",
+    "authorize",
+    "cancel_work_order",
+    "close_work_order",
+    "complete_work_order",
+    "confirm_operation",
+    "create_work_order",
+    "hold_work_order",
+    "receive_lot",
+    "release_work_order",
+    "resequence_work_center",
+    "resume_work_order",
+    "save_master_record",
+    "save_with_history",
+    "start_operation",
+    "start_work_order",
+]

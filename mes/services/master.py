@@ -1,0 +1,106 @@
+"""Master data (sites, work centers, machines, items) and received lots."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Model
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from mes.errors import DomainError, InvalidInput
+from mes.models import (
+    Item,
+    Lot,
+    Machine,
+    Site,
+    WorkCenter,
+)
+from mes.outbox import emit_event
+
+from .base import (
+    authorize,
+    default_reason,
+    save_with_history,
+    to_decimal,
+)
+
+# --- master data ------------------------------------------------------------------------
+
+_MASTER_PERMS = {
+    Site: "mes.change_site",
+    WorkCenter: "mes.change_workcenter",
+    Machine: "mes.change_machine",
+    Item: "mes.change_item",
+}
+
+
+def save_master_record(obj: Model, *, actor, reason: str = "") -> Model:
+    """Create or update a site, work center, machine or item: validated, with history and event."""
+    model = type(obj)
+    created = obj.pk is None
+    perm = _MASTER_PERMS[model]
+    if created:
+        perm = perm.replace(".change_", ".add_")
+    site = obj if isinstance(obj, Site) and not created else getattr(obj, "site", None)
+    authorize(actor, perm, site if not created or not isinstance(obj, Site) else None)
+    try:
+        obj.full_clean()
+    except ValidationError as exc:
+        raise InvalidInput(_("Invalid record."), fields=exc.message_dict) from None
+    with transaction.atomic():
+        if not created:
+            model.objects.select_for_update().filter(pk=obj.pk).first()
+        save_with_history(
+            obj, actor=actor, reason=default_reason(reason, "created" if created else "changed")
+        )
+        emit_event(
+            f"{model._meta.model_name}.{'created' if created else 'changed'}",
+            aggregate=obj,
+            site=site if isinstance(site, Site) else None,
+            actor=actor,
+            reason=reason,
+            payload={"id": obj.pk, "code": getattr(obj, "code", "")},
+        )
+    return obj
+
+
+def receive_lot(
+    *,
+    site: Site,
+    number: str,
+    item: Item,
+    quantity,
+    actor,
+    supplier: str = "",
+    certificate: str = "",
+    received_at: datetime | None = None,
+    reason: str = "",
+) -> Lot:
+    """Record a supplier lot arriving at a site."""
+    authorize(actor, "mes.add_lot", site)
+    qty = to_decimal(quantity, "quantity")
+    with transaction.atomic():
+        if Lot.objects.filter(site=site, number=number).exists():
+            raise DomainError(_("Lot %(lot)s already exists.") % {"lot": number}, code="lot_exists")
+        lot = Lot(
+            site=site,
+            number=number,
+            item=item,
+            quantity=qty,
+            supplier=supplier,
+            certificate=certificate or "",
+            received_at=received_at or timezone.now(),
+        )
+        save_with_history(lot, actor=actor, reason=default_reason(reason, "received"))
+        emit_event(
+            "lot.received",
+            aggregate=lot,
+            site=site,
+            actor=actor,
+            reason=reason,
+            payload={"lot": number, "item": item.code, "quantity": str(qty), "site": site.code},
+        )
+    return lot
