@@ -5,6 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
+WORKERS ?= 2
 STAMP := $(VENV)/.installed
 
 .PHONY: venv demo test run worker beat bench lint format clean
@@ -29,12 +30,13 @@ test: venv
 
 # Production processes (needs DATABASE_URL, REDIS_URL, SECRET_KEY, DEBUG=0 in the environment).
 run: venv
+	@test -n "$$DATABASE_URL" -a -n "$$REDIS_URL" || { echo "make run needs DATABASE_URL and REDIS_URL"; exit 2; }
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput
-	$(VENV)/bin/celery -A mes worker -l info --concurrency 2 & \
+	trap 'kill 0' EXIT INT TERM; \
+	$(VENV)/bin/celery -A mes worker -l info & \
 	$(VENV)/bin/celery -A mes beat -l info & \
-	$(VENV)/bin/uvicorn mes.asgi:application --host $(HOST) --port $(PORT) --workers 2; \
-	kill %1 %2
+	$(VENV)/bin/uvicorn mes.asgi:application --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
 worker: venv
 	$(VENV)/bin/celery -A mes worker -l info
