@@ -57,17 +57,37 @@ def _check_machine(machine: Machine | None, op: Operation) -> None:
         )
 
 
+def _lock_active(operation: Operation, machine: Machine | None) -> tuple[WorkOrder, Operation]:
+    """Lock the order, then the operation; refuse unless the order takes floor work."""
+    wo = lock_work_order(operation.work_order_id)
+    op = _lock_operation(operation)
+    if wo.status not in WORK_ORDER_ACTIVE:
+        raise DomainError(
+            _("Work order %(number)s is %(status)s: its operations cannot start or be confirmed.")
+            % {"number": wo.erp_number, "status": wo.get_status_display()},
+            code="work_order_not_active",
+        )
+    _check_machine(machine, op)
+    return wo, op
+
+
 def _begin_operation(
     op: Operation, wo: WorkOrder, *, actor, reason: str, machine, started_at
-) -> bool:
-    """Queued -> in progress on a locked operation; returns whether the order started too."""
+) -> None:
+    """Queued -> in progress on a locked operation (the caller saves it); a released order
+    starts with its first operation (saved here)."""
     check_operation_transition(op, OP.IN_PROGRESS)
     op.status = OP.IN_PROGRESS
     op.dispatch_rank = None
     op.actual_start = started_at or timezone.now()
     if machine is not None:
         op.machine = machine
-    return wo.status == WO.RELEASED
+    if wo.status == WO.RELEASED:
+        wo.status = WO.IN_PROGRESS
+        wo.started_at = wo.started_at or op.actual_start
+        save_with_history(
+            wo, actor=actor, reason=reason, fields=["status", "started_at", "updated_at"]
+        )
 
 
 def start_operation(
@@ -77,25 +97,9 @@ def start_operation(
     authorize(actor, "mes.change_operation", operation.work_order.site_id)
     reason = default_reason(reason, "operation started")
     with transaction.atomic():
-        wo = lock_work_order(operation.work_order_id)
-        op = _lock_operation(operation)
-        if wo.status not in WORK_ORDER_ACTIVE:
-            raise DomainError(
-                _("Work order %(number)s is %(status)s.")
-                % {"number": wo.erp_number, "status": wo.get_status_display()},
-                code="work_order_not_active",
-            )
-        _check_machine(machine, op)
-        starts_order = _begin_operation(
-            op, wo, actor=actor, reason=reason, machine=machine, started_at=None
-        )
+        wo, op = _lock_active(operation, machine)
+        _begin_operation(op, wo, actor=actor, reason=reason, machine=machine, started_at=None)
         save_with_history(op, actor=actor, reason=reason)
-        if starts_order:
-            wo.status = WO.IN_PROGRESS
-            wo.started_at = wo.started_at or timezone.now()
-            save_with_history(
-                wo, actor=actor, reason=reason, fields=["status", "started_at", "updated_at"]
-            )
         emit_event(
             "operation.started",
             aggregate=op,
@@ -160,26 +164,16 @@ def confirm_operation(
         )
     reason = default_reason(note, "confirmed")
     with transaction.atomic():
-        wo = lock_work_order(operation.work_order_id)
-        op = _lock_operation(operation)
-        if wo.status not in WORK_ORDER_ACTIVE:
-            raise DomainError(
-                _("Work order %(number)s is %(status)s and takes no confirmations.")
-                % {"number": wo.erp_number, "status": wo.get_status_display()},
-                code="work_order_not_active",
-            )
+        wo, op = _lock_active(operation, machine)
         if op.status not in (OP.QUEUED, OP.IN_PROGRESS):
             raise DomainError(
                 _("Operation %(op)s is %(status)s.")
                 % {"op": str(op), "status": op.get_status_display()},
                 code="operation_not_open",
             )
-        _check_machine(machine, op)
-
         lots = _lock_lots_for_consumption(wo, consumed)
-        starts_order = False
         if op.status == OP.QUEUED:
-            starts_order = _begin_operation(
+            _begin_operation(
                 op, wo, actor=actor, reason=reason, machine=machine, started_at=started_at
             )
         elif machine is not None and op.machine_id is None:
@@ -189,12 +183,6 @@ def confirm_operation(
             op.status = OP.COMPLETED
             op.actual_end = ended_at or timezone.now()
         save_with_history(op, actor=actor, reason=reason)
-        if starts_order:
-            wo.status = WO.IN_PROGRESS
-            wo.started_at = wo.started_at or op.actual_start
-            save_with_history(
-                wo, actor=actor, reason=reason, fields=["status", "started_at", "updated_at"]
-            )
 
         confirmation = Confirmation(
             operation=op,
