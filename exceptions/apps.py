@@ -6,3 +6,16 @@ class ExceptionsConfig(AppConfig):
     name = "exceptions"
     label = "exceptions"
     verbose_name = _("Exceptions")
+
+    def ready(self) -> None:
+        # The rule engine listens to raises, user changes and status changes (not to
+        # "exception.routed", which the rules themselves emit).
+        from mes.outbox import subscribers
+
+        from .rules import on_exception_event
+
+        subscribers.add(
+            "exceptions.rules",
+            on_exception_event,
+            ["exception.raised", "exception.updated", "exception.status_changed"],
+        )

@@ -34,10 +34,29 @@ _CORE_MODELS = [
 _VIEW_CORE = [f"mes.view_{m}" for m in _CORE_MODELS]
 _ALL_CORE = [f"mes.{action}_{m}" for m in _CORE_MODELS for action in ("add", "change", "view")]
 
+_EXC = "exceptions"
+_EXC_VIEW = [
+    f"{_EXC}.view_{m}"
+    for m in ("exceptiontype", "exceptionticket", "decision", "attachment", "exceptionevent")
+]
+_EXC_WORK = [*_EXC_VIEW, f"{_EXC}.add_exceptionticket", f"{_EXC}.change_exceptionticket"]
+_EXC_CONFIG = [
+    f"{_EXC}.{action}_{m}"
+    for m in (
+        "exceptiontype",
+        "workflow",
+        "workflowstate",
+        "workflowtransition",
+        "routingrule",
+    )
+    for action in ("add", "change", "view")
+]
+
 ROLE_PERMISSIONS: dict[str, list[str]] = {
-    "operator": [*_VIEW_CORE, "mes.change_operation", "mes.add_confirmation"],
+    "operator": [*_VIEW_CORE, *_EXC_WORK, "mes.change_operation", "mes.add_confirmation"],
     "supervisor": [
         *_VIEW_CORE,
+        *_EXC_WORK,
         "mes.change_operation",
         "mes.add_confirmation",
         "mes.change_workorder",
@@ -45,16 +64,19 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     ],
     "planner": [
         *_VIEW_CORE,
+        *_EXC_WORK,
         "mes.change_workorder",
         "mes.change_operation",
         "mes.resequence_workcenter",
     ],
-    "procurement": [*_VIEW_CORE, "mes.add_lot"],
-    "quality": [*_VIEW_CORE, "mes.change_lot"],
-    "maintenance": [*_VIEW_CORE, "mes.change_machine"],
-    "customer_service": [*_VIEW_CORE],
+    "procurement": [*_VIEW_CORE, *_EXC_WORK, "mes.add_lot"],
+    "quality": [*_VIEW_CORE, *_EXC_WORK, "mes.change_lot"],
+    "maintenance": [*_VIEW_CORE, *_EXC_WORK, "mes.change_machine"],
+    "customer_service": [*_VIEW_CORE, *_EXC_WORK],
     "manager": [
         *_ALL_CORE,
+        *_EXC_WORK,
+        *_EXC_CONFIG,
         "mes.resequence_workcenter",
         "mes.view_outboxevent",
         "auth.view_user",
@@ -63,9 +85,16 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "auth.view_group",
     ],
     # Auditors read every site and change nothing: the global site permission, no writes.
-    "auditor": [*_VIEW_CORE, "mes.access_site", "mes.view_outboxevent"],
+    "auditor": [
+        *_VIEW_CORE,
+        *_EXC_VIEW,
+        *[p for p in _EXC_CONFIG if ".view_" in p],
+        "mes.access_site",
+        "mes.view_outboxevent",
+    ],
     "erp_integration": [
         *_VIEW_CORE,
+        *_EXC_WORK,
         "mes.add_item",
         "mes.change_item",
         "mes.add_workcenter",

@@ -208,6 +208,11 @@ CELERY_BEAT_SCHEDULE = {
 # --- Andon ------------------------------------------------------------------------------
 # Events older than this and still undelivered are relayed again by the sweep.
 ANDON_OUTBOX_SWEEP_AFTER = timedelta(seconds=env.int("OUTBOX_SWEEP_AFTER_SECONDS", default=10))
+# Exception attachments (photos from the floor).
+ANDON_ATTACHMENT_MAX_BYTES = env.int("ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
+ANDON_ATTACHMENT_TYPES = env.list(
+    "ATTACHMENT_TYPES", default=["image/jpeg", "image/png", "image/webp", "application/pdf"]
+)
 # Extra modules imported at start-up that register outbox subscribers (plug-ins, test probes).
 ANDON_SUBSCRIBER_MODULES = env.list("ANDON_SUBSCRIBER_MODULES", default=[])
 
