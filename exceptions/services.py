@@ -49,7 +49,7 @@ class PreconditionFailed(DomainError):
 def _lock(ticket: ExceptionTicket | int, expected_version: int | None = None) -> ExceptionTicket:
     pk = ticket if isinstance(ticket, int) else ticket.pk
     locked = (
-        ExceptionTicket.objects.select_for_update()
+        ExceptionTicket.objects.select_for_update(of=("self",))
         .select_related("site", "type", "workflow", "work_order")
         .get(pk=pk)
     )
