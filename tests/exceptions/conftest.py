@@ -1,5 +1,3 @@
-import datetime
-
 import pytest
 
 from exceptions.models import ExceptionType
@@ -40,8 +38,3 @@ def shortage(db):
 @pytest.fixture
 def breakdown(db):
     return ExceptionType.objects.get(code="machine_breakdown")
-
-
-@pytest.fixture
-def today():
-    return datetime.date.today()
