@@ -1,0 +1,125 @@
+"""Form schemas: the subset is checked when a type is saved, data is checked on every raise."""
+
+import pytest
+from django.core.exceptions import ValidationError
+from hypothesis import given
+from hypothesis import strategies as st
+
+from exceptions.defaults import TYPES
+from exceptions.models import ExceptionType
+from exceptions.schema import coerce_form_values, schema_problems, validate_data
+
+SCHEMA = {
+    "type": "object",
+    "properties": {
+        "material": {"type": "string", "title": "Material", "minLength": 1, "maxLength": 10},
+        "qty": {"type": "number", "title": "Quantity", "minimum": 0, "maximum": 1000},
+        "pieces": {"type": "integer", "title": "Pieces", "minimum": 1},
+        "stopped": {"type": "boolean", "title": "Stopped"},
+        "needed_by": {"type": "date", "title": "Needed by"},
+        "defect": {"type": "string", "title": "Defect", "enum": ["dimension", "surface"]},
+    },
+    "required": ["material", "defect"],
+}
+GOOD = {"material": "RM-1", "defect": "surface"}
+
+
+def test_seeded_schemas_are_valid():
+    for spec in TYPES:
+        assert schema_problems(spec["form_schema"]) == [], spec["code"]
+
+
+def test_valid_data_has_no_errors():
+    data = {**GOOD, "qty": 12.5, "pieces": 3, "stopped": True, "needed_by": "2026-12-01"}
+    assert validate_data(SCHEMA, data) == {}
+
+
+@pytest.mark.parametrize(
+    ("data", "field", "words"),
+    [
+        ({"defect": "surface"}, "material", "required"),
+        ({**GOOD, "material": ""}, "material", "too short"),
+        ({**GOOD, "material": "x" * 11}, "material", "too long"),
+        ({**GOOD, "qty": "lots"}, "qty", "type number"),
+        ({**GOOD, "qty": -1}, "qty", "at least 0"),
+        ({**GOOD, "qty": 1001}, "qty", "at most 1000"),
+        ({**GOOD, "pieces": 1.5}, "pieces", "type integer"),
+        ({**GOOD, "pieces": True}, "pieces", "type integer"),
+        ({**GOOD, "stopped": "yes"}, "stopped", "type boolean"),
+        ({**GOOD, "needed_by": "12.08.2026"}, "needed_by", "date"),
+        ({**GOOD, "defect": "colour"}, "defect", "one of"),
+        ({**GOOD, "colour": "red"}, "colour", "Unknown field"),
+    ],
+)
+def test_each_bad_field_is_named(data, field, words):
+    errors = validate_data(SCHEMA, data)
+    assert list(errors) == [field]
+    assert words.lower() in errors[field][0].lower()
+
+
+def test_data_must_be_an_object():
+    assert "data" in validate_data(SCHEMA, ["x"])
+
+
+@pytest.mark.parametrize(
+    "schema",
+    [
+        {"type": "array"},
+        {"properties": {"x": {"type": "object"}}},
+        {"properties": {"x": {"type": "string", "pattern": "^a"}}},
+        {"properties": {"x": {"type": "string", "enum": []}}},
+        {"properties": {"x": {"type": "string"}}, "required": ["y"]},
+        {"properties": {"x": {"type": "number", "minimum": "zero"}}},
+        {"properties": [], "type": "object"},
+        {"anyOf": []},
+        "not a schema",
+    ],
+)
+def test_bad_schemas_are_refused(schema, db):
+    assert schema_problems(schema)
+    exception_type = ExceptionType.objects.get(code="material_shortage")
+    exception_type.form_schema = schema
+    with pytest.raises(ValidationError) as err:
+        exception_type.full_clean()
+    assert "form_schema" in err.value.message_dict
+
+
+def test_coerce_form_values_from_html():
+    values = {
+        "material": "RM-1",
+        "qty": "12,5",
+        "pieces": "3",
+        "stopped": "on",
+        "needed_by": "2026-12-01",
+        "defect": "surface",
+    }
+    assert coerce_form_values(SCHEMA, values) == {
+        "material": "RM-1",
+        "qty": 12.5,
+        "pieces": 3,
+        "stopped": True,
+        "needed_by": "2026-12-01",
+        "defect": "surface",
+    }
+    # Values that do not convert stay strings, so validation names the field.
+    assert validate_data(
+        SCHEMA, coerce_form_values(SCHEMA, {**values, "pieces": "three"})
+    ).keys() == {"pieces"}
+
+
+@given(
+    st.dictionaries(
+        st.sampled_from(["material", "qty", "pieces", "stopped", "needed_by", "defect", "x"]),
+        st.one_of(
+            st.none(),
+            st.booleans(),
+            st.integers(),
+            st.floats(allow_nan=True),
+            st.text(max_size=12),
+            st.lists(st.integers(), max_size=2),
+        ),
+    )
+)
+def test_validation_never_crashes_and_names_known_fields(data):
+    errors = validate_data(SCHEMA, data)
+    assert set(errors) <= set(SCHEMA["properties"]) | set(data)
