@@ -10,9 +10,14 @@ class ExceptionsConfig(AppConfig):
     def ready(self) -> None:
         # The rule engine listens to raises, user changes and status changes (not to
         # "exception.routed", which the rules themselves emit).
+        from django.db.models.signals import post_migrate
+
         from mes.outbox import subscribers
 
+        from .defaults import ensure_defaults
         from .rules import on_exception_event
+
+        post_migrate.connect(ensure_defaults, sender=self, dispatch_uid="andon_exception_defaults")
 
         subscribers.add(
             "exceptions.rules",

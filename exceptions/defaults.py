@@ -3,6 +3,8 @@
 Run by a data migration with historical models; a plant edits all of it in the admin afterwards.
 """
 
+from .schema import with_field_order
+
 RESPONDERS = [
     "supervisor",
     "planner",
@@ -314,9 +316,10 @@ def seed(apps, schema_editor=None) -> None:
                 transition.roles.add(group)
     types = {}
     for spec in TYPES:
+        fields = {k: v for k, v in spec.items() if k != "code"}
+        fields["form_schema"] = with_field_order(spec["form_schema"])
         types[spec["code"]], _ = ExceptionType.objects.get_or_create(
-            code=spec["code"],
-            defaults={**{k: v for k, v in spec.items() if k != "code"}, "workflow": workflow},
+            code=spec["code"], defaults={**fields, "workflow": workflow}
         )
     if RoutingRule.objects.exists():
         return
@@ -329,3 +332,10 @@ def seed(apps, schema_editor=None) -> None:
             actions=actions,
         )
         rule.types.set([types[code] for code in filters.get("types", [])])
+
+
+def ensure_defaults(sender, **kwargs) -> None:
+    """post_migrate (also after a test flush): put the seeded configuration back if it is gone."""
+    from django.apps import apps
+
+    seed(apps)

@@ -25,7 +25,7 @@ from mes.models import (
 )
 
 from .choices import Category, EventKind, RaisedVia, RuleTrigger, Severity
-from .schema import schema_problems
+from .schema import schema_problems, with_field_order
 
 
 class Workflow(models.Model):
@@ -123,7 +123,8 @@ class WorkflowTransition(models.Model):
 
     def clean(self) -> None:
         for field in ("from_state", "to_state"):
-            state = getattr(self, field)
+            # An empty or invalid choice leaves no id: the form reports it, not this check.
+            state = getattr(self, field) if getattr(self, f"{field}_id") else None
             if state is not None and self.workflow_id and state.workflow_id != self.workflow_id:
                 raise ValidationError({field: _("The state belongs to another workflow.")})
 
@@ -172,6 +173,7 @@ class ExceptionType(models.Model):
         problems = schema_problems(self.form_schema)
         if problems:
             raise ValidationError({"form_schema": problems})
+        self.form_schema = with_field_order(self.form_schema)
 
 
 class ExceptionQuerySet(SiteScopedQuerySet):

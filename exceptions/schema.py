@@ -4,7 +4,9 @@ enforces (always, whatever the client).
 Allowed: an object whose ``properties`` each have ``type`` string, number, integer, boolean or
 date (``{"type": "string", "format": "date"}`` is the same as ``"date"``), optional ``title``,
 ``description``, ``enum``, ``minimum``, ``maximum``, ``minLength``, ``maxLength``, ``default``;
-and a ``required`` list. Unknown fields in submitted data are refused.
+a ``required`` list; and ``order``, the fields in display order (PostgreSQL's jsonb does not keep
+key order, so it is filled in from the properties as typed when a type is saved). Unknown fields
+in submitted data are refused.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ FIELD_KEYWORDS = {
     "default",
     "format",
 }
-SCHEMA_KEYWORDS = {"type", "properties", "required", "title", "description"}
+SCHEMA_KEYWORDS = {"type", "properties", "required", "title", "description", "order"}
 
 
 def _field_type(spec: dict) -> str:
@@ -41,10 +43,19 @@ def fields(schema: dict | None) -> list[tuple[str, dict, str, bool]]:
     """``(name, spec, type, required)`` for each field, in schema order."""
     schema = schema or {}
     required = set(schema.get("required") or [])
+    properties = schema.get("properties") or {}
+    order = [n for n in schema.get("order") or [] if n in properties]
+    names = order + [n for n in properties if n not in order]
     return [
-        (name, spec, _field_type(spec), name in required)
-        for name, spec in (schema.get("properties") or {}).items()
+        (name, properties[name], _field_type(properties[name]), name in required) for name in names
     ]
+
+
+def with_field_order(schema: dict) -> dict:
+    """``schema`` with ``order`` listing every field (kept where given, else as typed)."""
+    if not isinstance(schema, dict) or not isinstance(schema.get("properties"), dict):
+        return schema
+    return {**schema, "order": [name for name, *_rest in fields(schema)]}
 
 
 def schema_problems(schema) -> list[str]:
@@ -79,6 +90,9 @@ def schema_problems(schema) -> list[str]:
             )
         if "enum" in spec and (not isinstance(spec["enum"], list) or not spec["enum"]):
             problems.append(_("Field %(f)s: enum must be a non-empty list.") % {"f": name})
+    order = schema.get("order", [])
+    if not isinstance(order, list) or any(n not in properties for n in order):
+        problems.append(_('"order" must list fields that exist.'))
     required = schema.get("required", [])
     if not isinstance(required, list) or any(r not in properties for r in required):
         problems.append(_('"required" must list fields that exist.'))

@@ -182,6 +182,13 @@ def raise_exception(
             )
         work_center = work_center or operation.work_center
     if machine is not None:
+        if work_center is not None and machine.work_center_id != work_center.pk:
+            raise InvalidInput(
+                _("Machine %(m)s is not in work center %(wc)s.")
+                % {"m": machine.code, "wc": work_center.code},
+                code="machine_not_in_work_center",
+                fields={"machine": [_("Not in this work center.")]},
+            )
         work_center = work_center or machine.work_center
     _check_same_site(site, work_center=work_center, machine=machine, work_order=work_order, lot=lot)
     severity = _check_severity(severity or exception_type.default_severity)
@@ -344,7 +351,9 @@ def record_decision(
     return record
 
 
-def comment_exception(ticket: ExceptionTicket, *, actor, text: str) -> ExceptionEvent:
+def comment_exception(
+    ticket: ExceptionTicket, *, actor, text: str, expected_version: int | None = None
+) -> ExceptionEvent:
     """Add a comment to the timeline (anyone who may change exceptions at the site)."""
     authorize(actor, CHANGE_PERM, ticket.site_id)
     text = (text or "").strip()
@@ -355,7 +364,7 @@ def comment_exception(ticket: ExceptionTicket, *, actor, text: str) -> Exception
             fields={"text": [_("This field is required.")]},
         )
     with transaction.atomic():
-        locked = _lock(ticket)
+        locked = _lock(ticket, expected_version)
         event = _timeline(locked, EventKind.COMMENTED, actor=actor, message=text[:4000])
         _emit("exception.commented", locked, actor=actor, comment=text[:500])
     return event
@@ -479,7 +488,9 @@ def _apply_changes(ticket: ExceptionTicket, changes: dict, *, actor, rule) -> li
     return changed
 
 
-def add_attachment(ticket: ExceptionTicket, *, actor, upload) -> Attachment:
+def add_attachment(
+    ticket: ExceptionTicket, *, actor, upload, expected_version: int | None = None
+) -> Attachment:
     """Attach a photo or document within ANDON_ATTACHMENT_MAX_BYTES and ANDON_ATTACHMENT_TYPES."""
     authorize(actor, CHANGE_PERM, ticket.site_id)
     content_type = (getattr(upload, "content_type", "") or "").split(";")[0].strip().lower()
@@ -496,7 +507,7 @@ def add_attachment(ticket: ExceptionTicket, *, actor, upload) -> Attachment:
             fields={"file": [_("Too large.")]},
         )
     with transaction.atomic():
-        locked = _lock(ticket)
+        locked = _lock(ticket, expected_version)
         attachment = Attachment(
             exception=locked,
             file=upload,

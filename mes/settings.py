@@ -170,6 +170,7 @@ SPECTACULAR_SETTINGS = {
         "WorkOrderStatusEnum": "mes.choices.WorkOrderStatus",
         "OperationStatusEnum": "mes.choices.OperationStatus",
         "LotStatusEnum": "mes.choices.LotStatus",
+        "SeverityEnum": "exceptions.choices.Severity",
     },
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

@@ -14,6 +14,7 @@ urlpatterns = [
     path("floor/<str:site_code>/", views.floor, name="floor"),
     path("work-orders/<int:pk>/", views.work_order_detail, name="work-order"),
     path("work-orders/<int:pk>/<str:verb>/", views.work_order_action, name="work-order-action"),
+    path("exceptions/", include("exceptions.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("mes.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -2,6 +2,8 @@
 
 from rest_framework.routers import DefaultRouter
 
+from exceptions.api import ExceptionTypeViewSet, ExceptionViewSet
+
 from . import viewsets
 
 
@@ -27,5 +29,7 @@ router.register("work-orders", viewsets.WorkOrderViewSet, basename="workorder")
 router.register("operations", viewsets.OperationViewSet, basename="operation")
 router.register("lots", viewsets.LotViewSet, basename="lot")
 router.register("confirmations", viewsets.ConfirmationViewSet, basename="confirmation")
+router.register("exception-types", ExceptionTypeViewSet, basename="exceptiontype")
+router.register("exceptions", ExceptionViewSet, basename="exception")
 
 urlpatterns = router.urls

@@ -1,4 +1,5 @@
 from .base import GlobalQuerySet, HistoryAuditFields, SiteScopedQuerySet
+from .idempotency import IdempotencyRecord
 from .outbox import OutboxDelivery, OutboxEvent
 from .production import Confirmation, Item, Lot, LotConsumption, Operation, WorkOrder
 from .sites import Machine, Site, WorkCenter
@@ -7,6 +8,7 @@ __all__ = [
     "Confirmation",
     "GlobalQuerySet",
     "HistoryAuditFields",
+    "IdempotencyRecord",
     "Item",
     "Lot",
     "LotConsumption",

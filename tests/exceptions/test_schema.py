@@ -123,3 +123,28 @@ def test_coerce_form_values_from_html():
 def test_validation_never_crashes_and_names_known_fields(data):
     errors = validate_data(SCHEMA, data)
     assert set(errors) <= set(SCHEMA["properties"]) | set(data)
+
+
+def test_field_order_survives_postgresql(db):
+    """jsonb sorts keys; the saved ``order`` keeps the fields as the manager typed them."""
+    exception_type = ExceptionType.objects.get(code="material_shortage")
+    exception_type.form_schema = {
+        "type": "object",
+        "properties": {
+            "zeta": {"type": "string"},
+            "alpha": {"type": "integer"},
+            "mid": {"type": "date"},
+        },
+    }
+    exception_type.full_clean()
+    exception_type.save()
+    exception_type.refresh_from_db()
+    from exceptions.schema import fields
+
+    assert [name for name, *_ in fields(exception_type.form_schema)] == ["zeta", "alpha", "mid"]
+    seeded = ExceptionType.objects.get(code="machine_breakdown")
+    assert [name for name, *_ in fields(seeded.form_schema)] == [
+        "symptom",
+        "alarm_code",
+        "line_stopped",
+    ]

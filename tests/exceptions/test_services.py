@@ -299,3 +299,23 @@ def test_numbers_are_unique_under_concurrent_raises(p1, user_in, shortage):
         t.join()
     assert errors == []
     assert sorted(numbers) == [f"P1-{n:06d}" for n in range(1, 21)]
+
+
+def test_machine_must_be_in_the_given_work_center(p1, user_in, breakdown):
+    from tests.factories import MachineFactory
+
+    machine = MachineFactory(work_center=WorkCenterFactory(site=p1))
+    with pytest.raises(InvalidInput) as err:
+        services.raise_exception(
+            actor=user_in("operator", p1),
+            exception_type=breakdown,
+            site=p1,
+            machine=machine,
+            work_center=WorkCenterFactory(site=p1),
+            data={"symptom": "alarm"},
+        )
+    assert err.value.code == "machine_not_in_work_center"
+    ticket = services.raise_exception(
+        actor=None, exception_type=breakdown, site=p1, machine=machine, data={"symptom": "leak"}
+    )
+    assert ticket.work_center == machine.work_center

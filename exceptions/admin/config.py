@@ -1,0 +1,232 @@
+"""Admin of the low-code configuration: exception types with their forms, and workflows."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin
+from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
+from django.db.models import Count
+from django.template.loader import render_to_string
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
+from simple_history.admin import SimpleHistoryAdmin
+
+from mes.admin.base import ScopedForeignKeysMixin
+from mes.roles import ROLES
+
+from ..models import ExceptionTicket, ExceptionType, Workflow, WorkflowState, WorkflowTransition
+from ..schema import FIELD_TYPES, fields, schema_problems
+
+FORM_SCHEMA_HELP = _(
+    "The form the floor fills in, as JSON. Example: "
+    '{"properties": {"material": {"type": "string", "title": "Material", "maxLength": 60}, '
+    '"qty_missing": {"type": "number", "title": "Missing quantity", "minimum": 0}, '
+    '"symptom": {"type": "string", "enum": ["alarm", "leak"]}}, "required": ["material"]}. '
+    "Field types: %(types)s. Per field: title, description, enum (choices), minimum, maximum, "
+    "minLength, maxLength, default. Leave {} for a type without a form."
+) % {"types": ", ".join(sorted(FIELD_TYPES))}
+
+
+# --- exception types -----------------------------------------------------------------------
+
+
+class ExceptionTypeForm(forms.ModelForm):
+    """The schema is checked by ``ExceptionType.clean()`` (``schema_problems``), per field."""
+
+    class Meta:
+        model = ExceptionType
+        fields = (
+            "code",
+            "name",
+            "category",
+            "description",
+            "is_active",
+            "default_severity",
+            "workflow",
+            "icon",
+            "colour",
+            "sort_order",
+            "form_schema",
+        )
+        widgets = {
+            "form_schema": forms.Textarea(
+                attrs={"rows": 16, "cols": 90, "class": "vLargeTextField"}
+            )
+        }
+        help_texts = {"form_schema": FORM_SCHEMA_HELP}
+
+
+@admin.register(ExceptionType)
+class ExceptionTypeAdmin(ScopedForeignKeysMixin, SimpleHistoryAdmin):
+    form = ExceptionTypeForm
+    list_display = (
+        "code",
+        "name",
+        "category",
+        "default_severity",
+        "workflow",
+        "is_active",
+        "sort_order",
+    )
+    list_filter = ("category", "default_severity", "workflow", "is_active")
+    list_select_related = ("workflow",)
+    search_fields = ("code", "name", "description")
+    ordering = ("sort_order", "name")
+    fieldsets = (
+        (None, {"fields": ("code", "name", "category", "description", "is_active")}),
+        (_("Routing defaults"), {"fields": ("default_severity", "workflow")}),
+        (_("On the floor"), {"fields": ("icon", "colour", "sort_order")}),
+        (_("Form"), {"fields": ("form_schema", "form_preview")}),
+    )
+    readonly_fields = ("form_preview",)
+
+    @admin.display(description=_("form preview (as saved)"))
+    def form_preview(self, obj):
+        if obj is None or obj.pk is None:
+            return gettext("Save the type to see its form.")
+        problems = schema_problems(obj.form_schema)
+        rows = []
+        for name, spec, ftype, required in [] if problems else fields(obj.form_schema):
+            limits = [
+                f"{label} {spec[key]}"
+                for key, label in (
+                    ("minimum", "≥"),
+                    ("maximum", "≤"),
+                    ("minLength", gettext("min length")),
+                    ("maxLength", gettext("max length")),
+                    ("default", gettext("default")),
+                )
+                if key in spec
+            ]
+            rows.append(
+                {
+                    "name": name,
+                    "label": spec.get("title") or name,
+                    "type": ftype,
+                    "required": required,
+                    "choices": spec.get("enum") or [],
+                    "limits": limits,
+                    "description": spec.get("description", ""),
+                }
+            )
+        return render_to_string(
+            "admin/exceptions/exceptiontype/form_preview.html",
+            {"rows": rows, "problems": problems},
+        )
+
+
+# --- workflows -----------------------------------------------------------------------------
+
+
+class WorkflowStateFormSet(forms.BaseInlineFormSet):
+    """The states of a workflow as a whole: the initial state must stay, and a state tickets
+    are in is neither renamed nor removed (their ``status`` holds its code)."""
+
+    def clean(self):
+        super().clean()
+        if any(self.errors):
+            return
+        workflow = self.instance
+        codes, problems = set(), []
+        for form in self.forms:
+            if not hasattr(form, "cleaned_data") or not form.cleaned_data:
+                continue
+            deleted = self.can_delete and self._should_delete_form(form)
+            old_code = form.initial.get("code")
+            if old_code and workflow.pk and (deleted or "code" in form.changed_data):
+                in_use = ExceptionTicket.objects.filter(workflow=workflow, status=old_code).count()
+                if in_use:
+                    problems.append(
+                        ngettext(
+                            "State %(code)s holds %(n)d exception; it cannot be renamed or "
+                            "removed.",
+                            "State %(code)s holds %(n)d exceptions; it cannot be renamed or "
+                            "removed.",
+                            in_use,
+                        )
+                        % {"code": old_code, "n": in_use}
+                    )
+            if not deleted and form.cleaned_data.get("code"):
+                codes.add(form.cleaned_data["code"])
+        if workflow.initial_state and workflow.initial_state not in codes:
+            problems.append(
+                gettext("Keep a state with the initial state's code %(code)r.")
+                % {"code": workflow.initial_state}
+            )
+        if problems:
+            raise ValidationError(problems)
+
+
+class WorkflowStateInline(admin.TabularInline):
+    model = WorkflowState
+    formset = WorkflowStateFormSet
+    fields = ("code", "name", "phase", "requires_decision")
+    extra = 0
+
+
+class RoleChoiceField(forms.ModelMultipleChoiceField):
+    """Roles (Django groups) as checkboxes, in the order of ``mes.roles.ROLES``."""
+
+    widget = forms.CheckboxSelectMultiple
+
+
+class WorkflowTransitionInline(admin.TabularInline):
+    """Transitions between states of this workflow; the state choices are its own states."""
+
+    model = WorkflowTransition
+    fields = ("from_state", "to_state", "label", "roles", "reason_required")
+    extra = 0
+    verbose_name_plural = _(
+        "transitions (no from-state: from any open state; no role ticked: every role)"
+    )
+
+    def get_formset(self, request, obj=None, **kwargs):
+        request._andon_workflow = obj  # read by formfield_for_foreignkey below, per request
+        return super().get_formset(request, obj, **kwargs)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name in ("from_state", "to_state"):
+            workflow = getattr(request, "_andon_workflow", None)
+            kwargs["queryset"] = (
+                WorkflowState.objects.filter(workflow=workflow)
+                if workflow is not None and workflow.pk
+                else WorkflowState.objects.none()
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if db_field.name == "roles":
+            kwargs["queryset"] = Group.objects.filter(name__in=ROLES).order_by("name")
+            kwargs["form_class"] = RoleChoiceField
+            kwargs["widget"] = forms.CheckboxSelectMultiple
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+
+@admin.register(Workflow)
+class WorkflowAdmin(SimpleHistoryAdmin):
+    """A workflow with its states and transitions on one page. New states become choices for
+    transitions once saved (save, then add the transitions that use them)."""
+
+    list_display = ("code", "name", "initial_state", "state_count", "transition_count")
+    search_fields = ("code", "name")
+    ordering = ("code",)
+    inlines = (WorkflowStateInline, WorkflowTransitionInline)
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                _states=Count("states", distinct=True),
+                _transitions=Count("transitions", distinct=True),
+            )
+        )
+
+    @admin.display(description=_("states"), ordering="_states")
+    def state_count(self, obj):
+        return obj._states
+
+    @admin.display(description=_("transitions"), ordering="_transitions")
+    def transition_count(self, obj):
+        return obj._transitions

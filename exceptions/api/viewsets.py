@@ -1,0 +1,451 @@
+"""Viewsets of the exceptions API: scoped by ``visible_to``, every write through a service.
+
+Tickets are addressed by id or by number (``/exceptions/42/`` or ``/exceptions/P1-000042/``).
+Every detail answer carries ``ETag: "<version>"``; writes honour ``If-Match`` (a stale one is
+412 and changes nothing). Create honours ``Idempotency-Key`` (see :mod:`mes.idempotency`).
+"""
+
+from __future__ import annotations
+
+import re
+
+import django_filters
+from django.db.models import Prefetch
+from django.http import FileResponse
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import mixins, status
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.response import Response
+
+from mes.api.viewsets import ScopedViewSet
+from mes.errors import InvalidInput
+from mes.idempotency import idempotent_response
+
+from .. import services
+from ..choices import Category, RaisedVia, Severity
+from ..models import (
+    Attachment,
+    Decision,
+    ExceptionEvent,
+    ExceptionTicket,
+    ExceptionType,
+    WorkflowState,
+)
+from . import serializers as s
+
+CHANGE = ["exceptions.change_exceptionticket"]
+
+# --- conditional requests ---------------------------------------------------------------
+
+_ETAG = re.compile(r'^"(\d{1,10})"$|^(\d{1,10})$')
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def if_match(request) -> int | None:
+    """The version the client's ``If-Match`` names; None when absent or ``*``."""
+    raw = request.headers.get("If-Match")
+    if raw is None or raw.strip() == "*":
+        return None
+    match = _ETAG.match(raw.strip())
+    if not match:
+        raise InvalidInput(
+            _('If-Match must be one ETag of this API, like "3".'),
+            code="invalid_if_match",
+            fields={"If-Match": [_("Malformed.")]},
+        )
+    return int(match.group(1) or match.group(2))
+
+
+NUMBER_PARAM = OpenApiParameter(
+    "number",
+    str,
+    OpenApiParameter.PATH,
+    description="Exception id or number (P1-000123).",
+)
+IF_MATCH_PARAM = OpenApiParameter(
+    "If-Match",
+    str,
+    OpenApiParameter.HEADER,
+    description='The ETag of the version the change is based on (`"3"`); '
+    "a stale one is refused with 412 `precondition_failed`.",
+)
+IDEMPOTENCY_PARAM = OpenApiParameter(
+    "Idempotency-Key",
+    str,
+    OpenApiParameter.HEADER,
+    description="A retry with the same key and body gets the first answer and creates "
+    "nothing; the same key with another body is 422 `idempotency_key_reused`.",
+)
+ETAG_HEADER = OpenApiParameter(
+    "ETag",
+    str,
+    OpenApiParameter.HEADER,
+    response=[200, 201],
+    description='The ticket\'s version, quoted (`"3"`); send it back as If-Match.',
+)
+
+
+def _errors(*codes: int) -> dict:
+    return {code: OpenApiResponse(description="`{code, detail, fields}`") for code in codes}
+
+
+# --- exception types --------------------------------------------------------------------
+
+
+class ExceptionTypeFilter(django_filters.FilterSet):
+    category = django_filters.ChoiceFilter(choices=Category.choices)
+    active = django_filters.BooleanFilter(field_name="is_active")
+
+    class Meta:
+        model = ExceptionType
+        fields = ["category", "active"]
+
+
+class ExceptionTypeViewSet(ScopedViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin):
+    """Exception types with their form schemas, in floor order."""
+
+    queryset = ExceptionType.objects.select_related("workflow")
+    serializer_class = s.ExceptionTypeSerializer
+    lookup_field = "code"
+    lookup_value_regex = "[^/]+"
+    filterset_class = ExceptionTypeFilter
+
+    def get_object(self):
+        obj = self.get_queryset().filter(code=self.kwargs["code"]).first()
+        if obj is None:
+            raise NotFound(_("Not found."))
+        return obj
+
+
+# --- tickets ----------------------------------------------------------------------------
+
+
+def _split(value: str) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def _check_choices(name: str, wanted: list[str], allowed: list[str]) -> None:
+    unknown = set(wanted) - set(allowed)
+    if unknown:
+        raise InvalidInput(
+            _("Unknown %(name)s: %(v)s.") % {"name": name, "v": ", ".join(sorted(unknown))},
+            code="invalid_filter",
+            fields={name: [_("Choose from %(c)s.") % {"c": ", ".join(allowed)}]},
+        )
+
+
+class ExceptionFilter(django_filters.FilterSet):
+    site = django_filters.CharFilter(field_name="site__code", help_text="Site code.")
+    status = django_filters.CharFilter(
+        method="filter_status", help_text="One workflow state code or several, comma-separated."
+    )
+    phase = django_filters.CharFilter(
+        method="filter_phase",
+        help_text="One phase or several, comma-separated: " + ", ".join(WorkflowState.Phase.values),
+    )
+    type = django_filters.CharFilter(field_name="type__code", help_text="Exception type code.")
+    category = django_filters.ChoiceFilter(field_name="type__category", choices=Category.choices)
+    severity = django_filters.CharFilter(
+        method="filter_severity",
+        help_text="One severity or several, comma-separated: " + ", ".join(Severity.values),
+    )
+    assignee = django_filters.CharFilter(field_name="assignee__username", help_text="Username.")
+    mine = django_filters.BooleanFilter(method="filter_mine", help_text="Assigned to me.")
+    queue = django_filters.CharFilter(
+        method="filter_queue", help_text="A role name, or `mine` for the queues of my roles."
+    )
+    open = django_filters.BooleanFilter(
+        method="filter_open", help_text="Not closed or cancelled (true), or only those (false)."
+    )
+    raised_after = django_filters.IsoDateTimeFilter(field_name="raised_at", lookup_expr="gte")
+    raised_before = django_filters.IsoDateTimeFilter(field_name="raised_at", lookup_expr="lt")
+
+    class Meta:
+        model = ExceptionTicket
+        fields = [
+            "site",
+            "status",
+            "phase",
+            "type",
+            "category",
+            "severity",
+            "assignee",
+            "mine",
+            "queue",
+            "open",
+            "raised_after",
+            "raised_before",
+        ]
+
+    def filter_status(self, queryset, name, value):
+        return queryset.filter(status__in=_split(value))
+
+    def filter_phase(self, queryset, name, value):
+        wanted = _split(value)
+        _check_choices("phase", wanted, WorkflowState.Phase.values)
+        return queryset.filter(phase__in=wanted)
+
+    def filter_severity(self, queryset, name, value):
+        wanted = _split(value)
+        _check_choices("severity", wanted, Severity.values)
+        return queryset.filter(severity__in=wanted)
+
+    def filter_mine(self, queryset, name, value):
+        user = self.request.user
+        return queryset.filter(assignee=user) if value else queryset.exclude(assignee=user)
+
+    def filter_queue(self, queryset, name, value):
+        if value == "mine":
+            return queryset.filter(queue__in=self.request.user.groups.all())
+        return queryset.filter(queue__name=value)
+
+    def filter_open(self, queryset, name, value):
+        if value:
+            return queryset.open()
+        return queryset.filter(
+            phase__in=[WorkflowState.Phase.CLOSED, WorkflowState.Phase.CANCELLED]
+        )
+
+
+class ExceptionViewSet(ScopedViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin):
+    """Exception tickets of the user's sites, newest first."""
+
+    queryset = ExceptionTicket.objects.select_related(
+        "site",
+        "type",
+        "work_center",
+        "machine",
+        "work_order",
+        "lot",
+        "queue",
+        "assignee",
+        "raised_by",
+    ).order_by("-raised_at", "-pk")
+    serializer_class = s.ExceptionSerializer
+    lookup_field = "number"
+    lookup_value_regex = "[^/]+"
+    filterset_class = ExceptionFilter
+    action_permissions = {
+        "transition": CHANGE,
+        "comments": CHANGE,
+        "decision": CHANGE,
+        "attachments": CHANGE,
+    }
+
+    def get_serializer_class(self):
+        return {
+            "list": s.ExceptionListSerializer,
+            "create": s.ExceptionCreateSerializer,
+            "partial_update": s.ExceptionUpdateSerializer,
+            "transition": s.TransitionSerializer,
+            "comments": s.CommentSerializer,
+            "decision": s.DecisionInputSerializer,
+            "attachments": s.AttachmentUploadSerializer,
+        }.get(self.action, s.ExceptionSerializer)
+
+    def get_object(self):
+        value = str(self.kwargs[self.lookup_field]).strip()
+        queryset = self.get_queryset()
+        obj = queryset.filter(number=value).first()
+        if obj is None and value.isdigit():
+            obj = queryset.filter(pk=int(value)).first()
+        if obj is None:
+            raise NotFound(_("Not found."))
+        self.check_object_permissions(self.request, obj)
+        return obj
+
+    def _detail_queryset(self):
+        return (
+            self.get_queryset()
+            .select_related("workflow")
+            .prefetch_related(
+                Prefetch("events", queryset=ExceptionEvent.objects.select_related("actor", "rule")),
+                Prefetch("decisions", queryset=Decision.objects.select_related("decided_by")),
+                Prefetch("attachments", queryset=Attachment.objects.select_related("uploaded_by")),
+            )
+        )
+
+    def _detail_data(self, ticket: ExceptionTicket) -> dict:
+        fresh = self._detail_queryset().get(pk=ticket.pk)
+        return s.ExceptionSerializer(fresh, context=self.get_serializer_context()).data
+
+    def read(self, obj, status_code=status.HTTP_200_OK) -> Response:
+        """The ticket as committed, with its ETag."""
+        data = self._detail_data(obj)
+        return Response(data, status=status_code, headers={"ETag": etag(data["version"])})
+
+    # --- read ---
+
+    @extend_schema(parameters=[NUMBER_PARAM, ETAG_HEADER], responses=s.ExceptionSerializer)
+    def retrieve(self, request, number=None):
+        """One ticket with its timeline, decisions, attachments and the moves you may make."""
+        return self.read(self.get_object())
+
+    # --- create ---
+
+    @extend_schema(
+        parameters=[IDEMPOTENCY_PARAM, ETAG_HEADER],
+        request=s.ExceptionCreateSerializer,
+        responses={201: s.ExceptionSerializer, **_errors(400, 403, 422)},
+    )
+    def create(self, request):
+        """Raise an exception. Routing rules apply after commit: re-read the ticket to see
+        their effects (queue, held work order) on its timeline."""
+
+        def produce():
+            body = s.ExceptionCreateSerializer(
+                data=request.data, context=self.get_serializer_context()
+            )
+            body.is_valid(raise_exception=True)
+            ticket = services.raise_exception(
+                actor=request.user, raised_via=RaisedVia.API, **body.validated_data
+            )
+            return status.HTTP_201_CREATED, self._detail_data(ticket)
+
+        response = idempotent_response(request, produce)
+        response["ETag"] = etag(response.data["version"])
+        response["Location"] = reverse(
+            "exception-detail", kwargs={"number": response.data["number"]}
+        )
+        return response
+
+    # --- writes on one ticket ---
+
+    @extend_schema(
+        parameters=[NUMBER_PARAM, IF_MATCH_PARAM, ETAG_HEADER],
+        request=s.ExceptionUpdateSerializer,
+        responses={200: s.ExceptionSerializer, **_errors(400, 403, 404, 409, 412)},
+    )
+    def partial_update(self, request, number=None):
+        """Change severity, description, form data, assignee, queue, context or ERP refs."""
+        ticket = self.get_object()
+        expected = if_match(request)
+        body = s.ExceptionUpdateSerializer(
+            data=request.data, context={**self.get_serializer_context(), "ticket": ticket}
+        )
+        body.is_valid(raise_exception=True)
+        changes = dict(body.validated_data)
+        reason = changes.pop("reason", "")
+        services.update_exception(
+            ticket, actor=request.user, expected_version=expected, reason=reason, **changes
+        )
+        return self.read(ticket)
+
+    @extend_schema(
+        parameters=[NUMBER_PARAM, IF_MATCH_PARAM, ETAG_HEADER],
+        request=s.TransitionSerializer,
+        responses={200: s.ExceptionSerializer, **_errors(400, 403, 404, 409, 412)},
+    )
+    @action(detail=True, methods=["post"])
+    def transition(self, request, number=None):
+        """Move the ticket along its workflow: 409 `transition_not_allowed`, 403
+        `role_not_allowed`, 400 `reason_required`, 409 `decision_required`."""
+        ticket = self.get_object()
+        expected = if_match(request)
+        body = s.TransitionSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        services.transition_exception(
+            ticket,
+            actor=request.user,
+            to=body.validated_data["to"],
+            reason=body.validated_data["reason"],
+            expected_version=expected,
+        )
+        return self.read(ticket)
+
+    @extend_schema(
+        parameters=[NUMBER_PARAM, IF_MATCH_PARAM, ETAG_HEADER],
+        request=s.CommentSerializer,
+        responses={201: s.ExceptionSerializer, **_errors(400, 403, 404, 412)},
+    )
+    @action(detail=True, methods=["post"])
+    def comments(self, request, number=None):
+        """Add a comment to the timeline."""
+        ticket = self.get_object()
+        expected = if_match(request)
+        body = s.CommentSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        services.comment_exception(
+            ticket, actor=request.user, text=body.validated_data["text"], expected_version=expected
+        )
+        return self.read(ticket, status.HTTP_201_CREATED)
+
+    @extend_schema(
+        parameters=[NUMBER_PARAM, IF_MATCH_PARAM, ETAG_HEADER],
+        request=s.DecisionInputSerializer,
+        responses={201: s.ExceptionSerializer, **_errors(400, 403, 404, 409, 412)},
+    )
+    @action(detail=True, methods=["post"])
+    def decision(self, request, number=None):
+        """Record what was decided and why; by default also resolve the ticket (`to`)."""
+        ticket = self.get_object()
+        expected = if_match(request)
+        body = s.DecisionInputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        services.record_decision(
+            ticket,
+            actor=request.user,
+            decision=data["decision"],
+            reasoning=data["reasoning"],
+            resolve_to=data["to"] if data["resolve"] else None,
+            expected_version=expected,
+        )
+        return self.read(ticket, status.HTTP_201_CREATED)
+
+    @extend_schema(
+        parameters=[NUMBER_PARAM, IF_MATCH_PARAM, ETAG_HEADER],
+        request={"multipart/form-data": s.AttachmentUploadSerializer},
+        responses={201: s.ExceptionSerializer, **_errors(400, 403, 404, 412)},
+    )
+    @action(detail=True, methods=["post"], parser_classes=[MultiPartParser, FormParser])
+    def attachments(self, request, number=None):
+        """Attach a photo or document (`file`); types and size are limited by the plant."""
+        ticket = self.get_object()
+        expected = if_match(request)
+        body = s.AttachmentUploadSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        services.add_attachment(
+            ticket,
+            actor=request.user,
+            upload=body.validated_data["file"],
+            expected_version=expected,
+        )
+        return self.read(ticket, status.HTTP_201_CREATED)
+
+    @extend_schema(
+        parameters=[
+            NUMBER_PARAM,
+            OpenApiParameter("attachment_id", int, OpenApiParameter.PATH),
+        ],
+        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY, **_errors(404)},
+    )
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path=r"attachments/(?P<attachment_id>[0-9]+)",
+        url_name="attachment",
+    )
+    def attachment(self, request, number=None, attachment_id=None):
+        """Download an attachment (only for those who may see the ticket)."""
+        ticket = self.get_object()
+        found = Attachment.objects.filter(exception=ticket, pk=attachment_id).first()
+        if found is None:
+            raise NotFound(_("Not found."))
+        response = FileResponse(
+            found.file.open("rb"),
+            as_attachment=True,
+            filename=found.file.name.rsplit("/", 1)[-1],
+            content_type=found.content_type,
+        )
+        response["Cache-Control"] = "private, no-store"
+        response["X-Content-Type-Options"] = "nosniff"
+        return response

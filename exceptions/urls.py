@@ -1,0 +1,18 @@
+"""Floor pages for exception tickets (included under ``exceptions/``)."""
+
+from django.urls import path
+
+from . import views
+
+app_name = "exceptions"
+
+urlpatterns = [
+    path("mine/", views.my_queue, name="mine"),
+    path("site/<str:site_code>/", views.site_list, name="site"),
+    path("raise/<str:site_code>/", views.raise_types, name="raise"),
+    path("raise/<str:site_code>/<slug:type_code>/", views.raise_form, name="raise-form"),
+    path("<int:pk>/", views.detail, name="detail"),
+    path("<int:pk>/transition/", views.transition, name="transition"),
+    path("<int:pk>/decision/", views.decide, name="decision"),
+    path("<int:pk>/comment/", views.comment, name="comment"),
+]
