@@ -17,9 +17,8 @@ Usage in a viewset::
     def create(self, request):
         return idempotent_response(request, lambda: (201, self._create(request)))
 
-Clean-up: records only need to outlive the clients' retry window. There is no periodic task
-yet; run ``purge_idempotency_records()`` (e.g. from a shell or a future Celery beat entry) to
-delete those older than ``KEEP_FOR``.
+Clean-up: records only need to outlive the clients' retry window; Celery beat runs
+``mes.tasks.purge_idempotency_records`` hourly to delete those older than ``KEEP_FOR``.
 """
 
 from __future__ import annotations

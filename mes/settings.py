@@ -204,6 +204,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "mes.tasks.sweep_outbox",
         "schedule": timedelta(seconds=env.int("OUTBOX_SWEEP_SECONDS", default=30)),
     },
+    "idempotency-purge": {
+        "task": "mes.tasks.purge_idempotency_records",
+        "schedule": timedelta(hours=1),
+    },
 }
 
 # --- Andon ------------------------------------------------------------------------------

@@ -19,3 +19,11 @@ def sweep_outbox(limit: int = 500) -> int:
     for pk in ids:
         outbox.relay_event(pk)
     return len(ids)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def purge_idempotency_records() -> int:
+    """Forget idempotency records older than the clients' retry window (24 h)."""
+    from mes.idempotency import purge_idempotency_records as purge
+
+    return purge()

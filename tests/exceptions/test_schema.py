@@ -2,7 +2,7 @@
 
 import pytest
 from django.core.exceptions import ValidationError
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from exceptions.defaults import TYPES
@@ -107,6 +107,7 @@ def test_coerce_form_values_from_html():
     ).keys() == {"pieces"}
 
 
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.dictionaries(
         st.sampled_from(["material", "qty", "pieces", "stopped", "needed_by", "defect", "x"]),

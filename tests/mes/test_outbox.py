@@ -134,3 +134,37 @@ def test_two_concurrent_relays_deliver_once(p1):
         assert OutboxDelivery.objects.filter(event=event, subscriber="test.slow").count() == 1
     finally:
         subscribers.remove("test.slow")
+
+
+def test_idempotency_records_are_purged_after_a_day(p1, user_in):
+    import datetime
+
+    from django.utils import timezone
+
+    from mes.models import IdempotencyRecord
+    from mes.tasks import purge_idempotency_records
+
+    user = user_in("operator", p1)
+    old = IdempotencyRecord.objects.create(
+        user=user,
+        key="old",
+        method="POST",
+        path="/x",
+        request_hash="h",
+        status=201,
+        response_body="{}",
+    )
+    IdempotencyRecord.objects.filter(pk=old.pk).update(
+        created_at=timezone.now() - datetime.timedelta(hours=25)
+    )
+    IdempotencyRecord.objects.create(
+        user=user,
+        key="new",
+        method="POST",
+        path="/x",
+        request_hash="h",
+        status=201,
+        response_body="{}",
+    )
+    assert purge_idempotency_records.delay().get() == 1
+    assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["new"]
