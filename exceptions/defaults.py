@@ -283,6 +283,37 @@ RULES = [
     ),
 ]
 
+# severity -> (acknowledge within, resolve within), in working minutes
+SLA = {"critical": (5, 60), "high": (15, 240), "medium": (60, 480), "low": (240, 2880)}
+# level, clock, after minutes, roles to notify, raise severity to
+LADDER = [
+    (1, "acknowledge", 15, ["supervisor"], ""),
+    (2, "acknowledge", 45, ["supervisor", "manager"], "high"),
+    (3, "resolve", 240, ["manager"], ""),
+]
+
+
+def seed_sla(apps) -> None:
+    SlaPolicy = apps.get_model("exceptions", "SlaPolicy")
+    EscalationPolicy = apps.get_model("exceptions", "EscalationPolicy")
+    EscalationLevel = apps.get_model("exceptions", "EscalationLevel")
+    if not SlaPolicy.objects.exists():
+        for severity, (ack, resolve) in SLA.items():
+            SlaPolicy.objects.create(
+                severity=severity, acknowledge_minutes=ack, resolve_minutes=resolve
+            )
+    if not EscalationPolicy.objects.exists():
+        policy = EscalationPolicy.objects.create(name="Default ladder", order=100)
+        for level, clock, after, roles, severity in LADDER:
+            EscalationLevel.objects.create(
+                policy=policy,
+                level=level,
+                clock=clock,
+                after_minutes=after,
+                notify_roles=roles,
+                raise_severity_to=severity,
+            )
+
 
 def seed(apps, schema_editor=None) -> None:
     """Create the default workflow, types and rules unless they exist (idempotent)."""
@@ -339,3 +370,4 @@ def ensure_defaults(sender, **kwargs) -> None:
     from django.apps import apps
 
     seed(apps)
+    seed_sla(apps)

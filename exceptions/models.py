@@ -4,6 +4,8 @@ Everything a plant configures (types, workflows, rules) is a model edited in the
 history. Tickets change only through ``exceptions.services``.
 """
 
+import datetime
+
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
@@ -66,6 +68,11 @@ class WorkflowState(models.Model):
     code = models.SlugField(_("code"), max_length=40)
     name = models.CharField(_("name"), max_length=100)
     phase = models.CharField(_("phase"), max_length=20, choices=Phase.choices, default=Phase.ACTIVE)
+    pauses_sla = models.BooleanField(
+        _("pauses the SLA clock"),
+        default=False,
+        help_text=_("While a ticket is in this state (e.g. waiting on a supplier) no time counts."),
+    )
     requires_decision = models.BooleanField(
         _("requires a decision"),
         default=False,
@@ -180,6 +187,33 @@ class ExceptionQuerySet(SiteScopedQuerySet):
     def open(self):
         return self.exclude(phase__in=[WorkflowState.Phase.CLOSED, WorkflowState.Phase.CANCELLED])
 
+    def _clock_running(self):
+        Phase = WorkflowState.Phase
+        return self.filter(sla_paused_since__isnull=True).exclude(
+            phase__in=[Phase.RESOLVED, Phase.CLOSED, Phase.CANCELLED]
+        )
+
+    def sla_breached(self, now=None):
+        """Past the acknowledge due time unacknowledged, or past the resolve due time."""
+        now = now or timezone.now()
+        return self._clock_running().filter(
+            models.Q(acknowledged_at__isnull=True, ack_due_at__lt=now)
+            | models.Q(resolve_due_at__lt=now)
+        )
+
+    def sla_due_within(self, minutes: float, now=None):
+        """Not breached, but a due time falls within the next ``minutes``."""
+        now = now or timezone.now()
+        soon = now + datetime.timedelta(minutes=minutes)
+        return (
+            self._clock_running()
+            .filter(
+                models.Q(acknowledged_at__isnull=True, ack_due_at__gte=now, ack_due_at__lte=soon)
+                | models.Q(resolve_due_at__gte=now, resolve_due_at__lte=soon)
+            )
+            .exclude(pk__in=self.sla_breached(now).values("pk"))
+        )
+
 
 class ExceptionTicket(models.Model):
     """One exception raised on the floor: typed, routed, timed and audited.
@@ -248,6 +282,15 @@ class ExceptionTicket(models.Model):
     )
     erp_pending = models.BooleanField(_("to be posted to the ERP"), default=False)
     version = models.PositiveIntegerField(default=1)
+    # SLA clock (exceptions/sla.py): due times in working time of the site's calendar.
+    ack_due_at = models.DateTimeField(_("acknowledge by"), null=True, blank=True)
+    resolve_due_at = models.DateTimeField(_("resolve by"), null=True, blank=True)
+    sla_paused_since = models.DateTimeField(null=True, blank=True)
+    sla_paused_minutes = models.FloatField(default=0)
+    escalation_policy = models.ForeignKey(
+        "EscalationPolicy", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    next_escalation_at = models.DateTimeField(null=True, blank=True, db_index=True)
     raised_at = models.DateTimeField(_("raised"), default=timezone.now, db_index=True)
     acknowledged_at = models.DateTimeField(_("acknowledged"), null=True, blank=True)
     resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
@@ -416,3 +459,162 @@ class SiteCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}@{self.site_id}={self.value}"
+
+
+class SlaPolicy(models.Model):
+    """Targets per type and severity; the most specific active policy applies (type and
+    severity, then type, then severity, then neither)."""
+
+    type = models.ForeignKey(
+        ExceptionType, on_delete=models.CASCADE, null=True, blank=True, related_name="sla_policies"
+    )
+    severity = models.CharField(_("severity"), max_length=10, choices=Severity.choices, blank=True)
+    acknowledge_minutes = models.PositiveIntegerField(
+        _("acknowledge within (min)"), null=True, blank=True
+    )
+    resolve_minutes = models.PositiveIntegerField(_("resolve within (min)"), null=True, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    objects = GlobalQuerySet.as_manager()
+    history = HistoricalRecords(bases=[HistoryAuditFields])
+
+    class Meta:
+        verbose_name = _("SLA policy")
+        verbose_name_plural = _("SLA policies")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["type", "severity"], name="sla_policy_unique", nulls_distinct=False
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type or _('any type')} / {self.severity or _('any severity')}"
+
+
+class WorkingCalendar(models.Model):
+    """When a site works. ``shifts`` maps weekday (0 = Monday) to ``[["06:00", "22:00"], ...]``
+    in the site's time zone ("24:00" ends at midnight). No calendar: the clock never stops."""
+
+    site = models.OneToOneField(Site, on_delete=models.CASCADE, related_name="calendar")
+    shifts = models.JSONField(_("weekly shifts"), default=dict)
+
+    history = HistoricalRecords(bases=[HistoryAuditFields])
+
+    class Meta:
+        verbose_name = _("working calendar")
+        verbose_name_plural = _("working calendars")
+
+    def __str__(self) -> str:
+        return str(self.site)
+
+    def clean(self) -> None:
+        from .sla import calendar_problems
+
+        problems = calendar_problems(self.shifts)
+        if problems:
+            raise ValidationError({"shifts": problems})
+
+
+class NonWorkingDay(models.Model):
+    calendar = models.ForeignKey(
+        WorkingCalendar, on_delete=models.CASCADE, related_name="closed_days"
+    )
+    date = models.DateField(_("date"))
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+
+    history = HistoricalRecords(bases=[HistoryAuditFields])
+
+    class Meta:
+        ordering = ["date"]
+        verbose_name = _("non-working day")
+        verbose_name_plural = _("non-working days")
+        constraints = [
+            models.UniqueConstraint(fields=["calendar", "date"], name="closed_day_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.reason}"
+
+
+class EscalationPolicy(models.Model):
+    """A ladder of levels for tickets of some types and severities (empty = all)."""
+
+    name = models.CharField(_("name"), max_length=200)
+    order = models.PositiveIntegerField(_("order"), default=100)
+    is_active = models.BooleanField(_("active"), default=True)
+    types = models.ManyToManyField(ExceptionType, blank=True, verbose_name=_("types"))
+    severities = models.JSONField(_("severities"), default=list, blank=True)
+
+    objects = GlobalQuerySet.as_manager()
+    history = HistoricalRecords(bases=[HistoryAuditFields], m2m_fields=[types])
+
+    class Meta:
+        ordering = ["order", "pk"]
+        verbose_name = _("escalation policy")
+        verbose_name_plural = _("escalation policies")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class EscalationLevel(models.Model):
+    """After ``after_minutes`` of working time without acknowledge (or resolve), notify these
+    roles (at the ticket's site) and users, and optionally raise the severity."""
+
+    class Clock(models.TextChoices):
+        ACKNOWLEDGE = "acknowledge", _("without acknowledge")
+        RESOLVE = "resolve", _("without resolve")
+
+    policy = models.ForeignKey(EscalationPolicy, on_delete=models.CASCADE, related_name="levels")
+    level = models.PositiveSmallIntegerField(_("level"))
+    clock = models.CharField(
+        _("clock"), max_length=12, choices=Clock.choices, default=Clock.ACKNOWLEDGE
+    )
+    after_minutes = models.PositiveIntegerField(_("after (min)"))
+    notify_roles = models.JSONField(_("notify roles"), default=list, blank=True)
+    notify_users = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="+", verbose_name=_("notify users")
+    )
+    raise_severity_to = models.CharField(
+        _("raise severity to"), max_length=10, choices=Severity.choices, blank=True
+    )
+
+    history = HistoricalRecords(bases=[HistoryAuditFields], m2m_fields=[notify_users])
+
+    class Meta:
+        ordering = ["policy", "level"]
+        verbose_name = _("escalation level")
+        verbose_name_plural = _("escalation levels")
+        constraints = [
+            models.UniqueConstraint(fields=["policy", "level"], name="escalation_level_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.policy}: {self.level}"
+
+    def clean(self) -> None:
+        from mes.roles import ROLES
+
+        bad = [r for r in self.notify_roles or [] if r not in ROLES]
+        if not isinstance(self.notify_roles, list) or bad:
+            raise ValidationError(
+                {"notify_roles": _("Use roles from: %(r)s.") % {"r": ", ".join(ROLES)}}
+            )
+
+
+class EscalationFiring(models.Model):
+    """A level fired for a ticket. Unique: a level never fires twice for the same ticket."""
+
+    exception = models.ForeignKey(
+        ExceptionTicket, on_delete=models.CASCADE, related_name="escalations"
+    )
+    level = models.ForeignKey(EscalationLevel, on_delete=models.CASCADE, related_name="+")
+    fired_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["exception", "level"], name="escalation_fires_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.exception_id}: {self.level_id}"

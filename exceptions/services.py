@@ -21,6 +21,7 @@ from mes.outbox import emit_event
 from mes.roles import ROLES
 from mes.services import authorize, save_with_history
 
+from . import sla
 from .choices import EventKind, RaisedVia, Severity
 from .models import (
     Attachment,
@@ -219,6 +220,7 @@ def raise_exception(
             data=data,
             external_refs=external_refs or {},
         )
+        sla.schedule(ticket, at_raise=True)
         save_with_history(ticket, actor=actor, reason="raised")
         _timeline(
             ticket,
@@ -293,6 +295,8 @@ def _apply_transition(ticket: ExceptionTicket, *, actor, to: str, reason: str) -
     if target.is_terminal:
         ticket.closed_at = now
         fields.append("closed_at")
+    fields += sla.track_pause(ticket, target, now)
+    fields += sla.schedule(ticket)
     _save(ticket, actor=actor, reason=reason or f"{previous} -> {target.code}", fields=fields)
     kind = (
         EventKind.ACKNOWLEDGED if target.phase == Phase.ACKNOWLEDGED else EventKind.STATUS_CHANGED
@@ -410,8 +414,13 @@ def update_exception(
         changed = _apply_changes(locked, changes, actor=actor, rule=None)
         if not changed:
             return locked
+        # A new severity may mean another SLA policy: due times move with it.
+        clock = sla.schedule(locked) if "severity" in changed else []
         _save(
-            locked, actor=actor, reason=reason or "updated: " + ", ".join(changed), fields=changed
+            locked,
+            actor=actor,
+            reason=reason or "updated: " + ", ".join(changed),
+            fields=[*changed, *clock],
         )
         _emit("exception.updated", locked, actor=actor, reason=reason, changed=changed)
     return locked
@@ -572,3 +581,55 @@ def note_rule_effect(
 
 def role_group(name: str) -> Group | None:
     return Group.objects.filter(name=name).first() if name in ROLES else None
+
+
+# --- for the escalation sweep -----------------------------------------------------------
+
+
+def record_escalation(ticket: ExceptionTicket, *, level, now) -> None:
+    """A ladder level fired on a ticket the sweep holds locked: raise the severity if the level
+    says so, write the timeline, and emit ``exception.escalated`` for the notifications."""
+    roles = list(level.notify_roles or [])
+    users = list(level.notify_users.values_list("username", flat=True))
+    fields = []
+    new_severity = sla.escalated_severity(ticket.severity, level.raise_severity_to)
+    if new_severity != ticket.severity:
+        _timeline(
+            ticket,
+            EventKind.SEVERITY_CHANGED,
+            **{"from": ticket.severity, "to": new_severity, "level": level.level},
+        )
+        ticket.severity = new_severity
+        fields.append("severity")
+    _timeline(
+        ticket,
+        EventKind.ESCALATED,
+        message=", ".join([*roles, *users]),
+        level=level.level,
+        clock=level.clock,
+        roles=roles,
+        users=users,
+    )
+    _save(ticket, actor=None, reason=f"escalation level {level.level}", fields=fields)
+    _emit(
+        "exception.escalated",
+        ticket,
+        actor=None,
+        reason=f"level {level.level}",
+        level=level.level,
+        clock=level.clock,
+        roles=roles,
+        users=users,
+    )
+
+
+def reschedule(ticket: ExceptionTicket) -> None:
+    """After a sweep: store the next escalation and due times (bookkeeping, no version bump)."""
+    changed = sla.schedule(ticket)
+    if changed:
+        columns = {
+            name if name != "escalation_policy" else "escalation_policy_id" for name in changed
+        }
+        ExceptionTicket.objects.filter(pk=ticket.pk).update(
+            **{c: getattr(ticket, c) for c in columns}
+        )

@@ -183,13 +183,15 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            # A prefix of its own lets several deployments (or test runs) share one Redis.
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": env.str("CHANNEL_PREFIX", default="asgi")},
         }
     }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 CELERY_BROKER_URL = REDIS_URL or "memory://localhost/"
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="celery")
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not REDIS_URL)
 CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_TASK_ACKS_LATE = True
@@ -203,6 +205,10 @@ CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {
         "task": "mes.tasks.sweep_outbox",
         "schedule": timedelta(seconds=env.int("OUTBOX_SWEEP_SECONDS", default=30)),
+    },
+    "escalation-sweep": {
+        "task": "exceptions.tasks.sweep_escalations",
+        "schedule": timedelta(seconds=env.int("ESCALATION_SWEEP_SECONDS", default=30)),
     },
     "idempotency-purge": {
         "task": "mes.tasks.purge_idempotency_records",

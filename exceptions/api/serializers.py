@@ -122,6 +122,7 @@ class ExceptionListSerializer(serializers.ModelSerializer):
     queue = serializers.SlugRelatedField(slug_field="name", read_only=True)
     assignee = serializers.SlugRelatedField(slug_field="username", read_only=True)
     raised_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    sla_paused = serializers.SerializerMethodField()
 
     class Meta:
         model = ExceptionTicket
@@ -155,8 +156,15 @@ class ExceptionListSerializer(serializers.ModelSerializer):
             "resolved_at",
             "closed_at",
             "updated_at",
+            "ack_due_at",
+            "resolve_due_at",
+            "sla_paused",
+            "next_escalation_at",
         ]
         read_only_fields = fields
+
+    def get_sla_paused(self, obj) -> bool:
+        return obj.sla_paused_since is not None
 
 
 class ExceptionSerializer(ExceptionListSerializer):

@@ -167,6 +167,16 @@ class ExceptionFilter(django_filters.FilterSet):
     )
     raised_after = django_filters.IsoDateTimeFilter(field_name="raised_at", lookup_expr="gte")
     raised_before = django_filters.IsoDateTimeFilter(field_name="raised_at", lookup_expr="lt")
+    sla = django_filters.ChoiceFilter(
+        method="filter_sla",
+        choices=[("breached", "breached"), ("ok", "ok")],
+        help_text="breached: past its acknowledge or resolve due time (and not paused).",
+    )
+    due_within = django_filters.NumberFilter(
+        method="filter_due_within",
+        min_value=0,
+        help_text="Minutes: not breached yet, but acknowledge or resolve is due within them.",
+    )
 
     class Meta:
         model = ExceptionTicket
@@ -183,7 +193,22 @@ class ExceptionFilter(django_filters.FilterSet):
             "open",
             "raised_after",
             "raised_before",
+            "sla",
+            "due_within",
         ]
+
+    def filter_sla(self, queryset, name, value):
+        breached = ExceptionTicket.objects.sla_breached().values("pk")
+        return (
+            queryset.filter(pk__in=breached)
+            if value == "breached"
+            else queryset.exclude(pk__in=breached)
+        )
+
+    def filter_due_within(self, queryset, name, value):
+        return queryset.filter(
+            pk__in=ExceptionTicket.objects.sla_due_within(float(value)).values("pk")
+        )
 
     def filter_status(self, queryset, name, value):
         return queryset.filter(status__in=_split(value))

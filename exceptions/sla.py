@@ -1,0 +1,276 @@
+"""SLA clocks and escalation ladders.
+
+Time counts only while the site works (its ``WorkingCalendar``; none = around the clock) and
+while the ticket is not in a state that pauses the clock. Every deadline is
+``raised_at + (target + paused minutes)`` in working time. ``schedule()`` recomputes a ticket's
+due times and its ``next_escalation_at`` after every change; the sweep reads only tickets whose
+``next_escalation_at`` has passed (an index), locks them with SKIP LOCKED (two sweeps never
+take the same ticket) and records each fired level in a unique row (never fired twice).
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+import zoneinfo
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from .choices import SEVERITY_RANK
+from .models import (
+    EscalationFiring,
+    EscalationLevel,
+    EscalationPolicy,
+    ExceptionTicket,
+    SlaPolicy,
+    WorkflowState,
+    WorkingCalendar,
+)
+
+Phase = WorkflowState.Phase
+_TIME = re.compile(r"^([01]\d|2[0-4]):([0-5]\d)$")
+MAX_DAYS = 400  # a calendar with no working time at all must not loop forever
+
+
+# --- calendars --------------------------------------------------------------------------
+
+
+def calendar_problems(shifts) -> list[str]:
+    if not isinstance(shifts, dict):
+        return [_('Use {"0": [["06:00", "14:00"]], ...} with 0 = Monday.')]
+    problems = []
+    for day, intervals in shifts.items():
+        if str(day) not in {str(i) for i in range(7)} or not isinstance(intervals, list):
+            problems.append(
+                _("Day %(d)s: use 0 (Monday) to 6 with a list of intervals.") % {"d": day}
+            )
+            continue
+        for interval in intervals:
+            ok = (
+                isinstance(interval, list | tuple)
+                and len(interval) == 2
+                and all(isinstance(t, str) and _TIME.match(t) for t in interval)
+                and interval[0] < interval[1]
+                and interval[1] <= "24:00"
+            )
+            if not ok:
+                problems.append(
+                    _("Day %(d)s: %(i)r is not [start, end] with HH:MM times.")
+                    % {"d": day, "i": interval}
+                )
+    return problems
+
+
+def _minutes(text: str) -> int:
+    h, m = text.split(":")
+    return int(h) * 60 + int(m)
+
+
+class Calendar:
+    """Working intervals of one site, in UTC, day by day."""
+
+    def __init__(self, site_tz: str, shifts: dict, closed: set[datetime.date]):
+        self.tz = zoneinfo.ZoneInfo(site_tz)
+        self.shifts = {
+            int(k): [(_minutes(a), _minutes(b)) for a, b in v] for k, v in shifts.items()
+        }
+        self.closed = closed
+
+    def intervals(self, day: datetime.date):
+        if day in self.closed:
+            return
+        midnight = datetime.datetime.combine(day, datetime.time(0), tzinfo=self.tz)
+        for start, end in self.shifts.get(day.weekday(), []):
+            a = (midnight + datetime.timedelta(minutes=start)).astimezone(datetime.UTC)
+            b = (midnight + datetime.timedelta(minutes=end)).astimezone(datetime.UTC)
+            yield a, b
+
+    def add(self, start: datetime.datetime, minutes: float) -> datetime.datetime | None:
+        """The moment ``minutes`` of working time after ``start``."""
+        remaining = datetime.timedelta(minutes=minutes)
+        day = start.astimezone(self.tz).date() - datetime.timedelta(days=1)
+        for _day in range(MAX_DAYS):
+            for a, b in self.intervals(day):
+                a = max(a, start)
+                if b <= a:
+                    continue
+                if b - a >= remaining:
+                    return a + remaining
+                remaining -= b - a
+            day += datetime.timedelta(days=1)
+        return None
+
+    def between(self, start: datetime.datetime, end: datetime.datetime) -> float:
+        """Working minutes between two moments."""
+        if end <= start:
+            return 0.0
+        total = datetime.timedelta()
+        day = start.astimezone(self.tz).date() - datetime.timedelta(days=1)
+        last = end.astimezone(self.tz).date()
+        while day <= last:
+            for a, b in self.intervals(day):
+                lo, hi = max(a, start), min(b, end)
+                if hi > lo:
+                    total += hi - lo
+            day += datetime.timedelta(days=1)
+        return total.total_seconds() / 60
+
+
+class AroundTheClock:
+    def add(self, start, minutes):
+        return start + datetime.timedelta(minutes=minutes)
+
+    def between(self, start, end):
+        return max((end - start).total_seconds() / 60, 0.0)
+
+
+def calendar_for(site) -> Calendar | AroundTheClock:
+    calendar = (
+        WorkingCalendar.objects.filter(site_id=site.pk).prefetch_related("closed_days").first()
+    )
+    if calendar is None:
+        return AroundTheClock()
+    return Calendar(site.timezone, calendar.shifts, {d.date for d in calendar.closed_days.all()})
+
+
+# --- policies ---------------------------------------------------------------------------
+
+
+def sla_policy_for(ticket: ExceptionTicket) -> SlaPolicy | None:
+    candidates = SlaPolicy.objects.filter(is_active=True).filter(
+        type__in=[ticket.type_id], severity__in=[ticket.severity, ""]
+    ) | SlaPolicy.objects.filter(
+        is_active=True, type__isnull=True, severity__in=[ticket.severity, ""]
+    )
+    ranked = sorted(candidates, key=lambda p: (p.type_id is None, p.severity == ""))
+    return ranked[0] if ranked else None
+
+
+def escalation_policy_for(ticket: ExceptionTicket) -> EscalationPolicy | None:
+    for policy in EscalationPolicy.objects.filter(is_active=True).prefetch_related("types"):
+        types = {t.pk for t in policy.types.all()}
+        if (not types or ticket.type_id in types) and (
+            not policy.severities or ticket.severity in policy.severities
+        ):
+            return policy
+    return None
+
+
+# --- the clock of one ticket ------------------------------------------------------------
+
+
+def deadline(ticket: ExceptionTicket, minutes: float, calendar=None) -> datetime.datetime | None:
+    calendar = calendar or calendar_for(ticket.site)
+    return calendar.add(ticket.raised_at, minutes + ticket.sla_paused_minutes)
+
+
+def _level_applies(level: EscalationLevel, ticket: ExceptionTicket) -> bool:
+    if ticket.phase in (Phase.RESOLVED, Phase.CLOSED, Phase.CANCELLED):
+        return False
+    if level.clock == EscalationLevel.Clock.ACKNOWLEDGE:
+        return ticket.acknowledged_at is None
+    return True
+
+
+def pending_levels(ticket: ExceptionTicket) -> list[EscalationLevel]:
+    if ticket.escalation_policy_id is None:
+        return []
+    fired = set()
+    if ticket.pk is not None:
+        fired = set(
+            EscalationFiring.objects.filter(exception=ticket).values_list("level_id", flat=True)
+        )
+    return [
+        level
+        for level in EscalationLevel.objects.filter(policy_id=ticket.escalation_policy_id).order_by(
+            "after_minutes", "level"
+        )
+        if level.pk not in fired and _level_applies(level, ticket)
+    ]
+
+
+def schedule(ticket: ExceptionTicket, *, at_raise: bool = False) -> list[str]:
+    """Recompute due times and the next escalation of ``ticket`` (in memory); returns the
+    changed field names for the caller's save."""
+    before = (
+        ticket.ack_due_at,
+        ticket.resolve_due_at,
+        ticket.next_escalation_at,
+        ticket.escalation_policy_id,
+    )
+    if at_raise:
+        ticket.escalation_policy = escalation_policy_for(ticket)
+    calendar = calendar_for(ticket.site)
+    policy = sla_policy_for(ticket)
+    paused = ticket.sla_paused_since is not None
+    ack = policy.acknowledge_minutes if policy else None
+    res = policy.resolve_minutes if policy else None
+    ticket.ack_due_at = None if paused or ack is None else deadline(ticket, ack, calendar)
+    ticket.resolve_due_at = None if paused or res is None else deadline(ticket, res, calendar)
+    levels = [] if paused else pending_levels(ticket)
+    ticket.next_escalation_at = (
+        deadline(ticket, levels[0].after_minutes, calendar) if levels else None
+    )
+    after = (
+        ticket.ack_due_at,
+        ticket.resolve_due_at,
+        ticket.next_escalation_at,
+        ticket.escalation_policy_id,
+    )
+    names = ["ack_due_at", "resolve_due_at", "next_escalation_at", "escalation_policy"]
+    return [n for n, b, a in zip(names, before, after, strict=True) if b != a]
+
+
+def track_pause(
+    ticket: ExceptionTicket, target: WorkflowState, now: datetime.datetime
+) -> list[str]:
+    """Start or stop the pause when a ticket enters or leaves a pausing state."""
+    if target.pauses_sla and ticket.sla_paused_since is None:
+        ticket.sla_paused_since = now
+        return ["sla_paused_since"]
+    if not target.pauses_sla and ticket.sla_paused_since is not None:
+        ticket.sla_paused_minutes += calendar_for(ticket.site).between(ticket.sla_paused_since, now)
+        ticket.sla_paused_since = None
+        return ["sla_paused_since", "sla_paused_minutes"]
+    return []
+
+
+# --- the sweep --------------------------------------------------------------------------
+
+
+def sweep_escalations(now: datetime.datetime | None = None, batch: int = 500) -> int:
+    """Fire every escalation level that is due. Reads only tickets whose next escalation has
+    passed; safe to run concurrently. Returns the number of levels fired."""
+    from . import services
+
+    now = now or timezone.now()
+    fired = 0
+    with transaction.atomic():
+        due = list(
+            ExceptionTicket.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("site", "type")
+            .filter(next_escalation_at__lte=now)
+            .order_by("next_escalation_at")[:batch]
+        )
+        for ticket in due:
+            calendar = calendar_for(ticket.site)
+            for level in pending_levels(ticket):
+                if deadline(ticket, level.after_minutes, calendar) > now:
+                    break
+                try:
+                    with transaction.atomic():
+                        EscalationFiring.objects.create(exception=ticket, level=level, fired_at=now)
+                except IntegrityError:
+                    continue
+                services.record_escalation(ticket, level=level, now=now)
+                fired += 1
+            services.reschedule(ticket)
+    return fired
+
+
+def escalated_severity(current: str, wanted: str) -> str:
+    if wanted and SEVERITY_RANK.get(wanted, 0) > SEVERITY_RANK.get(current, 0):
+        return wanted
+    return current

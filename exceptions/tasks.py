@@ -1,0 +1,11 @@
+"""Celery tasks of the exceptions app."""
+
+from celery import shared_task
+
+from . import sla
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def sweep_escalations() -> int:
+    """Fire the escalation levels that are due (every ~30 s from beat). Returns levels fired."""
+    return sla.sweep_escalations()
