@@ -48,6 +48,11 @@ _EXC_CONFIG = [
         "workflowstate",
         "workflowtransition",
         "routingrule",
+        "slapolicy",
+        "workingcalendar",
+        "nonworkingday",
+        "escalationpolicy",
+        "escalationlevel",
     )
     for action in ("add", "change", "view")
 ]
@@ -106,6 +111,11 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "mes.change_lot",
     ],
 }
+
+
+# Everyone reads and marks read their own notifications (the API scopes them to the user).
+for _perms in ROLE_PERMISSIONS.values():
+    _perms += ["mes.view_notification", "mes.change_notification"]
 
 
 def sync_roles(apps=None, schema_editor=None) -> None:

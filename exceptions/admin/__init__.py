@@ -6,4 +6,4 @@ Types, workflows and routing rules are plain configuration, edited here with his
 the ticket actions call. Everything a user sees is scoped with ``visible_to(user)``.
 """
 
-from . import config, routing, tickets  # noqa: F401  (importing registers the model admins)
+from . import config, routing, sla, tickets  # noqa: F401  (importing registers the model admins)

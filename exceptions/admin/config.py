@@ -161,7 +161,7 @@ class WorkflowStateFormSet(forms.BaseInlineFormSet):
 class WorkflowStateInline(admin.TabularInline):
     model = WorkflowState
     formset = WorkflowStateFormSet
-    fields = ("code", "name", "phase", "requires_decision")
+    fields = ("code", "name", "phase", "requires_decision", "pauses_sla")
     extra = 0
 
 

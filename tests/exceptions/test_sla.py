@@ -242,3 +242,27 @@ def test_two_concurrent_sweeps_fire_nothing_twice(p1, breakdown):
     assert EscalationFiring.objects.count() == 30
     for ticket in tickets:
         assert escalations(ticket) == [(1, ["supervisor"])]
+
+
+def test_manager_edits_the_clocks_in_the_admin(p1, user_in, client):
+    manager = user_in("manager", p1, is_staff=True)
+    client.force_login(manager)
+    for url in [
+        "/admin/exceptions/slapolicy/",
+        "/admin/exceptions/workingcalendar/",
+        "/admin/exceptions/escalationpolicy/",
+        "/admin/exceptions/escalationpolicy/add/",
+        "/admin/exceptions/workingcalendar/add/",
+    ]:
+        assert client.get(url).status_code == 200, url
+    response = client.post(
+        "/admin/exceptions/workingcalendar/add/",
+        {
+            "site": p1.pk,
+            "shifts": '{"0": [["22:00", "06:00"]]}',
+            "closed_days-TOTAL_FORMS": "0",
+            "closed_days-INITIAL_FORMS": "0",
+        },
+    )
+    assert response.status_code == 200 and "HH:MM" in response.content.decode()
+    assert not WorkingCalendar.objects.exists()

@@ -168,3 +168,39 @@ def test_idempotency_records_are_purged_after_a_day(p1, user_in):
     )
     assert purge_idempotency_records.delay().get() == 1
     assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["new"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_in_process_sweeps_run_in_embedded_mode(p1, settings):
+    """Without Redis the ASGI process runs the sweeps itself (demo mode)."""
+    import time
+
+    from mes import inprocess
+
+    settings.ANDON_OUTBOX_SWEEP_AFTER = __import__("datetime").timedelta(0)
+    inprocess._started.clear()
+    events = []
+    subscribers.add("test.inprocess", lambda e: events.append(e.event_id))
+    try:
+        from unittest import mock
+
+        with mock.patch("mes.outbox._enqueue_relay"):  # as if the relay after commit was lost
+            wo = make_work_order(p1, status="planned")
+        stop = inprocess.start_periodic_sweeps(interval=0.1)
+        assert stop is not None
+        assert inprocess.start_periodic_sweeps() is None  # once per process
+        deadline = time.monotonic() + 10
+        while (
+            time.monotonic() < deadline
+            and not OutboxEvent.objects.filter(
+                aggregate_id=str(wo.pk), delivered_at__isnull=False
+            ).exists()
+        ):
+            time.sleep(0.1)
+        stop.set()
+        assert OutboxEvent.objects.filter(
+            aggregate_id=str(wo.pk), delivered_at__isnull=False
+        ).exists()
+    finally:
+        subscribers.remove("test.inprocess")
+        inprocess._started.clear()
