@@ -18,5 +18,8 @@ class MesConfig(AppConfig):
 
         pre_create_historical_record.connect(stamp_request_id, dispatch_uid="andon_request_id")
         post_migrate.connect(ensure_roles, sender=self, dispatch_uid="andon_roles")
+        from mes import notifications
+
+        notifications.connect()  # the `notifications` outbox subscriber and its producers
         for module in settings.ANDON_SUBSCRIBER_MODULES:
             importlib.import_module(module)

@@ -1,4 +1,8 @@
-"""ASGI entry point: HTTP through Django (websockets join here as consumers arrive)."""
+"""ASGI entry point: HTTP through Django, websockets through Channels consumers.
+
+Websockets pass the origin check (cross-site browsers refused; clients without ``Origin`` let
+in), then session or token authentication, then the routes of ``mes.routing``.
+"""
 
 import os
 
@@ -8,6 +12,19 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mes.settings")
 
 django_asgi_app = get_asgi_application()
 
-from channels.routing import ProtocolTypeRouter  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
-application = ProtocolTypeRouter({"http": django_asgi_app})
+from mes.routing import websocket_urlpatterns  # noqa: E402
+from mes.ws_auth import TokenOrSessionAuth, allowed_origins  # noqa: E402
+
+application = ProtocolTypeRouter(
+    {
+        "http": django_asgi_app,
+        "websocket": allowed_origins(TokenOrSessionAuth(URLRouter(websocket_urlpatterns))),
+    }
+)
+
+# Embedded mode (no Redis, tasks in-process): this process also runs the periodic sweeps.
+from mes.inprocess import start_periodic_sweeps  # noqa: E402
+
+start_periodic_sweeps()

@@ -10,6 +10,8 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from mes.celery import app as celery_app
+from mes.models import OutboxEvent
+from mes.tasks import relay_outbox_event
 from tests.factories import SiteFactory, make_user
 
 REQUIRED = os.environ.get("REQUIRE_SERVICES") == "1"
@@ -76,3 +78,28 @@ def client_for():
         return client
 
     return make
+
+
+@pytest.fixture
+def relay():
+    """Relay every undelivered outbox event, as the worker would after commit, until none is
+    left (rule actions emit events of their own). Returns how many were relayed."""
+
+    def run(limit: int = 50) -> int:
+        total = 0
+        for _ in range(limit):
+            pending = list(
+                OutboxEvent.objects.filter(delivered_at__isnull=True)
+                .order_by("pk")
+                .values_list("pk", flat=True)
+            )
+            if not pending:
+                return total
+            for pk in pending:
+                relay_outbox_event.delay(pk)
+            failed = OutboxEvent.objects.exclude(last_error="").values_list("type", "last_error")
+            assert not failed, list(failed)
+            total += len(pending)
+        raise AssertionError("outbox did not drain")
+
+    return run

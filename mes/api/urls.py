@@ -1,10 +1,12 @@
 """``/api/v1/`` routes."""
 
+from django.urls import path
 from rest_framework.routers import DefaultRouter
 
 from exceptions.api import ExceptionTypeViewSet, ExceptionViewSet
 
 from . import viewsets
+from .notifications import NotificationPreferencesView, NotificationViewSet
 
 
 class NaturalKeyRouter(DefaultRouter):
@@ -31,5 +33,13 @@ router.register("lots", viewsets.LotViewSet, basename="lot")
 router.register("confirmations", viewsets.ConfirmationViewSet, basename="confirmation")
 router.register("exception-types", ExceptionTypeViewSet, basename="exceptiontype")
 router.register("exceptions", ExceptionViewSet, basename="exception")
+router.register("notifications", NotificationViewSet, basename="notification")
 
 urlpatterns = router.urls
+urlpatterns += [
+    path(
+        "notification-preferences/",
+        NotificationPreferencesView.as_view(),
+        name="notification-preferences",
+    ),
+]

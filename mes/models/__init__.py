@@ -1,5 +1,6 @@
 from .base import GlobalQuerySet, HistoryAuditFields, SiteScopedQuerySet
 from .idempotency import IdempotencyRecord
+from .notifications import Notification, NotificationPreference
 from .outbox import OutboxDelivery, OutboxEvent
 from .production import Confirmation, Item, Lot, LotConsumption, Operation, WorkOrder
 from .sites import Machine, Site, WorkCenter
@@ -13,6 +14,8 @@ __all__ = [
     "Lot",
     "LotConsumption",
     "Machine",
+    "Notification",
+    "NotificationPreference",
     "Operation",
     "OutboxDelivery",
     "OutboxEvent",

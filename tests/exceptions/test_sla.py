@@ -266,3 +266,16 @@ def test_manager_edits_the_clocks_in_the_admin(p1, user_in, client):
     )
     assert response.status_code == 200 and "HH:MM" in response.content.decode()
     assert not WorkingCalendar.objects.exists()
+
+
+def test_an_escalation_notifies_the_roles_at_the_site(p1, p2, breakdown, user_in, relay):
+    from mes.models import Notification
+
+    supervisor_p1, supervisor_p2 = user_in("supervisor", p1), user_in("supervisor", p2)
+    ticket = raise_at(T0, p1, breakdown, severity="medium")
+    relay()
+    assert sweep(at(16)) == 1
+    relay()
+    notes = Notification.objects.filter(kind="escalated")
+    assert [(n.user, n.related_id) for n in notes] == [(supervisor_p1, str(ticket.pk))]
+    assert not Notification.objects.filter(user=supervisor_p2).exists()

@@ -1,0 +1,465 @@
+"""Notifications: who is told what, for which outbox event, and the one helper that tells them.
+
+The ``notifications`` outbox subscriber looks up the producers registered for an event's type;
+each producer returns :class:`Message` s (a kind, recipients, a title, a link). :func:`send`
+writes one :class:`~mes.models.Notification` row per recipient in the delivery transaction and,
+once that commits, pushes each to the recipient's channel group ``user.<id>``. The row is the
+truth; a push is a hint a disconnected client makes up for with ``GET /api/v1/notifications/
+?after=<last id>``.
+
+Adding a kind (later capabilities do this from their ``AppConfig.ready()``)::
+
+    from mes.notifications import Message, kinds, producers
+
+    kinds.register("inspection_failed", _("Inspection failed"))
+
+    @producers.register("inspection.failed")
+    def inspection_failed(event):
+        return [Message("inspection_failed", users, title=..., link=...)]
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from asgiref.sync import async_to_sync
+from django.apps import apps
+from django.contrib.auth import get_user_model
+from django.contrib.contenttypes.models import ContentType
+from django.db import transaction
+from django.db.models import Count, Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from mes.access import SITE_ACCESS_PERM
+from mes.models import Notification, NotificationPreference, OutboxEvent, Site, WorkOrder
+from mes.outbox import subscribers
+
+log = logging.getLogger(__name__)
+
+SUBSCRIBER = "notifications"
+PUSH_TYPE = "notification.message"
+
+
+def user_group(user_id: int) -> str:
+    """The channel group every connection of one user joins."""
+    return f"user.{user_id}"
+
+
+# --- registries ---------------------------------------------------------------------------
+
+
+class KindRegistry:
+    """The kinds of notification users can receive and mute."""
+
+    def __init__(self) -> None:
+        self._labels: dict[str, object] = {}
+
+    def register(self, kind: str, label) -> None:
+        self._labels[kind] = label
+
+    def __contains__(self, kind: str) -> bool:
+        return kind in self._labels
+
+    def choices(self) -> list[tuple[str, str]]:
+        return [(k, str(label)) for k, label in self._labels.items()]
+
+
+kinds = KindRegistry()
+for _kind, _label in [
+    ("raised", gettext_lazy("Exception raised")),
+    ("routed", gettext_lazy("Routed to my role")),
+    ("assigned", gettext_lazy("Assigned to me")),
+    ("escalated", gettext_lazy("Escalated to me")),
+    ("resolved", gettext_lazy("My exception resolved")),
+    ("hold_placed", gettext_lazy("Work order held")),
+    ("hold_released", gettext_lazy("Work order released from hold")),
+]:
+    kinds.register(_kind, _label)
+
+
+@dataclass
+class Message:
+    """What a producer asks to send: one kind and text to several recipients."""
+
+    kind: str
+    recipients: Iterable  # users (a queryset or a list)
+    title: str
+    body: str = ""
+    link: str = ""
+    site: Site | None = None
+    related: object | None = None
+    exclude: set[int] = field(default_factory=set)  # user ids never told (the actor)
+
+
+Producer = Callable[[OutboxEvent], Iterable[Message]]
+
+
+class ProducerRegistry:
+    """Producers per event type. Registering one (re)subscribes ``notifications`` to exactly
+    the registered event types, so the outbox never records deliveries of unrelated events."""
+
+    def __init__(self) -> None:
+        self._by_type: dict[str, list[Producer]] = {}
+
+    def register(self, *event_types: str) -> Callable[[Producer], Producer]:
+        def decorator(producer: Producer) -> Producer:
+            for event_type in event_types:
+                found = self._by_type.setdefault(event_type, [])
+                if producer not in found:
+                    found.append(producer)
+            subscribers.add(SUBSCRIBER, deliver, tuple(self._by_type))
+            return producer
+
+        return decorator
+
+    def for_type(self, event_type: str) -> list[Producer]:
+        return list(self._by_type.get(event_type, ()))
+
+    def event_types(self) -> list[str]:
+        return sorted(self._by_type)
+
+
+producers = ProducerRegistry()
+
+
+def deliver(event: OutboxEvent) -> None:
+    """The outbox subscriber: run the event's producers and send what they return."""
+    for producer in producers.for_type(event.type):
+        for message in producer(event) or ():
+            send(message, event=event)
+
+
+def connect() -> None:
+    """Subscribe to the outbox (called from ``MesConfig.ready``; importing registers)."""
+    subscribers.add(SUBSCRIBER, deliver, tuple(producers.event_types()) or ("-",))
+
+
+# --- the one sender helper ----------------------------------------------------------------
+
+
+def send(message: Message, *, event: OutboxEvent | None = None) -> list[Notification]:
+    """Create one notification per active, distinct recipient who has not muted the kind, and
+    push each to its user after commit. Returns the rows created."""
+    users = {
+        u.pk: u
+        for u in message.recipients
+        if u is not None and u.is_active and u.pk not in message.exclude
+    }
+    if not users:
+        return []
+    muted = set(
+        NotificationPreference.objects.filter(
+            user_id__in=users, kind=message.kind, muted=True
+        ).values_list("user_id", flat=True)
+    )
+    related_type, related_id = None, ""
+    if message.related is not None:
+        related_type = ContentType.objects.get_for_model(message.related)
+        related_id = str(message.related.pk)
+    now = timezone.now()
+    rows = Notification.objects.bulk_create(
+        [
+            Notification(
+                user_id=user_id,
+                kind=message.kind,
+                title=message.title[:200],
+                body=message.body,
+                link=message.link[:300],
+                site=message.site,
+                related_type=related_type,
+                related_id=related_id,
+                event=event,
+                created_at=now,
+            )
+            for user_id in sorted(users)
+            if user_id not in muted
+        ]
+    )
+    if rows:
+        transaction.on_commit(lambda: push(rows))
+    return rows
+
+
+def push(rows: list[Notification]) -> None:
+    """Tell each recipient's open connections; never fails the caller (pushes are hints)."""
+    from channels.layers import get_channel_layer
+
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    unread = unread_counts({r.user_id for r in rows})
+    for row in rows:
+        try:
+            async_to_sync(layer.group_send)(
+                user_group(row.user_id), {"type": PUSH_TYPE, **push_payload(row, unread)}
+            )
+        except Exception:
+            log.exception("could not push notification %s", row.pk)
+
+
+def push_payload(row: Notification, unread: dict[int, int]) -> dict:
+    return {
+        "id": row.pk,
+        "kind": row.kind,
+        "title": row.title,
+        "body": row.body,
+        "link": row.link,
+        "site": row.site.code if row.site_id and row.site else None,
+        "created_at": row.created_at.isoformat(),
+        "unread": unread.get(row.user_id, 0),
+    }
+
+
+def unread_counts(user_ids: Iterable[int]) -> dict[int, int]:
+    return dict(
+        Notification.objects.filter(user_id__in=list(user_ids), read_at__isnull=True)
+        .values("user_id")
+        .annotate(n=Count("pk"))
+        .values_list("user_id", "n")
+    )
+
+
+# --- services: reading and muting ---------------------------------------------------------
+
+
+def unread_count(user) -> int:
+    return Notification.objects.visible_to(user).unread().count()
+
+
+def mark_read(user, *, ids: Iterable[int] | None = None, everything: bool = False) -> int:
+    """Mark ``user``'s own notifications read (the given ids, or all); other users' ids are
+    ignored. Returns how many stay unread."""
+    qs = Notification.objects.visible_to(user).unread()
+    if not everything:
+        qs = qs.filter(pk__in=list(ids or ()))
+    qs.update(read_at=timezone.now())
+    return unread_count(user)
+
+
+def muted_kinds(user) -> list[str]:
+    return sorted(
+        NotificationPreference.objects.filter(user=user, muted=True).values_list("kind", flat=True)
+    )
+
+
+def set_muted_kinds(user, muted: Iterable[str]) -> list[str]:
+    """Make exactly ``muted`` the user's muted kinds (unknown kinds are refused by the caller)."""
+    wanted = set(muted)
+    with transaction.atomic():
+        NotificationPreference.objects.filter(user=user).exclude(kind__in=wanted).delete()
+        for kind in wanted:
+            NotificationPreference.objects.update_or_create(
+                user=user, kind=kind, defaults={"muted": True}
+            )
+    return muted_kinds(user)
+
+
+# --- recipients ---------------------------------------------------------------------------
+
+
+def site_members(site: Site | int | None, roles: Iterable[str] = ()):
+    """Active users who hold one of ``roles`` and were granted ``site`` itself (directly or
+    through their role group). Global readers (auditors, superusers) are not members."""
+    User = get_user_model()
+    roles = [r for r in roles if r]
+    if site is None or not roles:
+        return User.objects.none()
+    site_id = site if isinstance(site, int) else site.pk
+    app_label, codename = SITE_ACCESS_PERM.split(".")
+    perm = Q(permission__codename=codename, permission__content_type__app_label=app_label)
+    from guardian.models import GroupObjectPermission, UserObjectPermission
+
+    direct = UserObjectPermission.objects.filter(perm, object_pk=str(site_id)).values("user_id")
+    via_group = GroupObjectPermission.objects.filter(perm, object_pk=str(site_id)).values(
+        "group_id"
+    )
+    return (
+        User.objects.filter(is_active=True, groups__name__in=roles)
+        .filter(Q(pk__in=direct) | Q(groups__in=via_group))
+        .distinct()
+    )
+
+
+def named_users_at(site: Site | int | None, usernames: Iterable[str]):
+    """Active users by username who may see ``site`` (escalations, assignees)."""
+    from mes.access import can_access_site
+
+    User = get_user_model()
+    names = [u for u in usernames if u]
+    if not names:
+        return []
+    site_id = site if isinstance(site, int) or site is None else site.pk
+    return [
+        u
+        for u in User.objects.filter(username__in=names, is_active=True)
+        if can_access_site(u, site_id)
+    ]
+
+
+def _actor_ids(event: OutboxEvent, *more) -> set[int]:
+    return {pk for pk in (event.actor_id, *more) if pk}
+
+
+# --- producers: exceptions ----------------------------------------------------------------
+
+
+def _ticket(event: OutboxEvent):
+    ticket_model = apps.get_model("exceptions", "ExceptionTicket")
+    return (
+        ticket_model.objects.select_related("site", "type", "work_order")
+        .filter(pk=event.payload.get("exception_id") or event.aggregate_id)
+        .first()
+    )
+
+
+def _ticket_text(ticket) -> tuple[str, str]:
+    """A title naming the ticket and what it is about, a body with its description."""
+    about = f" — {ticket.work_order.erp_number}" if ticket.work_order_id else ""
+    title = f"{ticket.number} {ticket.type.name}{about}"
+    body = ticket.description or ", ".join(f"{k}: {v}" for k, v in (ticket.data or {}).items())
+    return title, f"[{ticket.severity}] {body}".strip()
+
+
+def _ticket_message(kind: str, ticket, recipients, *, event, prefix: str, exclude=()):
+    title, body = _ticket_text(ticket)
+    return Message(
+        kind,
+        recipients,
+        title=f"{prefix}: {title}",
+        body=body,
+        link=reverse("exceptions:detail", args=[ticket.pk]),
+        site=ticket.site,
+        related=ticket,
+        exclude=_actor_ids(event, *exclude),
+    )
+
+
+@producers.register("exception.notified")
+def exception_notified(event: OutboxEvent) -> list[Message]:
+    """A rule's ``notify_roles``: the roles at the ticket's site hear it was raised."""
+    ticket = _ticket(event)
+    if ticket is None:
+        return []
+    members = site_members(ticket.site_id, event.payload.get("roles") or [])
+    return [
+        _ticket_message(
+            "raised",
+            ticket,
+            members,
+            event=event,
+            prefix=_("Raised"),
+            exclude=[ticket.raised_by_id],
+        )
+    ]
+
+
+@producers.register("exception.routed", "exception.updated")
+def exception_routed(event: OutboxEvent) -> list[Message]:
+    """Into a role's queue: that role at the site; to an assignee: that user."""
+    changed = set(event.payload.get("changed") or [])
+    if not changed & {"queue", "assignee"}:
+        return []
+    ticket = _ticket(event)
+    if ticket is None:
+        return []
+    messages = []
+    queue = event.payload.get("queue")
+    if "queue" in changed and queue:
+        messages.append(
+            _ticket_message(
+                "routed",
+                ticket,
+                site_members(ticket.site_id, [queue]),
+                event=event,
+                prefix=_("In the %(role)s queue") % {"role": queue},
+            )
+        )
+    assignee = event.payload.get("assignee")
+    if "assignee" in changed and assignee:
+        messages.append(
+            _ticket_message(
+                "assigned",
+                ticket,
+                named_users_at(ticket.site_id, [assignee]),
+                event=event,
+                prefix=_("Assigned to you"),
+            )
+        )
+    return messages
+
+
+@producers.register("exception.escalated")
+def exception_escalated(event: OutboxEvent) -> list[Message]:
+    """An escalation level fired: its roles at the site and its named users."""
+    ticket = _ticket(event)
+    if ticket is None:
+        return []
+    users = {u.pk: u for u in site_members(ticket.site_id, event.payload.get("roles") or [])}
+    users.update(
+        {u.pk: u for u in named_users_at(ticket.site_id, event.payload.get("users") or [])}
+    )
+    level = event.payload.get("level")
+    return [
+        _ticket_message(
+            "escalated",
+            ticket,
+            list(users.values()),
+            event=event,
+            prefix=_("Escalated (level %(level)s)") % {"level": level},
+        )
+    ]
+
+
+@producers.register("exception.status_changed")
+def exception_resolved(event: OutboxEvent) -> list[Message]:
+    """Resolved: the person who raised it hears so (unless they resolved it themselves)."""
+    if event.payload.get("phase") != "resolved":
+        return []
+    ticket = _ticket(event)
+    if ticket is None or ticket.raised_by is None:
+        return []
+    return [
+        _ticket_message("resolved", ticket, [ticket.raised_by], event=event, prefix=_("Resolved"))
+    ]
+
+
+# --- producers: work orders ---------------------------------------------------------------
+
+HOLD_ROLES = ("supervisor", "planner")
+
+
+def _work_order_message(kind: str, event: OutboxEvent, prefix: str) -> list[Message]:
+    wo = (
+        WorkOrder.objects.select_related("site", "item")
+        .filter(pk=event.payload.get("work_order_id") or event.aggregate_id)
+        .first()
+    )
+    if wo is None:
+        return []
+    return [
+        Message(
+            kind,
+            site_members(wo.site_id, HOLD_ROLES),
+            title=f"{prefix}: {wo.erp_number} ({wo.item.code})",
+            body=event.reason,
+            link=reverse("work-order", args=[wo.pk]),
+            site=wo.site,
+            related=wo,
+            exclude=_actor_ids(event),
+        )
+    ]
+
+
+@producers.register("work_order.held")
+def work_order_held(event: OutboxEvent) -> list[Message]:
+    return _work_order_message("hold_placed", event, _("On hold"))
+
+
+@producers.register("work_order.resumed")
+def work_order_resumed(event: OutboxEvent) -> list[Message]:
+    return _work_order_message("hold_released", event, _("Resumed"))
