@@ -1,0 +1,132 @@
+"""Escalation sweep time with 100,000 open exceptions of which 100 are due.
+
+``make bench`` runs it after ``bench/run.py``. It recreates the database ``andon_bench_sweep`` on
+the server of ``DATABASE_URL``, migrates it (seeded workflow, types, SLA and escalation
+defaults), bulk-inserts ``--open`` open tickets at site P1 whose next escalation lies in the
+future, and ``--due`` whose first level is due now, then times ``sla.sweep_escalations()``:
+the sweep that fires the due ones, and an idle sweep with nothing due. It also records the
+query plan of the due-ticket selection, to show it reads the ``next_escalation_at`` index and
+not the open tickets. Results go to stdout and ``bench/results/sweep-latest.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlparse, urlunparse
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+DB = "andon_bench_sweep"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--open", type=int, default=100_000)
+    parser.add_argument("--due", type=int, default=100)
+    args = parser.parse_args(argv)
+
+    server = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/andon")
+    if not server.startswith("postgres"):
+        print("the sweep bench needs PostgreSQL (DATABASE_URL)", file=sys.stderr)
+        return 2
+    import psycopg
+
+    admin = urlunparse(urlparse(server)._replace(path="/postgres"))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{DB}"')
+    os.environ["DATABASE_URL"] = urlunparse(urlparse(server)._replace(path=f"/{DB}"))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mes.settings")
+    os.environ.pop("REDIS_URL", None)  # the sweep's outbox relays run in-process, not measured
+
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+    from django.utils import timezone
+
+    call_command("migrate", verbosity=0)
+    from exceptions import sla
+    from exceptions.models import EscalationFiring, EscalationPolicy, ExceptionTicket, ExceptionType
+    from mes.celery import app
+    from mes.models import Site
+
+    app.conf.task_always_eager = False  # only the sweep is timed: enqueue relays nowhere
+    from unittest import mock
+
+    site = Site.objects.create(code="P1", name="Plant 1", timezone="Europe/Warsaw")
+    exception_type = ExceptionType.objects.get(code="machine_breakdown")
+    policy = EscalationPolicy.objects.get()
+    now = timezone.now()
+    started = time.perf_counter()
+    rows = []
+    for n in range(args.open + args.due):
+        due = n >= args.open
+        raised = now - datetime.timedelta(minutes=20 if due else 1)
+        rows.append(
+            ExceptionTicket(
+                number=f"P1-{n + 1:07d}",
+                site=site,
+                type=exception_type,
+                workflow=exception_type.workflow,
+                severity="medium",
+                status="open",
+                phase="open",
+                data={"symptom": "alarm"},
+                raised_at=raised,
+                escalation_policy=policy,
+                next_escalation_at=raised + datetime.timedelta(minutes=15),
+            )
+        )
+    ExceptionTicket.objects.bulk_create(rows, batch_size=5000)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE exceptions_exceptionticket")
+    seeded = time.perf_counter() - started
+
+    plan = (
+        ExceptionTicket.objects.filter(next_escalation_at__lte=now)
+        .order_by("next_escalation_at")
+        .explain()
+    )
+    with mock.patch("mes.outbox._enqueue_relay"):
+        t = time.perf_counter()
+        fired = sla.sweep_escalations()
+        busy = time.perf_counter() - t
+        t = time.perf_counter()
+        idle_fired = sla.sweep_escalations()
+        idle = time.perf_counter() - t
+    result = {
+        "open_tickets": args.open + args.due,
+        "due": args.due,
+        "fired": fired,
+        "firings": EscalationFiring.objects.count(),
+        "sweep_seconds": round(busy, 4),
+        "per_due_ticket_ms": round(busy / max(fired, 1) * 1000, 2),
+        "idle_sweep_seconds": round(idle, 4),
+        "idle_fired": idle_fired,
+        "seed_seconds": round(seeded, 1),
+        "plan": plan,
+        "measured_at": timezone.now().isoformat(),
+    }
+    out = ROOT / "bench" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "sweep-latest.json").write_text(json.dumps(result, indent=2))
+    print(
+        f"escalation sweep: {result['open_tickets']:,} open tickets, {args.due} due -> "
+        f"{fired} levels fired in {busy * 1000:.0f} ms ({result['per_due_ticket_ms']} ms per due "
+        f"ticket); idle sweep (nothing due) {idle * 1000:.1f} ms"
+    )
+    print("plan of the due selection:\n" + plan)
+    ok = fired == args.due and idle_fired == 0
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
