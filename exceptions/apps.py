@@ -14,6 +14,8 @@ class ExceptionsConfig(AppConfig):
 
         from mes.outbox import subscribers
 
+        from .board import SUBSCRIBER as BOARD_SUBSCRIBER
+        from .board import on_exception_event as hint_boards
         from .defaults import ensure_defaults
         from .rules import on_exception_event
 
@@ -24,3 +26,5 @@ class ExceptionsConfig(AppConfig):
             on_exception_event,
             ["exception.raised", "exception.updated", "exception.status_changed"],
         )
+        # Live boards: every exception event hints the site's open boards to refresh.
+        subscribers.add(BOARD_SUBSCRIBER, hint_boards, ["exception.*"])

@@ -22,7 +22,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from mes import selectors as mes_selectors
 from mes.errors import DomainError, InvalidInput
 
-from . import selectors, services
+from . import board, selectors, services
 from .choices import RaisedVia
 from .forms import RaiseForm, SchemaForm
 from .models import ExceptionTicket
@@ -211,6 +211,33 @@ def site_list(request: HttpRequest, site_code: str) -> HttpResponse:
             "show_site": False,
         },
     )
+
+
+# --- live board ---------------------------------------------------------------------------
+
+
+def _board_context(request: HttpRequest, site_code: str) -> dict:
+    site = _site(request, site_code)
+    tickets = selectors.site_tickets(request.user, site)
+    return {"site": site, "lanes": board.lanes(tickets)}
+
+
+@require_safe
+@login_required
+@permission_required(VIEW_PERM, raise_exception=True)
+def board_page(request: HttpRequest, site_code: str) -> HttpResponse:
+    """A site's open tickets by work center, coloured by SLA state, kept live by websocket."""
+    return _render(request, "exceptions/board.html", _board_context(request, site_code))
+
+
+@require_safe
+@login_required
+@permission_required(VIEW_PERM, raise_exception=True)
+def board_fragment(request: HttpRequest, site_code: str) -> HttpResponse:
+    """Just the grouped cards, fetched by ``board.js`` after a push or every minute."""
+    response = render(request, "exceptions/_board_lanes.html", _board_context(request, site_code))
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 # --- detail and its actions ---------------------------------------------------------------

@@ -2,8 +2,10 @@
 
 from django.urls import path
 
+from exceptions.consumers import BoardConsumer
 from mes.consumers import NotificationConsumer
 
 websocket_urlpatterns = [
     path("ws/notifications/", NotificationConsumer.as_asgi()),
+    path("ws/board/<str:site_code>/", BoardConsumer.as_asgi()),
 ]

@@ -184,7 +184,17 @@ if REDIS_URL:
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             # A prefix of its own lets several deployments (or test runs) share one Redis.
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": env.str("CHANNEL_PREFIX", default="asgi")},
+            "CONFIG": {
+                # Each connected websocket waits on its own Redis connection: size the pool
+                # for the sockets one ASGI process holds (redis-py's default is 100).
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        "max_connections": env.int("CHANNEL_MAX_CONNECTIONS", default=2000),
+                    }
+                ],
+                "prefix": env.str("CHANNEL_PREFIX", default="asgi"),
+            },
         }
     }
 else:

@@ -1,0 +1,256 @@
+"""Push latency: from a REST raise to the websocket receipt, for 1, 100 and 500 connected clients.
+
+Run by ``make bench`` after ``run.py``. It recreates ``andon_bench``, seeds P1, a supervisor
+who raises and 500 planners of P1 (the default rule notifies planners of every shortage), and
+starts uvicorn (one process) and a Celery worker on the Redis channel layer and broker, as in
+production. For each client count N it connects N planners to ``/ws/notifications/`` (token in
+the query string), raises ``--raises`` shortages one after another over REST and records, for
+every client, the time from sending the POST to receiving that ticket's ``raised`` push. The
+path measured is the whole one: request, commit, outbox relay through Redis to the worker,
+rule engine, notification rows for all N recipients, ``group_send`` through Redis, websocket.
+Results: stdout and ``bench/results/push-latest.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import secrets
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.run import (  # noqa: E402
+    RESULTS,
+    SITE,
+    Processes,
+    bench_database_url,
+    free_port,
+    percentile,
+    recreate_database,
+    seed,
+    wait_until,
+)
+
+
+def planners(count: int) -> list[str]:
+    """``count`` planners of P1 with API tokens (bulk: no password hashing)."""
+    from django.contrib.auth.models import Group, User
+    from rest_framework.authtoken.models import Token
+
+    from mes.access import grant_site_access
+    from mes.models import Site
+
+    crew = Group.objects.create(name="bench_p1_crew")
+    grant_site_access(crew, Site.objects.get(code=SITE))
+    users = User.objects.bulk_create(
+        [User(username=f"planner_{i:04d}", password="!") for i in range(count)]  # noqa: S106 - unusable
+    )
+    planner = Group.objects.get(name="planner")
+    through = User.groups.through
+    through.objects.bulk_create(
+        [through(user_id=u.pk, group_id=g.pk) for u in users for g in (planner, crew)]
+    )
+    tokens = Token.objects.bulk_create([Token(user=u, key=Token.generate_key()) for u in users])
+    return [t.key for t in tokens]
+
+
+def keep_planners(count: int) -> None:
+    """Only the first ``count`` bench planners keep the role, so a raise notifies exactly the
+    connected clients (the fan-out measured is the one of N recipients)."""
+    from django.contrib.auth.models import Group, User
+
+    planner = Group.objects.get(name="planner")
+    through = User.groups.through
+    bench_users = User.objects.filter(username__startswith="planner_").order_by("username")
+    through.objects.filter(group=planner, user__in=bench_users).delete()
+    through.objects.bulk_create(
+        [
+            through(user_id=pk, group_id=planner.pk)
+            for pk in bench_users.values_list("pk", flat=True)[:count]
+        ]
+    )
+
+
+async def scenario(ws_base, api_base, headers, tokens, orders, raises, timeout) -> dict:
+    import httpx
+    import websockets
+
+    clients = []
+    for key in tokens:
+        ws = await websockets.connect(f"{ws_base}/ws/notifications/?token={key}", max_queue=None)
+        hello = json.loads(await asyncio.wait_for(ws.recv(), timeout))
+        assert hello["type"] == "hello", hello
+        clients.append(ws)
+    latencies: list[float] = []
+    missing = 0
+    async with httpx.AsyncClient(base_url=api_base, headers=headers, timeout=timeout) as http:
+        for n in range(raises):
+            body = {
+                "type": "material_shortage",
+                "site": SITE,
+                "work_order": orders[n % len(orders)],
+                "data": {"material": "RM-1", "qty_missing": 5},
+            }
+            sent = time.perf_counter()
+            response = await http.post("/api/v1/exceptions/", json=body)
+            assert response.status_code == 201, response.text
+            link = f"/exceptions/{response.json()['id']}/"
+
+            async def receive(ws, link=link, sent=sent):
+                while True:
+                    message = json.loads(await ws.recv())
+                    if message.get("type") == "notification" and message.get("link") == link:
+                        if message.get("kind") == "raised":
+                            return time.perf_counter() - sent
+
+            results = await asyncio.gather(
+                *(asyncio.wait_for(receive(ws), timeout) for ws in clients),
+                return_exceptions=True,
+            )
+            for r in results:
+                if isinstance(r, float):
+                    latencies.append(r * 1000)
+                else:
+                    missing += 1
+    for ws in clients:
+        await ws.close()
+    latencies.sort()
+    return {
+        "clients": len(tokens),
+        "raises": raises,
+        "receipts": len(latencies),
+        "missing": missing,
+        "p50_ms": round(percentile(latencies, 50), 1),
+        "p99_ms": round(percentile(latencies, 99), 1),
+        "max_ms": round(latencies[-1], 1) if latencies else None,
+    }
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--clients", default="1,100,500")
+    parser.add_argument("--raises", type=int, default=20)
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/14")
+    parser.add_argument("--timeout", type=float, default=30.0)
+    args = parser.parse_args(argv)
+    counts = [int(c) for c in args.clients.split(",")]
+
+    server_url = os.environ.get("DATABASE_URL", "")
+    os.environ.update(
+        {
+            "DATABASE_URL": bench_database_url(server_url),
+            "REDIS_URL": args.redis_url,
+            "DJANGO_SETTINGS_MODULE": "bench.settings",
+            "DEBUG": "0",
+            "SECRET_KEY": secrets.token_urlsafe(50),
+            "CELERY_TASK_ALWAYS_EAGER": "0",
+            "BENCH_QUEUE": f"andon-push-{secrets.token_hex(4)}",
+            "CHANNEL_PREFIX": f"push{secrets.token_hex(3)}",
+            "LOG_LEVEL": "WARNING",
+            "PYTHONPATH": str(ROOT),
+        }
+    )
+    env = dict(os.environ)
+    recreate_database(server_url)
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        timeout=600,
+    )
+    import django
+
+    django.setup()
+    seeded = seed(work_orders=20)
+    tokens = planners(max(counts))
+    headers = {"Authorization": f"Token {seeded['token']}"}
+    port = free_port()
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    log_dir = RESULTS / "logs-push"
+    log_dir.mkdir(exist_ok=True)
+    deadline = time.monotonic() + 1200
+    results = []
+    with Processes(log_dir) as procs:
+        procs.start(
+            "worker",
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "mes",
+                "worker",
+                "-l",
+                "info",
+                "-Q",
+                env["BENCH_QUEUE"],
+                "--concurrency",
+                "2",
+                "--without-heartbeat",
+                "--without-mingle",
+                "--without-gossip",
+            ],
+            env,
+        )
+        procs.start(
+            "uvicorn",
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "mes.asgi:application",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--no-access-log",
+                "--log-level",
+                "warning",
+            ],
+            env,
+        )
+        wait_until(lambda: "ready." in procs.log("worker"), deadline, "the worker", procs)
+
+        def up() -> bool:
+            import httpx
+
+            try:
+                return httpx.get(f"http://127.0.0.1:{port}/login/", timeout=2).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        wait_until(up, deadline, "uvicorn", procs)
+        for count in counts:
+            keep_planners(count)
+            result = asyncio.run(
+                scenario(
+                    f"ws://127.0.0.1:{port}",
+                    f"http://127.0.0.1:{port}",
+                    headers,
+                    tokens[:count],
+                    seeded["work_orders"],
+                    args.raises,
+                    args.timeout,
+                )
+            )
+            results.append(result)
+            print(
+                f"{count:>4} clients: p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms, "
+                f"max {result['max_ms']} ms, {result['receipts']} receipts, "
+                f"{result['missing']} missing",
+                flush=True,
+            )
+    (RESULTS / "push-latest.json").write_text(json.dumps(results, indent=2))
+    return 0 if all(r["missing"] == 0 for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,66 @@
+"""Websocket of the live exception board: ``/ws/board/<site_code>/``.
+
+Pushes are hints (``{"type": "board.changed", "exception_id", "number"}``): the page then
+fetches the fresh board fragment over HTTP, which is scoped like every other page.
+"""
+
+from __future__ import annotations
+
+from channels.db import database_sync_to_async
+
+from mes.access import can_access_site
+from mes.consumers import UNAUTHORIZED, NotificationConsumer
+from mes.models import Site
+
+NOT_FOUND = 4404  # no such site, or not one the user may see
+
+
+def board_group(site_id: int) -> str:
+    """The channel group every board connection of one site joins."""
+    return f"board.{site_id}"
+
+
+class BoardConsumer(NotificationConsumer):
+    """Same authentication and refusal rules as :class:`~mes.consumers.NotificationConsumer`
+    (re-checked on every message); additionally refuses users who cannot access the site."""
+
+    group: str | None = None
+
+    async def connect(self):
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated or not user.is_active:
+            await self.close(code=UNAUTHORIZED)
+            return
+        site_code = self.scope["url_route"]["kwargs"]["site_code"]
+        site_id = await self._site_id(user, site_code)
+        if site_id is None:
+            await self.close(code=NOT_FOUND)
+            return
+        self.user_id = user.pk
+        self.group = board_group(site_id)
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept()
+        await self.send_json({"type": "hello", "site": site_code})
+
+    async def disconnect(self, code):
+        if self.group is not None:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def board_changed(self, event):
+        """A hint from :func:`exceptions.board.on_exception_event` to ``board.<site_id>``."""
+        if not await self._still_allowed():
+            return
+        await self.send_json(
+            {
+                "type": "board.changed",
+                "exception_id": event.get("exception_id"),
+                "number": event.get("number"),
+            }
+        )
+
+    @database_sync_to_async
+    def _site_id(self, user, code: str) -> int | None:
+        site = Site.objects.filter(code=code, is_active=True).first()
+        if site is None or not can_access_site(user, site):
+            return None
+        return site.pk

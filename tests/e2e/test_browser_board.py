@@ -1,0 +1,139 @@
+"""The live board in a real browser: ``supervisor_p1`` watches the P1 board while an exception
+is raised through the REST API, and its card appears without a reload.
+
+pytest-django's ``live_server`` speaks WSGI only, so this test runs the real ASGI application
+under uvicorn (one process: its in-memory channel layer carries the push from the raising
+request to the board's websocket) against the test database.
+"""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from django.db import connections
+from rest_framework.authtoken.models import Token
+
+from tests.conftest import REQUIRED
+from tests.e2e.conftest import _database_url
+from tests.factories import make_user
+
+CHROMIUM = "/usr/bin/chromium"
+ROOT = Path(__file__).resolve().parents[2]
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+def _missing(reason: str):
+    if REQUIRED:
+        pytest.fail(f"{reason} (REQUIRE_SERVICES=1)", pytrace=False)
+    pytest.skip(reason)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def asgi_server(require_postgres, transactional_db, tmp_path):
+    """``uvicorn mes.asgi:application`` on a free port, on the test database, without Redis."""
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DJANGO_SETTINGS_MODULE")}
+    env.update({"DATABASE_URL": _database_url(), "DEBUG": "1"})
+    log_path = tmp_path / "uvicorn.log"
+    log = open(log_path, "w")  # noqa: SIM115
+    proc = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "uvicorn", "mes.asgi:application", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail("uvicorn died:\n" + log_path.read_text())
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.5).close()
+            break
+        except OSError:
+            time.sleep(0.2)
+    else:
+        proc.kill()
+        pytest.fail("uvicorn did not start:\n" + log_path.read_text())
+    yield f"http://127.0.0.1:{port}"
+    proc.terminate()
+    try:
+        proc.wait(15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+    connections.close_all()
+
+
+@pytest.fixture
+def browser(monkeypatch, transactional_db):
+    if not Path(CHROMIUM).exists():
+        _missing(f"needs Debian's chromium at {CHROMIUM} (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _missing("needs the playwright package (pip install -e '.[dev]')")
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    connections.close_all()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield browser
+        browser.close()
+        connections.close_all()
+
+
+def _api_raise(base_url: str, token: str) -> dict:
+    body = {"type": "machine_breakdown", "site": "P1", "data": {"symptom": "alarm"}}
+    request = urllib.request.Request(  # noqa: S310 (our own test server)
+        f"{base_url}/api/v1/exceptions/",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json", "Authorization": f"Token {token}"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=15) as response:  # noqa: S310
+        assert response.status == 201
+        return json.loads(response.read())
+
+
+def test_board_of_p1_shows_a_newly_raised_exception_without_a_reload(p1, asgi_server, browser):
+    supervisor = make_user("supervisor_p1", "supervisor", [p1])
+    token = Token.objects.create(user=supervisor).key
+    connections.close_all()  # committed; the server reads the same database
+
+    context = browser.new_context()
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    page.goto(f"{asgi_server}/login/")
+    page.fill("input[name=username]", "supervisor_p1")
+    page.fill("input[name=password]", "pw")
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{asgi_server}/")
+
+    page.goto(f"{asgi_server}/exceptions/board/P1/")
+    page.wait_for_function("document.getElementById('board-status').textContent === 'Live'")
+    assert page.locator(".board-card").count() == 0
+    page.evaluate("window.__noReload = 'still here'")
+
+    raised = _api_raise(asgi_server, token)
+
+    card = page.wait_for_selector(f'.board-card[data-number="{raised["number"]}"]', timeout=5_000)
+    assert raised["number"] in card.inner_text()
+    assert page.evaluate("window.__noReload") == "still here"  # swapped in, not reloaded
+    assert page.url == f"{asgi_server}/exceptions/board/P1/"
+    context.close()
