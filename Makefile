@@ -22,7 +22,7 @@ venv: $(STAMP)
 demo: venv
 	env -u DATABASE_URL -u REDIS_URL $(PY) manage.py migrate --noinput
 	env -u DATABASE_URL -u REDIS_URL $(PY) manage.py seed_demo
-	env -u DATABASE_URL -u REDIS_URL $(VENV)/bin/uvicorn mes.asgi:application --host $(HOST) --port $(PORT)
+	env -u DATABASE_URL -u REDIS_URL ANDON_INPROCESS_SWEEPS=1 $(VENV)/bin/uvicorn mes.asgi:application --host $(HOST) --port $(PORT)
 
 # Real PostgreSQL and Redis at their default local addresses unless DATABASE_URL/TEST_REDIS_URL say otherwise.
 test: venv

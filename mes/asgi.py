@@ -24,7 +24,9 @@ application = ProtocolTypeRouter(
     }
 )
 
-# Embedded mode (no Redis, tasks in-process): this process also runs the periodic sweeps.
-from mes.inprocess import start_periodic_sweeps  # noqa: E402
+# Embedded mode (`make demo`: no Redis, tasks in-process): this process also runs the periodic
+# sweeps. Opt-in, so importing the application (tests, tools) never starts a thread.
+if os.environ.get("ANDON_INPROCESS_SWEEPS") == "1":
+    from mes.inprocess import start_periodic_sweeps
 
-start_periodic_sweeps()
+    start_periodic_sweeps()

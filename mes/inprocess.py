@@ -1,6 +1,6 @@
 """Embedded mode (no Redis, no Celery beat): run the periodic sweeps in a daemon thread of the
 ASGI server process, so escalations fire and left-behind outbox events are relayed in the demo.
-Started by mes/asgi.py only when Celery runs eagerly."""
+Started by mes/asgi.py when ANDON_INPROCESS_SWEEPS=1 (``make demo``) and Celery runs eagerly."""
 
 from __future__ import annotations
 
