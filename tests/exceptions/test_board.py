@@ -139,13 +139,20 @@ def ws(settings, transactional_db, p1, p2):
     return make_user("supervisor_p1", "supervisor", [p1])
 
 
-def test_board_socket_pushes_a_hint_when_an_exception_is_raised(ws, p1, relay):
+def test_board_socket_pushes_a_hint_when_an_exception_is_raised(ws, p1):
     sup = ws
     key = Token.objects.get_or_create(user=sup)[0].key
 
     def raise_and_relay():
+        from mes.models import OutboxEvent
+        from mes.outbox import relay_event
+
         ticket = _raise(sup, p1)  # commits; the outbox relays after commit (eager Celery)
-        relay()
+        # relay this ticket's events explicitly (idempotent if they were relayed already)
+        for pk in OutboxEvent.objects.filter(aggregate_id=str(ticket.pk)).values_list(
+            "pk", flat=True
+        ):
+            relay_event(pk)
         return ticket
 
     async def scenario():
