@@ -197,6 +197,7 @@ class ExceptionTicketAdmin(DomainRecordAdmin):
             "opts": self.model._meta,
             "media": self.media,
         }
-        return TemplateResponse(
-            request, "admin/exceptions/exceptionticket/action_reason.html", context
+        context["note"] = gettext(
+            "The reason is recorded in the history of each exception below and on its timeline."
         )
+        return TemplateResponse(request, "admin/action_reason.html", context)

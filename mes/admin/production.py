@@ -129,7 +129,10 @@ class WorkOrderAdmin(DomainRecordAdmin):
             "opts": self.model._meta,
             "media": self.media,
         }
-        return TemplateResponse(request, "admin/mes/workorder/action_reason.html", context)
+        context["note"] = gettext(
+            "The reason is recorded in the history of each work order below and in its event."
+        )
+        return TemplateResponse(request, "admin/action_reason.html", context)
 
     @admin.action(description=_("Release selected work orders"), permissions=["change"])
     def release(self, request, queryset):

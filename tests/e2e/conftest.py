@@ -1,6 +1,9 @@
-"""Fixtures that start real processes (Celery worker) against the test database and Redis."""
+"""Fixtures and helpers that start real processes (Celery worker, uvicorn) against the test
+database and Redis. Every e2e test starts its processes through ``start_process`` and stops
+them through ``stop_process``."""
 
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -18,6 +21,66 @@ ROOT = Path(__file__).resolve().parents[2]
 def _database_url() -> str:
     s = connection.settings_dict
     return f"postgres://{s['USER']}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def celery_worker_argv(queue: str) -> list[str]:
+    """A Celery worker on its own queue, without the cluster chatter tests do not need."""
+    return [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "mes",
+        "worker",
+        "-l",
+        "info",
+        "--concurrency",
+        "2",
+        "--pool",
+        "prefork",
+        "--without-heartbeat",
+        "--without-mingle",
+        "--without-gossip",
+        "-Q",
+        queue,
+    ]
+
+
+@dataclass
+class Running:
+    proc: subprocess.Popen
+    log_path: Path
+    _log: object
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def check_alive(self, name: str) -> None:
+        if self.proc.poll() is not None:
+            pytest.fail(f"{name} died:\n{self.output()}")
+
+
+def start_process(argv: list[str], env: dict, log_path: Path) -> Running:
+    """Start ``argv`` in the project root with its output in ``log_path``."""
+    log = open(log_path, "w")  # noqa: SIM115 - closed by stop_process
+    proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
+    return Running(proc, log_path, log)
+
+
+def stop_process(running: Running) -> None:
+    running.proc.terminate()
+    try:
+        running.proc.wait(15)
+    except subprocess.TimeoutExpired:
+        running.proc.kill()
+        running.proc.wait(5)
+    running._log.close()
 
 
 @dataclass
@@ -48,50 +111,19 @@ def celery_worker_process(require_postgres, redis_url, transactional_db, tmp_pat
         "CELERY_TASK_ALWAYS_EAGER": "0",
         "ANDON_E2E_PROBE_KEY": probe_key,
     }
-    log = open(tmp_path / "worker.log", "w")  # noqa: SIM115
-    proc = subprocess.Popen(  # noqa: S603
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "mes",
-            "worker",
-            "-l",
-            "info",
-            "--concurrency",
-            "2",
-            "--pool",
-            "prefork",
-            "--without-heartbeat",
-            "--without-mingle",
-            "--without-gossip",
-            "-Q",
-            queue,
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if "ready." in (tmp_path / "worker.log").read_text():
-            break
-        if proc.poll() is not None:
-            pytest.fail("worker died:\n" + (tmp_path / "worker.log").read_text())
-        time.sleep(0.2)
-    else:
-        proc.kill()
-        pytest.fail("worker did not start:\n" + (tmp_path / "worker.log").read_text())
+    worker = start_process(celery_worker_argv(queue), env, tmp_path / "worker.log")
+    try:
+        wait_for(
+            lambda: worker.check_alive("worker") or "ready." in worker.output(),
+            timeout=60,
+            message="the Celery worker",
+        )
+    except BaseException:
+        stop_process(worker)
+        raise
     client = Celery("andon-test-client", broker=redis_url)
     yield Worker(client, queue, probe_key)
-    proc.terminate()
-    try:
-        proc.wait(15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    stop_process(worker)
     client.close()
 
 

@@ -9,9 +9,7 @@ request to the board's websocket) against the test database.
 import json
 import os
 import socket
-import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
@@ -20,11 +18,10 @@ from django.db import connections
 from rest_framework.authtoken.models import Token
 
 from tests.conftest import REQUIRED
-from tests.e2e.conftest import _database_url
+from tests.e2e.conftest import _database_url, free_port, start_process, stop_process, wait_for
 from tests.factories import make_user
 
 CHROMIUM = "/usr/bin/chromium"
-ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -35,46 +32,34 @@ def _missing(reason: str):
     pytest.skip(reason)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def asgi_server(require_postgres, transactional_db, tmp_path):
     """``uvicorn mes.asgi:application`` on a free port, on the test database, without Redis."""
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DJANGO_SETTINGS_MODULE")}
     env.update({"DATABASE_URL": _database_url(), "DEBUG": "1"})
     log_path = tmp_path / "uvicorn.log"
-    log = open(log_path, "w")  # noqa: SIM115
-    proc = subprocess.Popen(  # noqa: S603
+    server = start_process(
         [sys.executable, "-m", "uvicorn", "mes.asgi:application", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
+        env,
+        log_path,
     )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail("uvicorn died:\n" + log_path.read_text())
+
+    def up() -> bool:
+        server.check_alive("uvicorn")
         try:
             socket.create_connection(("127.0.0.1", port), 0.5).close()
-            break
+            return True
         except OSError:
-            time.sleep(0.2)
-    else:
-        proc.kill()
-        pytest.fail("uvicorn did not start:\n" + log_path.read_text())
-    yield f"http://127.0.0.1:{port}"
-    proc.terminate()
+            return False
+
     try:
-        proc.wait(15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+        wait_for(up, timeout=30, message="uvicorn")
+    except BaseException:
+        stop_process(server)
+        raise
+    yield f"http://127.0.0.1:{port}"
+    stop_process(server)
     connections.close_all()
 
 

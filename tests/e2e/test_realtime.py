@@ -10,8 +10,6 @@ nothing; a client that was disconnected gets what it missed from
 import asyncio
 import json
 import os
-import socket
-import subprocess
 import sys
 import time
 import uuid
@@ -20,7 +18,14 @@ from dataclasses import dataclass
 import pytest
 from rest_framework.authtoken.models import Token
 
-from tests.e2e.conftest import ROOT, _database_url, wait_for
+from tests.e2e.conftest import (
+    _database_url,
+    celery_worker_argv,
+    free_port,
+    start_process,
+    stop_process,
+    wait_for,
+)
 from tests.factories import make_user, make_work_order
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -28,27 +33,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 ws_client = pytest.importorskip("websockets.asyncio.client", reason="pip install websockets")
 ws_errors = pytest.importorskip("websockets.exceptions")
 httpx = pytest.importorskip("httpx")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _start(args, env, log_path):
-    log = open(log_path, "w")  # noqa: SIM115
-    proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
-    return proc, log
-
-
-def _stop(proc, log):
-    proc.terminate()
-    try:
-        proc.wait(15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
 
 
 @dataclass
@@ -71,31 +55,9 @@ def stack(require_postgres, redis_url, transactional_db, tmp_path):
         "CELERY_TASK_ALWAYS_EAGER": "0",
         "OUTBOX_SWEEP_AFTER_SECONDS": "0",
     }
-    port = _free_port()
-    worker, worker_log = _start(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "mes",
-            "worker",
-            "-l",
-            "info",
-            "--concurrency",
-            "2",
-            "--pool",
-            "prefork",
-            "--without-heartbeat",
-            "--without-mingle",
-            "--without-gossip",
-            "-Q",
-            env["CELERY_QUEUE"],
-        ],
-        env,
-        tmp_path / "worker.log",
-    )
-    server, server_log = _start(
+    port = free_port()
+    worker = start_process(celery_worker_argv(env["CELERY_QUEUE"]), env, tmp_path / "worker.log")
+    server = start_process(
         [
             sys.executable,
             "-m",
@@ -116,21 +78,20 @@ def stack(require_postgres, redis_url, transactional_db, tmp_path):
     base = f"http://127.0.0.1:{port}"
 
     def up() -> bool:
-        for proc, name in ((worker, "worker"), (server, "server")):
-            if proc.poll() is not None:
-                pytest.fail(f"{name} died:\n" + (tmp_path / f"{name}.log").read_text())
+        worker.check_alive("worker")
+        server.check_alive("server")
         try:
             server_ok = httpx.get(f"{base}/login/", timeout=1).status_code == 200
         except httpx.HTTPError:
             return False
-        return server_ok and "ready." in (tmp_path / "worker.log").read_text()
+        return server_ok and "ready." in worker.output()
 
     try:
         wait_for(up, timeout=60, message="uvicorn and the Celery worker")
         yield Stack(http=base, ws=f"ws://127.0.0.1:{port}")
     finally:
-        _stop(server, server_log)
-        _stop(worker, worker_log)
+        stop_process(server)
+        stop_process(worker)
 
 
 async def _next_of(ws, predicate, timeout: float) -> dict:
