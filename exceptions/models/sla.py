@@ -1,0 +1,177 @@
+"""Clocks: SLA targets, site working calendars and escalation ladders."""
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from mes.models import (
+    GlobalQuerySet,
+    HistoryAuditFields,
+    Site,
+)
+
+from ..choices import Severity
+from .config import ExceptionType
+from .tickets import ExceptionTicket
+
+
+class SlaPolicy(models.Model):
+    """Targets per type and severity; the most specific active policy applies (type and
+    severity, then type, then severity, then neither)."""
+
+    type = models.ForeignKey(
+        ExceptionType, on_delete=models.CASCADE, null=True, blank=True, related_name="sla_policies"
+    )
+    severity = models.CharField(_("severity"), max_length=10, choices=Severity.choices, blank=True)
+    acknowledge_minutes = models.PositiveIntegerField(
+        _("acknowledge within (min)"), null=True, blank=True
+    )
+    resolve_minutes = models.PositiveIntegerField(_("resolve within (min)"), null=True, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    objects = GlobalQuerySet.as_manager()
+    history = HistoricalRecords(bases=[HistoryAuditFields])
+
+    class Meta:
+        verbose_name = _("SLA policy")
+        verbose_name_plural = _("SLA policies")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["type", "severity"], name="sla_policy_unique", nulls_distinct=False
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type or _('any type')} / {self.severity or _('any severity')}"
+
+
+class WorkingCalendar(models.Model):
+    """When a site works. ``shifts`` maps weekday (0 = Monday) to ``[["06:00", "22:00"], ...]``
+    in the site's time zone ("24:00" ends at midnight). No calendar: the clock never stops."""
+
+    site = models.OneToOneField(Site, on_delete=models.CASCADE, related_name="calendar")
+    shifts = models.JSONField(_("weekly shifts"), default=dict)
+
+    history = HistoricalRecords(bases=[HistoryAuditFields])
+
+    class Meta:
+        verbose_name = _("working calendar")
+        verbose_name_plural = _("working calendars")
+
+    def __str__(self) -> str:
+        return str(self.site)
+
+    def clean(self) -> None:
+        from ..sla import calendar_problems
+
+        problems = calendar_problems(self.shifts)
+        if problems:
+            raise ValidationError({"shifts": problems})
+
+
+class NonWorkingDay(models.Model):
+    calendar = models.ForeignKey(
+        WorkingCalendar, on_delete=models.CASCADE, related_name="closed_days"
+    )
+    date = models.DateField(_("date"))
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+
+    history = HistoricalRecords(bases=[HistoryAuditFields])
+
+    class Meta:
+        ordering = ["date"]
+        verbose_name = _("non-working day")
+        verbose_name_plural = _("non-working days")
+        constraints = [
+            models.UniqueConstraint(fields=["calendar", "date"], name="closed_day_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.reason}"
+
+
+class EscalationPolicy(models.Model):
+    """A ladder of levels for tickets of some types and severities (empty = all)."""
+
+    name = models.CharField(_("name"), max_length=200)
+    order = models.PositiveIntegerField(_("order"), default=100)
+    is_active = models.BooleanField(_("active"), default=True)
+    types = models.ManyToManyField(ExceptionType, blank=True, verbose_name=_("types"))
+    severities = models.JSONField(_("severities"), default=list, blank=True)
+
+    objects = GlobalQuerySet.as_manager()
+    history = HistoricalRecords(bases=[HistoryAuditFields], m2m_fields=[types])
+
+    class Meta:
+        ordering = ["order", "pk"]
+        verbose_name = _("escalation policy")
+        verbose_name_plural = _("escalation policies")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class EscalationLevel(models.Model):
+    """After ``after_minutes`` of working time without acknowledge (or resolve), notify these
+    roles (at the ticket's site) and users, and optionally raise the severity."""
+
+    class Clock(models.TextChoices):
+        ACKNOWLEDGE = "acknowledge", _("without acknowledge")
+        RESOLVE = "resolve", _("without resolve")
+
+    policy = models.ForeignKey(EscalationPolicy, on_delete=models.CASCADE, related_name="levels")
+    level = models.PositiveSmallIntegerField(_("level"))
+    clock = models.CharField(
+        _("clock"), max_length=12, choices=Clock.choices, default=Clock.ACKNOWLEDGE
+    )
+    after_minutes = models.PositiveIntegerField(_("after (min)"))
+    notify_roles = models.JSONField(_("notify roles"), default=list, blank=True)
+    notify_users = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="+", verbose_name=_("notify users")
+    )
+    raise_severity_to = models.CharField(
+        _("raise severity to"), max_length=10, choices=Severity.choices, blank=True
+    )
+
+    history = HistoricalRecords(bases=[HistoryAuditFields], m2m_fields=[notify_users])
+
+    class Meta:
+        ordering = ["policy", "level"]
+        verbose_name = _("escalation level")
+        verbose_name_plural = _("escalation levels")
+        constraints = [
+            models.UniqueConstraint(fields=["policy", "level"], name="escalation_level_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.policy}: {self.level}"
+
+    def clean(self) -> None:
+        from mes.roles import ROLES
+
+        bad = [r for r in self.notify_roles or [] if r not in ROLES]
+        if not isinstance(self.notify_roles, list) or bad:
+            raise ValidationError(
+                {"notify_roles": _("Use roles from: %(r)s.") % {"r": ", ".join(ROLES)}}
+            )
+
+
+class EscalationFiring(models.Model):
+    """A level fired for a ticket. Unique: a level never fires twice for the same ticket."""
+
+    exception = models.ForeignKey(
+        ExceptionTicket, on_delete=models.CASCADE, related_name="escalations"
+    )
+    level = models.ForeignKey(EscalationLevel, on_delete=models.CASCADE, related_name="+")
+    fired_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["exception", "level"], name="escalation_fires_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.exception_id}: {self.level_id}"
