@@ -9,7 +9,7 @@ from __future__ import annotations
 from channels.db import database_sync_to_async
 
 from mes.access import can_access_site
-from mes.consumers import UNAUTHORIZED, NotificationConsumer
+from mes.consumers import UNAUTHORIZED, SignedInConsumer
 from mes.models import Site
 
 NOT_FOUND = 4404  # no such site, or not one the user may see
@@ -20,15 +20,13 @@ def board_group(site_id: int) -> str:
     return f"board.{site_id}"
 
 
-class BoardConsumer(NotificationConsumer):
-    """Same authentication and refusal rules as :class:`~mes.consumers.NotificationConsumer`
-    (re-checked on every message); additionally refuses users who cannot access the site."""
-
-    group: str | None = None
+class BoardConsumer(SignedInConsumer):
+    """Same authentication and refusal rules as :class:`~mes.consumers.SignedInConsumer`;
+    additionally refuses users who cannot access the site."""
 
     async def connect(self):
-        user = self.scope.get("user")
-        if user is None or not user.is_authenticated or not user.is_active:
+        user = self.signed_in_user()
+        if user is None:
             await self.close(code=UNAUTHORIZED)
             return
         site_code = self.scope["url_route"]["kwargs"]["site_code"]
@@ -36,19 +34,13 @@ class BoardConsumer(NotificationConsumer):
         if site_id is None:
             await self.close(code=NOT_FOUND)
             return
-        self.user_id = user.pk
-        self.group = board_group(site_id)
-        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.join(user, board_group(site_id))
         await self.accept()
         await self.send_json({"type": "hello", "site": site_code})
 
-    async def disconnect(self, code):
-        if self.group is not None:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
-
     async def board_changed(self, event):
         """A hint from :func:`exceptions.board.on_exception_event` to ``board.<site_id>``."""
-        if not await self._still_allowed():
+        if not await self.still_allowed():
             return
         await self.send_json(
             {

@@ -11,13 +11,17 @@ class MesConfig(AppConfig):
         import importlib
 
         from django.conf import settings
-        from django.db.models.signals import post_migrate
+        from django.contrib.auth import get_user_model
+        from django.db.models.signals import post_migrate, post_save
         from simple_history.signals import pre_create_historical_record
 
-        from mes.signals import ensure_roles, stamp_request_id
+        from mes.signals import ensure_roles, revoke_inactive_sessions, stamp_request_id
 
         pre_create_historical_record.connect(stamp_request_id, dispatch_uid="andon_request_id")
         post_migrate.connect(ensure_roles, sender=self, dispatch_uid="andon_roles")
+        post_save.connect(
+            revoke_inactive_sessions, sender=get_user_model(), dispatch_uid="andon_revoke_ws"
+        )
         from mes import notifications
 
         notifications.connect()  # the `notifications` outbox subscriber and its producers

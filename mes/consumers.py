@@ -2,45 +2,49 @@
 
 from __future__ import annotations
 
+import time
+
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.contrib.auth import get_user_model
 from django.db.models import Count, Max, Q
 
 from mes.models import Notification
-from mes.notifications import user_group
+from mes.notifications import session_group, user_group
 
 UNAUTHORIZED = 4401  # websocket close code: not signed in, or no longer allowed
+RECHECK_SECONDS = 30  # how stale "the user is still active" may be when a push goes out
 
 
-class NotificationConsumer(AsyncJsonWebsocketConsumer):
-    """Pushes the user's new notifications as they are created.
-
-    On connect: ``{"type": "hello", "unread": N, "last_id": M}``; then
-    ``{"type": "notification", "id", "kind", "title", "body", "link", "site", "created_at",
-    "unread"}`` for each new one; ``{"type": "ping"}`` is answered ``{"type": "pong"}``. Every
-    message first checks that the user is still active, and closes with 4401 if not.
-    """
+class SignedInConsumer(AsyncJsonWebsocketConsumer):
+    """Base of every Andon websocket: refuses anonymous and inactive users before the handshake,
+    joins ``session.<user id>`` so a deactivation closes it at once, and re-checks the user on
+    every client message (always) and on pushes (at most every ``RECHECK_SECONDS``: a fan-out
+    to hundreds of sockets must not cost hundreds of queries)."""
 
     user_id: int | None = None
+    groups_joined: tuple[str, ...] = ()
+    checked_at: float = 0.0
 
-    async def connect(self):
+    def signed_in_user(self):
         user = self.scope.get("user")
         if user is None or not user.is_authenticated or not user.is_active:
-            await self.close(code=UNAUTHORIZED)  # before accept: the handshake is refused
-            return
+            return None
+        return user
+
+    async def join(self, user, *groups: str) -> None:
         self.user_id = user.pk
-        await self.channel_layer.group_add(user_group(self.user_id), self.channel_name)
-        await self.accept()
-        unread, last_id = await self._summary()
-        await self.send_json({"type": "hello", "unread": unread, "last_id": last_id})
+        self.groups_joined = (session_group(user.pk), *groups)
+        for group in self.groups_joined:
+            await self.channel_layer.group_add(group, self.channel_name)
+        self.checked_at = time.monotonic()
 
     async def disconnect(self, code):
-        if self.user_id is not None:
-            await self.channel_layer.group_discard(user_group(self.user_id), self.channel_name)
+        for group in self.groups_joined:
+            await self.channel_layer.group_discard(group, self.channel_name)
 
     async def receive_json(self, content, **kwargs):
-        if not await self._still_allowed():
+        if not await self.still_allowed(fresh=True):
             return
         kind = content.get("type") if isinstance(content, dict) else None
         if kind == "ping":
@@ -48,16 +52,16 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
         else:
             await self.send_json({"type": "error", "code": "unknown_type"})
 
-    async def notification_message(self, event):
-        """A push from :func:`mes.notifications.push` to the group ``user.<id>``."""
-        if not await self._still_allowed():
-            return
-        await self.send_json(
-            {"type": "notification", **{k: v for k, v in event.items() if k != "type"}}
-        )
+    async def session_revoke(self, event):
+        """From :func:`mes.notifications.revoke_sessions`: check now (the hint may be stale)."""
+        await self.still_allowed(fresh=True)
 
-    async def _still_allowed(self) -> bool:
+    async def still_allowed(self, *, fresh: bool = False) -> bool:
+        now = time.monotonic()
+        if self.user_id is not None and not fresh and now - self.checked_at < RECHECK_SECONDS:
+            return True
         if self.user_id is not None and await self._active():
+            self.checked_at = now
             return True
         await self.close(code=UNAUTHORIZED)
         return False
@@ -65,6 +69,33 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
     @database_sync_to_async
     def _active(self) -> bool:
         return get_user_model().objects.filter(pk=self.user_id, is_active=True).exists()
+
+
+class NotificationConsumer(SignedInConsumer):
+    """Pushes the user's new notifications as they are created.
+
+    On connect: ``{"type": "hello", "unread": N, "last_id": M}``; then
+    ``{"type": "notification", "id", "kind", "title", "body", "link", "site", "created_at",
+    "unread"}`` for each new one; ``{"type": "ping"}`` is answered ``{"type": "pong"}``.
+    """
+
+    async def connect(self):
+        user = self.signed_in_user()
+        if user is None:
+            await self.close(code=UNAUTHORIZED)  # before accept: the handshake is refused
+            return
+        await self.join(user, user_group(user.pk))
+        await self.accept()
+        unread, last_id = await self._summary()
+        await self.send_json({"type": "hello", "unread": unread, "last_id": last_id})
+
+    async def notification_message(self, event):
+        """A push from :func:`mes.notifications.push` to the group ``user.<id>``."""
+        if not await self.still_allowed():
+            return
+        await self.send_json(
+            {"type": "notification", **{k: v for k, v in event.items() if k != "type"}}
+        )
 
     @database_sync_to_async
     def _summary(self) -> tuple[int, int]:

@@ -43,11 +43,17 @@ log = logging.getLogger(__name__)
 
 SUBSCRIBER = "notifications"
 PUSH_TYPE = "notification.message"
+REVOKE_TYPE = "session.revoke"
 
 
 def user_group(user_id: int) -> str:
     """The channel group every connection of one user joins."""
     return f"user.{user_id}"
+
+
+def session_group(user_id: int) -> str:
+    """The channel group every websocket of one user joins, whatever it shows (revocation)."""
+    return f"session.{user_id}"
 
 
 # --- registries ---------------------------------------------------------------------------
@@ -186,20 +192,47 @@ def send(message: Message, *, event: OutboxEvent | None = None) -> list[Notifica
 
 
 def push(rows: list[Notification]) -> None:
-    """Tell each recipient's open connections; never fails the caller (pushes are hints)."""
+    """Tell each recipient's open connections; never fails the caller (pushes are hints).
+
+    All sends run in one event loop: channels_redis keeps its connection pool per loop, so one
+    ``async_to_sync`` per row would open a Redis connection per recipient.
+    """
+    from channels.layers import get_channel_layer
+
+    layer = get_channel_layer()
+    if layer is None or not rows:
+        return
+    unread = unread_counts({r.user_id for r in rows})
+    messages = [
+        (row.pk, user_group(row.user_id), {"type": PUSH_TYPE, **push_payload(row, unread)})
+        for row in rows
+    ]
+    try:
+        async_to_sync(_send_all)(layer, messages)
+    except Exception:
+        log.exception("could not push notifications %s", [pk for pk, _, _ in messages])
+
+
+async def _send_all(layer, messages: list[tuple[int, str, dict]]) -> None:
+    for pk, group, payload in messages:
+        try:
+            await layer.group_send(group, payload)
+        except Exception:
+            log.exception("could not push notification %s", pk)
+
+
+def revoke_sessions(user_id: int) -> None:
+    """Close every open websocket of a user at once (deactivated): a hint like any push; the
+    consumers also re-check on every client message and periodically on pushes."""
     from channels.layers import get_channel_layer
 
     layer = get_channel_layer()
     if layer is None:
         return
-    unread = unread_counts({r.user_id for r in rows})
-    for row in rows:
-        try:
-            async_to_sync(layer.group_send)(
-                user_group(row.user_id), {"type": PUSH_TYPE, **push_payload(row, unread)}
-            )
-        except Exception:
-            log.exception("could not push notification %s", row.pk)
+    try:
+        async_to_sync(layer.group_send)(session_group(user_id), {"type": REVOKE_TYPE})
+    except Exception:
+        log.exception("could not revoke the websockets of user %s", user_id)
 
 
 def push_payload(row: Notification, unread: dict[int, int]) -> dict:

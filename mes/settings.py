@@ -179,23 +179,38 @@ SPECTACULAR_SETTINGS = {
 
 # --- Redis: channel layer and Celery broker ---------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
+
+
+def redis_channel_layer(url: str, prefix: str = "asgi") -> dict:
+    """The production channel layer on Redis (a function so tests build the same one)."""
+    return {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {
+            # Each connected websocket may hold a Redis connection while it waits: size the
+            # pool for the sockets one ASGI process holds (redis-py's default is 100).
+            "hosts": [
+                {
+                    "address": url,
+                    "max_connections": env.int("CHANNEL_MAX_CONNECTIONS", default=2000),
+                    # redis-py 8 reads with a 5 s timeout by default, the same 5 s that
+                    # channels_redis blocks in BZPOPMIN: on a busy loop the read times out
+                    # and the consumer dies. Leave the blocking pop room.
+                    "socket_timeout": 30,
+                }
+            ],
+            # A prefix of its own lets several deployments (or test runs) share one Redis.
+            "prefix": prefix,
+            # All sockets of one ASGI process share one Redis list ("specific" channels), and
+            # its capacity is a channel's: a fan-out to 500 users in a burst would overflow
+            # the default of 100 and drop pushes silently.
+            "capacity": env.int("CHANNEL_CAPACITY", default=10000),
+        },
+    }
+
+
 if REDIS_URL:
     CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            # A prefix of its own lets several deployments (or test runs) share one Redis.
-            "CONFIG": {
-                # Each connected websocket waits on its own Redis connection: size the pool
-                # for the sockets one ASGI process holds (redis-py's default is 100).
-                "hosts": [
-                    {
-                        "address": REDIS_URL,
-                        "max_connections": env.int("CHANNEL_MAX_CONNECTIONS", default=2000),
-                    }
-                ],
-                "prefix": env.str("CHANNEL_PREFIX", default="asgi"),
-            },
-        }
+        "default": redis_channel_layer(REDIS_URL, env.str("CHANNEL_PREFIX", default="asgi"))
     }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}

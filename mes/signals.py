@@ -14,3 +14,13 @@ def ensure_roles(sender, **kwargs) -> None:
     from mes.roles import sync_roles
 
     sync_roles()
+
+
+def revoke_inactive_sessions(sender, instance, **kwargs) -> None:
+    """A user saved inactive loses their open websockets as soon as the save commits."""
+    if instance.pk and not instance.is_active:
+        from django.db import transaction
+
+        from mes.notifications import revoke_sessions
+
+        transaction.on_commit(lambda: revoke_sessions(instance.pk))

@@ -12,17 +12,19 @@ from dataclasses import dataclass
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.functional import Promise
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST, require_safe
 
-from mes import selectors, services
+from mes import notifications, selectors, services
 from mes.choices import WORK_ORDER_ACTIONS
 from mes.errors import DomainError
-from mes.models import WorkOrder
+from mes.models import Notification, WorkOrder
 
 CHANGE_WORK_ORDER = "mes.change_workorder"
 
@@ -164,3 +166,61 @@ def work_order_action(request: HttpRequest, pk: int, verb: str) -> HttpResponse:
             % {"number": wo.erp_number, "status": wo.get_status_display()},
         )
     return redirect("work-order", pk=pk)
+
+
+# --- notifications: the bell's page ---------------------------------------------------------
+
+NOTIFICATIONS_PER_PAGE = 30
+
+
+@require_safe
+@login_required
+def notification_list(request: HttpRequest) -> HttpResponse:
+    """The user's own notifications, newest first, and the kinds they can mute."""
+    page = Paginator(
+        Notification.objects.visible_to(request.user).select_related("site").order_by("-pk"),
+        NOTIFICATIONS_PER_PAGE,
+    ).get_page(request.GET.get("page"))
+    labels = dict(notifications.kinds.choices())
+    for row in page.object_list:
+        row.kind_label = labels.get(row.kind, row.kind)
+    muted = set(notifications.muted_kinds(request.user))
+    kinds = [(kind, label, kind in muted) for kind, label in labels.items()]
+    return _render(request, "mes/notifications.html", {"page": page, "kinds": kinds})
+
+
+@require_POST
+@login_required
+def notification_open(request: HttpRequest, pk: int) -> HttpResponse:
+    """Mark one of the user's notifications read and follow its link (a local one only)."""
+    row = Notification.objects.visible_to(request.user).filter(pk=pk).first()
+    if row is None:
+        raise Http404(_("No such notification."))
+    notifications.mark_read(request.user, ids=[row.pk])
+    if row.link and url_has_allowed_host_and_scheme(
+        row.link, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return redirect(row.link)
+    return redirect("notifications")
+
+
+@require_POST
+@login_required
+def notification_read_all(request: HttpRequest) -> HttpResponse:
+    notifications.mark_read(request.user, everything=True)
+    messages.success(request, _("All notifications marked read."))
+    return redirect("notifications")
+
+
+@require_POST
+@login_required
+def notification_preferences(request: HttpRequest) -> HttpResponse:
+    """Set the muted kinds from the checkboxes; an unknown kind refuses the whole form."""
+    muted = request.POST.getlist("muted")
+    unknown = [kind for kind in muted if kind not in notifications.kinds]
+    if unknown:
+        messages.error(request, _("Unknown notification kind: %s.") % ", ".join(unknown))
+    else:
+        notifications.set_muted_kinds(request.user, muted)
+        messages.success(request, _("Notification preferences saved."))
+    return redirect("notifications")

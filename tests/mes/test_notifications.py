@@ -10,6 +10,7 @@ from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import Group
 from django.test import Client
+from django.urls import reverse
 from rest_framework.authtoken.models import Token
 
 from exceptions import services as exc
@@ -351,6 +352,21 @@ async def _connect(path="/ws/notifications/", headers=None):
     return comm, connected, code
 
 
+async def _greeted(key: str) -> WebsocketCommunicator:
+    """A socket signed in with ``key`` whose hello has been read."""
+    comm, connected, _ = await _connect(f"/ws/notifications/?token={key}")
+    assert connected
+    assert (await comm.receive_json_from())["type"] == "hello"
+    return comm
+
+
+async def _deactivate_behind_the_back(user) -> None:
+    """A queryset update: no save signal, so no revoke hint reaches the consumers."""
+    await database_sync_to_async(
+        lambda: type(user).objects.filter(pk=user.pk).update(is_active=False)
+    )()
+
+
 @pytest.fixture
 def ws(settings, transactional_db, p1, p2):
     settings.CHANNEL_LAYERS = IN_MEMORY
@@ -447,14 +463,185 @@ def test_deactivated_user_is_closed_on_next_message(ws):
     key = _token(planner)
 
     async def scenario():
-        comm, connected, _ = await _connect(f"/ws/notifications/?token={key}")
-        assert connected
-        await comm.receive_json_from()
-        await database_sync_to_async(
-            lambda: type(planner).objects.filter(pk=planner.pk).update(is_active=False)
-        )()
+        comm = await _greeted(key)
+        await _deactivate_behind_the_back(planner)
         await comm.send_json_to({"type": "ping"})
         closed = await comm.receive_output()
         assert closed == {"type": "websocket.close", "code": 4401}
 
     _run(scenario)
+
+
+def test_deactivating_a_user_closes_their_open_sockets_at_once(ws):
+    planner = ws
+    key = _token(planner)
+
+    def deactivate():
+        planner.is_active = False
+        planner.save(update_fields=["is_active"])
+
+    async def scenario():
+        comm = await _greeted(key)
+        await database_sync_to_async(deactivate)()
+        # nothing sent by the client: the revoke hint from the save closes the socket
+        assert await comm.receive_output() == {"type": "websocket.close", "code": 4401}
+
+    _run(scenario)
+
+
+@pytest.mark.parametrize("recheck_seconds, delivered", [(3600, True), (0, False)])
+def test_pushes_recheck_the_user_at_most_every_recheck_seconds(
+    ws, monkeypatch, recheck_seconds, delivered
+):
+    """A fan-out must not cost one query per socket: within the window a push trusts the last
+    check; past it, a user deactivated behind the consumer's back (no save signal) is closed."""
+    from mes import consumers
+
+    monkeypatch.setattr(consumers, "RECHECK_SECONDS", recheck_seconds)
+    planner = ws
+    key = _token(planner)
+
+    async def scenario():
+        comm = await _greeted(key)
+        await _deactivate_behind_the_back(planner)
+        row = await database_sync_to_async(
+            lambda: Notification.objects.filter(user=planner).first()
+        )()
+        await get_channel_layer().group_send(
+            notifications.user_group(planner.pk),
+            {"type": notifications.PUSH_TYPE, **notifications.push_payload(row, {})},
+        )
+        out = await comm.receive_output()
+        if delivered:
+            assert out["type"] == "websocket.send" and '"notification"' in out["text"]
+        else:
+            assert out == {"type": "websocket.close", "code": 4401}
+        await comm.disconnect()
+
+    _run(scenario)
+
+
+def test_push_sends_every_row_in_one_event_loop(ws, monkeypatch):
+    """channels_redis pools connections per event loop: one loop for a whole fan-out."""
+    planner = ws
+    others = [make_user(f"planner_{n}", "planner", []) for n in range(3)]
+    rows = [_note(user) for user in [planner, *others]]
+    loops = []  # the loops themselves, so a closed loop's id cannot be reused
+    layer = get_channel_layer()
+    real_send = layer.group_send
+
+    async def recording_send(group, message):
+        loops.append(asyncio.get_running_loop())
+        await real_send(group, message)
+
+    monkeypatch.setattr(layer, "group_send", recording_send)
+    notifications.push(rows)
+    assert len(loops) == 4
+    assert len({id(loop) for loop in loops}) == 1
+
+
+# --- the notifications page (the bell's target) -------------------------------------------
+
+
+@pytest.mark.django_db
+def test_page_lists_own_notifications_unread_first_marked_and_none_of_others(people):
+    planner, other = people["planner_p1"], people["planner_p2"]
+    mine = _note(planner, title="Shortage on P1-WO-1")
+    _note(other, title="not yours")
+    browser = Client()
+    browser.force_login(planner)
+    page = browser.get(reverse("notifications"))
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "Shortage on P1-WO-1" in html and "not yours" not in html
+    assert "is-unread" in html
+    assert f'href="{reverse("notifications")}"' in html  # the bell points here
+    assert reverse("notification-open", args=[mine.pk]) in html
+
+
+@pytest.mark.django_db
+def test_opening_marks_read_and_follows_local_links_only(people):
+    planner, other = people["planner_p1"], people["planner_p2"]
+    local = Notification.objects.create(user=planner, kind="raised", title="t", link="/exceptions/")
+    remote = Notification.objects.create(
+        user=planner, kind="raised", title="t", link="https://evil.example/x"
+    )
+    foreign = _note(other)
+    browser = Client()
+    browser.force_login(planner)
+    assert browser.get(reverse("notification-open", args=[local.pk])).status_code == 405
+    answer = browser.post(reverse("notification-open", args=[local.pk]))
+    assert answer.status_code == 302 and answer["Location"] == "/exceptions/"
+    answer = browser.post(reverse("notification-open", args=[remote.pk]))
+    assert answer["Location"] == reverse("notifications")
+    assert browser.post(reverse("notification-open", args=[foreign.pk])).status_code == 404
+    local.refresh_from_db(), remote.refresh_from_db(), foreign.refresh_from_db()
+    assert local.read_at and remote.read_at and foreign.read_at is None
+
+
+@pytest.mark.django_db
+def test_mark_all_read_and_mute_from_the_page(people):
+    planner, other = people["planner_p1"], people["planner_p2"]
+    _note(planner), _note(planner), _note(other)
+    browser = Client()
+    browser.force_login(planner)
+    browser.post(reverse("notifications-read"))
+    assert notifications.unread_count(planner) == 0
+    assert notifications.unread_count(other) == 1
+
+    url = reverse("notification-preferences-page")
+    browser.post(url, {"muted": ["raised", "escalated"]})
+    assert notifications.muted_kinds(planner) == ["escalated", "raised"]
+    page = browser.post(url, {"muted": ["raised", "no_such_kind"]}, follow=True)
+    assert "Unknown notification kind: no_such_kind" in page.content.decode()
+    assert notifications.muted_kinds(planner) == ["escalated", "raised"]  # nothing half-set
+    browser.post(url, {})
+    assert notifications.muted_kinds(planner) == []
+
+
+@pytest.mark.django_db
+def test_page_needs_a_login(people):
+    answer = Client().get(reverse("notifications"))
+    assert answer.status_code == 302 and reverse("login") in answer["Location"]
+    assert Client().post(reverse("notifications-read")).status_code == 302
+
+
+def test_a_burst_fan_out_on_redis_reaches_every_socket_of_one_process(
+    settings, transactional_db, redis_url
+):
+    """All sockets of one ASGI process share one Redis list: 300 pushes in a burst must all
+    arrive (the layer's default capacity of 100 dropped them silently)."""
+    import secrets
+
+    from django.contrib.auth.models import User
+
+    from mes.settings import redis_channel_layer
+
+    settings.CHANNEL_LAYERS = {
+        "default": redis_channel_layer(redis_url, prefix=f"t{secrets.token_hex(4)}")
+    }
+    users = User.objects.bulk_create([User(username=f"u{i:03d}") for i in range(300)])
+    rows = Notification.objects.bulk_create(
+        [Notification(user=u, kind="raised", title=u.username) for u in users]
+    )
+    layer = get_channel_layer()
+
+    async def connect() -> dict[int, str]:
+        channels = {}
+        for user in users:
+            channels[user.pk] = await layer.new_channel()
+            await layer.group_add(notifications.user_group(user.pk), channels[user.pk])
+        return channels
+
+    channels = async_to_sync(connect)()
+    notifications.push(rows)
+
+    async def receive_all() -> list[str]:
+        got = []
+        for user in users:
+            message = await asyncio.wait_for(layer.receive(channels[user.pk]), 10)
+            got.append(message["title"])
+        await layer.flush()
+        return got
+
+    assert async_to_sync(receive_all)() == [u.username for u in users]
