@@ -30,6 +30,7 @@ class RaisedVia(models.TextChoices):
     API = "api", _("API")
     MACHINE = "machine", _("Machine")
     IMPORT = "import", _("Import")
+    ERP = "erp", _("ERP")
     RULE = "rule", _("Rule")
 
 

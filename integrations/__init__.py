@@ -1,1 +1,1 @@
-"""Integrations: ERP (inbound REST, outbound delivery) and OPC UA (later issues)."""
+"""Integrations with the systems around the floor: ``erp`` (orders in, outcomes out)."""

@@ -139,12 +139,18 @@ def run_once(
     return Outcome(status, json.loads(text), replayed=False)
 
 
-def idempotent_response(request, produce: Callable[[], tuple[int, Any]]):
-    """For DRF views: honour the request's ``Idempotency-Key`` header (if any) around
-    ``produce``. A replayed answer carries ``Idempotent-Replayed: true``."""
+def idempotent_response(request, produce: Callable[[], tuple[int, Any]], *, required=False):
+    """For DRF views: honour the request's ``Idempotency-Key`` header around ``produce``
+    (``required``: refuse a request without one). A replayed answer carries
+    ``Idempotent-Replayed: true``."""
     from rest_framework.response import Response
 
     key = request.headers.get(HEADER)
+    if key is None and required:
+        raise InvalidInput(
+            _("This endpoint needs an Idempotency-Key header."),
+            code="idempotency_key_required",
+        )
     if key is None:
         status, body = produce()
         return Response(body, status=status)

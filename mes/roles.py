@@ -109,6 +109,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "mes.change_operation",
         "mes.add_lot",
         "mes.change_lot",
+        "erp.ingest_erp",
+        "erp.read_erp_feed",
     ],
 }
 

@@ -46,7 +46,7 @@ INSTALLED_APPS = [
     "mes",
     "exceptions",
     "quality",
-    "integrations",
+    "integrations.erp",
 ]
 
 MIDDLEWARE = [

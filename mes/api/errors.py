@@ -67,26 +67,34 @@ def _first_message(detail):
     return None
 
 
-def error_response(code: str, detail: str, status_code: int, fields=None, headers=None) -> Response:
-    body = {"code": code, "detail": detail}
-    if fields:
-        body["fields"] = fields
-    return Response(body, status=status_code, headers=headers)
+def error_body(exc: DomainError | exceptions.ValidationError) -> dict:
+    """The JSON error shape of a domain error or a serializer's validation error (also used
+    for the per-record results of batch endpoints)."""
+    if isinstance(exc, DomainError):
+        body = {"code": exc.code, "detail": exc.detail}
+        if exc.fields:
+            body["fields"] = exc.fields
+        return body
+    code = _first_code(exc.get_codes())
+    code = code if code and code not in _GENERIC_CODES else "invalid"
+    fields = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+    return {
+        "code": code,
+        "detail": _first_message(exc.detail) or "Invalid input.",
+        "fields": fields,
+    }
 
 
 def json_exception_handler(exc, context):
     """Map domain errors and DRF/Django exceptions to the stable JSON error shape."""
     if isinstance(exc, DomainError):
-        return error_response(exc.code, exc.detail, exc.status, exc.fields or None)
+        return Response(error_body(exc), status=exc.status)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
     if isinstance(exc, exceptions.ValidationError):
-        code = _first_code(exc.get_codes())
-        code = code if code and code not in _GENERIC_CODES else "invalid"
-        fields = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
-        return error_response(code, _first_message(exc.detail) or "Invalid input.", 400, fields)
+        return Response(error_body(exc), status=400)
     response = exception_handler(exc, context)
     if response is None:
         return None

@@ -1,6 +1,6 @@
 """``/api/v1/`` routes."""
 
-from django.urls import path
+from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
 from exceptions.api import ExceptionTypeViewSet, ExceptionViewSet
@@ -37,6 +37,7 @@ router.register("notifications", NotificationViewSet, basename="notification")
 
 urlpatterns = router.urls
 urlpatterns += [
+    path("erp/", include("integrations.erp.urls")),
     path(
         "notification-preferences/",
         NotificationPreferencesView.as_view(),

@@ -2,7 +2,15 @@ from .base import GlobalQuerySet, HistoryAuditFields, SiteScopedQuerySet
 from .idempotency import IdempotencyRecord
 from .notifications import Notification, NotificationPreference
 from .outbox import OutboxDelivery, OutboxEvent
-from .production import Confirmation, Item, Lot, LotConsumption, Operation, WorkOrder
+from .production import (
+    Confirmation,
+    Item,
+    Lot,
+    LotConsumption,
+    Operation,
+    WorkOrder,
+    WorkOrderComponent,
+)
 from .sites import Machine, Site, WorkCenter
 
 __all__ = [
@@ -23,4 +31,5 @@ __all__ = [
     "SiteScopedQuerySet",
     "WorkCenter",
     "WorkOrder",
+    "WorkOrderComponent",
 ]

@@ -181,6 +181,31 @@ class Operation(models.Model):
         )
 
 
+class WorkOrderComponent(models.Model):
+    """A material the order needs (its bill of materials, as the ERP sent it): the total for
+    the order's quantity."""
+
+    site_path = "work_order__site"
+
+    work_order = models.ForeignKey(WorkOrder, on_delete=models.CASCADE, related_name="components")
+    item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="+")
+    quantity = models.DecimalField(_("quantity"), **QTY, validators=NON_NEGATIVE)
+
+    objects = SiteScopedQuerySet.as_manager()
+    history = HistoricalRecords(bases=[HistoryAuditFields])
+
+    class Meta:
+        ordering = ["work_order", "pk"]
+        verbose_name = _("component")
+        verbose_name_plural = _("components")
+        constraints = [
+            models.UniqueConstraint(fields=["work_order", "item"], name="component_item_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.work_order.erp_number}: {self.quantity} × {self.item.code}"
+
+
 class Lot(models.Model):
     """A quantity of one item with its own identity: a supplier lot or a produced lot."""
 

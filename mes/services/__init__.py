@@ -10,18 +10,23 @@ from .base import authorize, save_with_history
 from .master import receive_lot, save_master_record
 from .operations import Consumption, confirm_operation, resequence_work_center, start_operation
 from .work_orders import (
+    ComponentSpec,
     OperationSpec,
     cancel_work_order,
     close_work_order,
     complete_work_order,
     create_work_order,
+    has_started,
     hold_work_order,
+    record_erp_version,
     release_work_order,
     resume_work_order,
+    revise_work_order,
     start_work_order,
 )
 
 __all__ = [
+    "ComponentSpec",
     "Consumption",
     "OperationSpec",
     "authorize",
@@ -30,11 +35,14 @@ __all__ = [
     "complete_work_order",
     "confirm_operation",
     "create_work_order",
+    "has_started",
     "hold_work_order",
     "receive_lot",
+    "record_erp_version",
     "release_work_order",
     "resequence_work_center",
     "resume_work_order",
+    "revise_work_order",
     "save_master_record",
     "save_with_history",
     "start_operation",

@@ -19,6 +19,7 @@ from mes.models import (
     Site,
     WorkCenter,
     WorkOrder,
+    WorkOrderComponent,
 )
 from mes.outbox import emit_event
 
@@ -47,30 +48,15 @@ class OperationSpec:
     description: str = ""
 
 
-def create_work_order(
-    *,
-    site: Site,
-    erp_number: str,
-    item: Item,
-    planned_qty,
-    due_date: date,
-    operations: Sequence[OperationSpec],
-    actor,
-    priority: int = 50,
-    erp_version: int = 0,
-    planned_start: datetime | None = None,
-    planned_end: datetime | None = None,
-    reason: str = "",
-) -> WorkOrder:
-    """Create a planned work order with its routing."""
-    authorize(actor, "mes.add_workorder", site)
-    qty = to_decimal(planned_qty, "planned_qty")
-    if qty <= 0:
-        raise InvalidInput(
-            _("The planned quantity must be positive."),
-            code="invalid_quantity",
-            fields={"planned_qty": [_("Must be more than zero.")]},
-        )
+@dataclass(frozen=True)
+class ComponentSpec:
+    """A material the order needs: ``quantity`` in total for the order's quantity."""
+
+    item: Item
+    quantity: Decimal
+
+
+def _check_routing(site: Site, operations: Sequence[OperationSpec]) -> list[int]:
     if not operations:
         raise InvalidInput(
             _("A work order needs at least one operation."),
@@ -91,6 +77,63 @@ def create_work_order(
                 code="wrong_site",
                 fields={"operations": [_("Work center of another site.")]},
             )
+    return sequences
+
+
+def _check_quantity(planned_qty) -> Decimal:
+    qty = to_decimal(planned_qty, "planned_qty")
+    if qty <= 0:
+        raise InvalidInput(
+            _("The planned quantity must be positive."),
+            code="invalid_quantity",
+            fields={"planned_qty": [_("Must be more than zero.")]},
+        )
+    return qty
+
+
+def _check_components(components: Sequence[ComponentSpec]) -> list[tuple[Item, Decimal]]:
+    items = [spec.item.pk for spec in components]
+    if len(set(items)) != len(items):
+        raise InvalidInput(
+            _("A component item is listed twice."),
+            code="duplicate_component",
+            fields={"components": [_("Duplicate item.")]},
+        )
+    return [(spec.item, to_decimal(spec.quantity, "components.quantity")) for spec in components]
+
+
+def _operation_values(spec: OperationSpec) -> dict:
+    return {
+        "work_center": spec.work_center,
+        "description": spec.description,
+        "planned_setup_minutes": to_decimal(spec.setup_minutes, "setup_minutes", places=4),
+        "planned_run_minutes_per_unit": to_decimal(
+            spec.run_minutes_per_unit, "run_minutes_per_unit", places=4
+        ),
+    }
+
+
+def create_work_order(
+    *,
+    site: Site,
+    erp_number: str,
+    item: Item,
+    planned_qty,
+    due_date: date,
+    operations: Sequence[OperationSpec],
+    actor,
+    components: Sequence[ComponentSpec] = (),
+    priority: int = 50,
+    erp_version: int = 0,
+    planned_start: datetime | None = None,
+    planned_end: datetime | None = None,
+    reason: str = "",
+) -> WorkOrder:
+    """Create a planned work order with its routing and components."""
+    authorize(actor, "mes.add_workorder", site)
+    qty = _check_quantity(planned_qty)
+    sequences = _check_routing(site, operations)
+    materials = _check_components(components)
     reason = default_reason(reason, "created")
     with transaction.atomic():
         if WorkOrder.objects.filter(site=site, erp_number=erp_number).exists():
@@ -111,17 +154,11 @@ def create_work_order(
         )
         save_with_history(wo, actor=actor, reason=reason)
         for spec in sorted(operations, key=lambda s: s.sequence):
-            op = Operation(
-                work_order=wo,
-                sequence=spec.sequence,
-                work_center=spec.work_center,
-                description=spec.description,
-                planned_setup_minutes=to_decimal(spec.setup_minutes, "setup_minutes", places=4),
-                planned_run_minutes_per_unit=to_decimal(
-                    spec.run_minutes_per_unit, "run_minutes_per_unit", places=4
-                ),
-            )
+            op = Operation(work_order=wo, sequence=spec.sequence, **_operation_values(spec))
             save_with_history(op, actor=actor, reason=reason)
+        for material, quantity in materials:
+            component = WorkOrderComponent(work_order=wo, item=material, quantity=quantity)
+            save_with_history(component, actor=actor, reason=reason)
         emit_event(
             "work_order.created",
             aggregate=wo,
@@ -133,6 +170,159 @@ def create_work_order(
             ),
         )
     return wo
+
+
+def has_started(wo: WorkOrder) -> bool:
+    """Has the floor begun the order (an operation started, or the order ever in progress)?"""
+    if wo.started_at is not None or wo.status in (WO.IN_PROGRESS, WO.COMPLETED, WO.CLOSED):
+        return True
+    return wo.operations.exclude(status__in=[OP.QUEUED, OP.CANCELLED]).exists()
+
+
+def revise_work_order(
+    work_order: WorkOrder,
+    *,
+    actor,
+    item: Item,
+    planned_qty,
+    due_date: date,
+    operations: Sequence[OperationSpec],
+    components: Sequence[ComponentSpec] = (),
+    erp_version: int | None = None,
+    reason: str = "",
+) -> tuple[WorkOrder, list[str]]:
+    """Rewrite a work order the floor has not started: item, quantity, due date, routing and
+    components become the given ones. Returns the order and what changed (``item``,
+    ``quantity``, ``due_date``, ``routing``, ``components``); nothing changed, nothing written
+    but the ERP version. A started order is refused (``work_order_started``): its changes are
+    the floor's decision, not a rewrite."""
+    authorize(actor, "mes.change_workorder", work_order.site_id)
+    qty = _check_quantity(planned_qty)
+    _check_routing(work_order.site, operations)
+    materials = _check_components(components)
+    reason = default_reason(reason, "revised")
+    with transaction.atomic():
+        wo = lock_work_order(work_order)
+        if wo.status == WO.CANCELLED:
+            raise TransitionNotAllowed(
+                _("Work order %(number)s is cancelled.") % {"number": wo.erp_number},
+                code="work_order_cancelled",
+            )
+        if has_started(wo):
+            raise DomainError(
+                _("Work order %(number)s has started; a change needs a decision.")
+                % {"number": wo.erp_number},
+                code="work_order_started",
+            )
+        changed = []
+        fields = ["updated_at"]
+        for name, field, value in (
+            ("item", "item", item),
+            ("quantity", "planned_qty", qty),
+            ("due_date", "due_date", due_date),
+        ):
+            if getattr(wo, field) != value:
+                setattr(wo, field, value)
+                fields.append(field)
+                changed.append(name)
+        if _revise_routing(wo, operations, actor=actor, reason=reason):
+            changed.append("routing")
+        if _revise_components(wo, materials, actor=actor, reason=reason):
+            changed.append("components")
+        if erp_version is not None and erp_version != wo.erp_version:
+            wo.erp_version = erp_version
+            fields.append("erp_version")
+        if len(fields) > 1:
+            save_with_history(wo, actor=actor, reason=reason, fields=fields)
+        if changed:
+            emit_event(
+                "work_order.revised",
+                aggregate=wo,
+                site=wo.site,
+                actor=actor,
+                reason=reason,
+                payload=work_order_payload(
+                    wo,
+                    changed=changed,
+                    planned_qty=str(wo.planned_qty),
+                    due_date=wo.due_date.isoformat(),
+                    erp_version=wo.erp_version,
+                ),
+            )
+    return wo, changed
+
+
+def _revise_routing(wo: WorkOrder, operations: Sequence[OperationSpec], *, actor, reason) -> bool:
+    """Make the queued routing the given one; a released order's new or moved operations join
+    the tail of their work center's queue. Returns whether anything changed."""
+    existing = {op.sequence: op for op in wo.operations.select_for_update()}
+    wanted = {spec.sequence: spec for spec in operations}
+    changed = False
+    for sequence, op in existing.items():
+        if sequence not in wanted:
+            op._history_user, op._change_reason = actor, reason[:100]
+            op.delete()
+            changed = True
+    for sequence, spec in sorted(wanted.items()):
+        values = _operation_values(spec)
+        op = existing.get(sequence)
+        if op is None:
+            op = Operation(work_order=wo, sequence=sequence, **values)
+            moved = True
+        else:
+            moved = op.work_center_id != spec.work_center.pk
+            differs = moved or any(getattr(op, k) != v for k, v in values.items())
+            if not differs:
+                continue
+            for key, value in values.items():
+                setattr(op, key, value)
+        if moved and wo.status != WO.PLANNED:
+            op.dispatch_rank = _queue_tail(spec.work_center) + 1
+        save_with_history(op, actor=actor, reason=reason)
+        changed = True
+    return changed
+
+
+def _queue_tail(work_center: WorkCenter) -> int:
+    WorkCenter.objects.select_for_update().filter(pk=work_center.pk).first()
+    tail = Operation.objects.filter(work_center=work_center, dispatch_rank__isnull=False).aggregate(
+        m=Max("dispatch_rank")
+    )["m"]
+    return tail or 0
+
+
+def _revise_components(
+    wo: WorkOrder, materials: list[tuple[Item, Decimal]], *, actor, reason
+) -> bool:
+    existing = {c.item_id: c for c in wo.components.select_for_update()}
+    wanted = {material.pk: (material, quantity) for material, quantity in materials}
+    changed = False
+    for item_id, component in existing.items():
+        if item_id not in wanted:
+            component._history_user, component._change_reason = actor, reason[:100]
+            component.delete()
+            changed = True
+    for item_id, (material, quantity) in wanted.items():
+        component = existing.get(item_id)
+        if component is not None and component.quantity == quantity:
+            continue
+        if component is None:
+            component = WorkOrderComponent(work_order=wo, item=material)
+        component.quantity = quantity
+        save_with_history(component, actor=actor, reason=reason)
+        changed = True
+    return changed
+
+
+def record_erp_version(work_order: WorkOrder, erp_version: int, *, actor, reason: str) -> None:
+    """Note that the ERP's order is now at ``erp_version`` without changing the floor's copy
+    (a change to a started order waits for a decision)."""
+    authorize(actor, "mes.change_workorder", work_order.site_id)
+    with transaction.atomic():
+        wo = lock_work_order(work_order)
+        if erp_version > wo.erp_version:
+            wo.erp_version = erp_version
+            save_with_history(wo, actor=actor, reason=reason, fields=["erp_version", "updated_at"])
 
 
 def release_work_order(work_order: WorkOrder, *, actor, reason: str = "") -> WorkOrder:

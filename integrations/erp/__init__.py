@@ -1,0 +1,1 @@
+"""ERP integration: inbound batches keyed by ERP identifiers, outbound events, reconciliation."""

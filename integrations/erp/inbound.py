@@ -1,0 +1,424 @@
+"""What the ERP sends: batches of records keyed by ERP identifiers, answered record by record.
+
+Every record is validated on its own and applied in a savepoint of its own, through the
+production services (permission, site, history, outbox event), so a bad record is answered
+``rejected`` with a code and field errors and never blocks or half-writes the good ones. The
+whole batch runs in one transaction with its ``Idempotency-Key`` record: a replayed batch gets
+the first answer and changes nothing.
+
+Work orders (``status`` per record):
+
+- ``created``: unknown ``(site, erp_number)``: a planned order with its routing and components.
+- ``stale``: ``erp_version`` lower than the one Andon has: ignored.
+- ``unchanged``: the same version again, or a higher one with nothing the floor cares about
+  changed (the version is noted).
+- ``updated``: a higher version that changes item, quantity, due date, routing or components
+  of an order the floor has not started: rewritten (``changed`` lists what); or a cancellation
+  (``"status": "cancelled"``) of such an order: cancelled. If the floor **has started** the
+  order, nothing on the floor is rewritten: an ``order_change`` exception is raised for the
+  planner (``order_change`` carries its number), the version is noted so resends are
+  ``unchanged``, and ``applied`` is false.
+- ``rejected``: invalid (``code``, ``detail``, ``fields``); the stored order stands.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+from rest_framework import serializers
+
+from mes import services
+from mes.api.errors import error_body
+from mes.choices import WorkOrderStatus as WO
+from mes.errors import DomainError, InvalidInput
+from mes.models import Item, Site, WorkCenter, WorkOrder
+from mes.services.work_orders import ComponentSpec, OperationSpec
+
+MAX_BATCH = 1000
+
+CREATED, UPDATED, UNCHANGED, STALE, REJECTED = (
+    "created",
+    "updated",
+    "unchanged",
+    "stale",
+    "rejected",
+)
+STATUSES = (CREATED, UPDATED, UNCHANGED, STALE, REJECTED)
+CANCELLED = "cancelled"
+
+_INT_MAX = 2**31 - 1
+
+
+# --- the shape of a record ------------------------------------------------------------------
+
+
+class OperationIn(serializers.Serializer):
+    sequence = serializers.IntegerField(min_value=1, max_value=_INT_MAX)
+    work_center = serializers.CharField(max_length=40)
+    setup_minutes = serializers.DecimalField(max_digits=12, decimal_places=4, min_value=0)
+    run_minutes_per_unit = serializers.DecimalField(max_digits=12, decimal_places=4, min_value=0)
+    description = serializers.CharField(max_length=200, required=False, default="")
+
+
+class ComponentIn(serializers.Serializer):
+    item = serializers.CharField(max_length=60)
+    quantity = serializers.DecimalField(max_digits=14, decimal_places=3, min_value=0)
+
+
+class WorkOrderIn(serializers.Serializer):
+    erp_number = serializers.CharField(max_length=64)
+    site = serializers.CharField(max_length=20)
+    item = serializers.CharField(max_length=60)
+    quantity = serializers.DecimalField(max_digits=14, decimal_places=3)
+    due_date = serializers.DateField()
+    erp_version = serializers.IntegerField(min_value=0, max_value=_INT_MAX)
+    status = serializers.ChoiceField(choices=["active", CANCELLED], required=False)
+    operations = OperationIn(many=True, required=False, default=list)
+    components = ComponentIn(many=True, required=False, default=list)
+
+    def validate_quantity(self, value):
+        if value <= 0:
+            raise serializers.ValidationError(
+                _("The quantity must be more than zero."), code="invalid_quantity"
+            )
+        return value
+
+    def validate(self, attrs):
+        if attrs.get("status") != CANCELLED and not attrs["operations"]:
+            raise serializers.ValidationError(
+                {"operations": [_("At least one operation is required.")]},
+                code="missing_operations",
+            )
+        sequences = [op["sequence"] for op in attrs["operations"]]
+        if len(set(sequences)) != len(sequences):
+            raise serializers.ValidationError(
+                {"operations": [_("Operation sequences must be unique.")]},
+                code="duplicate_sequence",
+            )
+        return attrs
+
+
+# --- one batch ------------------------------------------------------------------------------
+
+
+@dataclass
+class Lookups:
+    """The sites, items, work centers and orders one batch refers to, read once per batch."""
+
+    sites: dict[str, Site] = field(default_factory=dict)
+    items: dict[str, Item] = field(default_factory=dict)
+    work_centers: dict[tuple[int, str], WorkCenter] = field(default_factory=dict)
+    work_center_sites: dict[str, set[int]] = field(default_factory=dict)
+    orders: dict[tuple[int, str], WorkOrder] = field(default_factory=dict)
+
+    @classmethod
+    def for_orders(cls, records: list[dict]) -> Lookups:
+        def codes(key, nested=None):
+            found = set()
+            for record in records:
+                if not isinstance(record, dict):
+                    continue
+                values = record.get(nested) if nested else [record]
+                for value in values if isinstance(values, list) else []:
+                    if isinstance(value, dict) and isinstance(value.get(key), str):
+                        found.add(value[key])
+            return found
+
+        found = cls()
+        found.sites = {s.code: s for s in Site.objects.filter(code__in=codes("site"))}
+        item_codes = codes("item") | codes("item", "components")
+        found.items = {i.code: i for i in Item.objects.filter(code__in=item_codes)}
+        for wc in WorkCenter.objects.filter(code__in=codes("work_center", "operations")):
+            found.work_centers[(wc.site_id, wc.code)] = wc
+            found.work_center_sites.setdefault(wc.code, set()).add(wc.site_id)
+        numbers = codes("erp_number")
+        for wo in WorkOrder.objects.filter(
+            erp_number__in=numbers, site__in=found.sites.values()
+        ).select_related("site", "item"):
+            found.orders[(wo.site_id, wo.erp_number)] = wo
+        return found
+
+
+def ingest_work_orders(records: list, *, actor) -> list[dict]:
+    """Apply a batch of ERP work orders; one result per record, in order."""
+    lookups = Lookups.for_orders(records)
+    return [_one(record, actor, lookups) for record in records]
+
+
+def summarize(results: list[dict]) -> dict[str, int]:
+    counts = dict.fromkeys(STATUSES, 0)
+    for result in results:
+        counts[result["status"]] += 1
+    return counts
+
+
+def _one(record, actor, lookups: Lookups) -> dict:
+    number = record.get("erp_number") if isinstance(record, dict) else None
+    number = number if isinstance(number, str) else None
+    incoming = WorkOrderIn(data=record)
+    if not incoming.is_valid():
+        return _rejected(number, serializers.ValidationError(incoming.errors))
+    data = incoming.validated_data
+    try:
+        with transaction.atomic():
+            return {"erp_number": data["erp_number"], **_apply(data, actor, lookups)}
+    except DomainError as exc:
+        return _rejected(number, exc)
+    except IntegrityError:  # the same new order written by a concurrent batch: retry later
+        return _rejected(
+            number,
+            DomainError(_("The order changed while this record was applied."), code="conflict"),
+        )
+
+
+def _rejected(number, exc) -> dict:
+    return {"erp_number": number, "status": REJECTED, **error_body(exc)}
+
+
+@dataclass(frozen=True)
+class Resolved:
+    site: Site
+    item: Item
+    operations: list[OperationSpec]
+    components: list[ComponentSpec]
+
+
+def _resolve(data: dict, lookups: Lookups) -> Resolved:
+    site = lookups.sites.get(data["site"])
+    if site is None or not site.is_active:
+        raise InvalidInput(
+            _("Unknown site %(code)s.") % {"code": data["site"]},
+            code="unknown_site",
+            fields={"site": [_("No such site.")]},
+        )
+    item = lookups.items.get(data["item"])
+    if item is None:
+        raise InvalidInput(
+            _("Unknown item %(code)s.") % {"code": data["item"]},
+            code="unknown_item",
+            fields={"item": [_("No such item.")]},
+        )
+    operations = []
+    for n, op in enumerate(data["operations"]):
+        wc = lookups.work_centers.get((site.pk, op["work_center"]))
+        if wc is None:
+            elsewhere = lookups.work_center_sites.get(op["work_center"])
+            raise InvalidInput(
+                _("Work center %(code)s %(where)s.")
+                % {
+                    "code": op["work_center"],
+                    "where": _("belongs to another site") if elsewhere else _("is unknown"),
+                },
+                code="work_center_other_site" if elsewhere else "unknown_work_center",
+                fields={f"operations[{n}].work_center": [_("Not a work center of this site.")]},
+            )
+        operations.append(
+            OperationSpec(
+                sequence=op["sequence"],
+                work_center=wc,
+                setup_minutes=op["setup_minutes"],
+                run_minutes_per_unit=op["run_minutes_per_unit"],
+                description=op.get("description", ""),
+            )
+        )
+    components = []
+    for n, component in enumerate(data["components"]):
+        material = lookups.items.get(component["item"])
+        if material is None:
+            raise InvalidInput(
+                _("Unknown component item %(code)s.") % {"code": component["item"]},
+                code="unknown_item",
+                fields={f"components[{n}].item": [_("No such item.")]},
+            )
+        components.append(ComponentSpec(item=material, quantity=component["quantity"]))
+    return Resolved(site, item, operations, components)
+
+
+def _apply(data: dict, actor, lookups: Lookups) -> dict:
+    site = lookups.sites.get(data["site"])
+    existing = lookups.orders.get((site.pk, data["erp_number"])) if site else None
+    version = data["erp_version"]
+    cancel = data.get("status") == CANCELLED
+    if existing is not None and version < existing.erp_version:
+        return {"status": STALE, "erp_version": existing.erp_version}
+    if existing is None and cancel:
+        raise InvalidInput(
+            _("Work order %(number)s is not known; nothing to cancel.")
+            % {"number": data["erp_number"]},
+            code="unknown_work_order",
+            fields={"erp_number": [_("No such work order.")]},
+        )
+    reason = _("ERP version %(v)s") % {"v": version}
+    if cancel:
+        return _cancel(existing, data, actor, reason)
+    resolved = _resolve(data, lookups)
+    if existing is None:
+        wo = services.create_work_order(
+            site=resolved.site,
+            erp_number=data["erp_number"],
+            item=resolved.item,
+            planned_qty=data["quantity"],
+            due_date=data["due_date"],
+            operations=resolved.operations,
+            components=resolved.components,
+            erp_version=version,
+            actor=actor,
+            reason=reason,
+        )
+        lookups.orders[(wo.site_id, wo.erp_number)] = wo
+        return {"status": CREATED, "id": wo.pk}
+    wo = existing
+    if wo.status == WO.CANCELLED:
+        if version == wo.erp_version:
+            return {"status": UNCHANGED, "id": wo.pk}
+        raise DomainError(
+            _("Work order %(number)s was cancelled.") % {"number": wo.erp_number},
+            code="work_order_cancelled",
+        )
+    changes = differences(wo, data, resolved)
+    if not changes or version == wo.erp_version:
+        if changes and not _pending_change(wo, version):
+            raise DomainError(
+                _("Version %(v)s was already received with other content; send a new version.")
+                % {"v": version},
+                code="version_conflict",
+            )
+        if version > wo.erp_version:
+            services.record_erp_version(wo, version, actor=actor, reason=reason)
+        return {"status": UNCHANGED, "id": wo.pk}
+    if services.has_started(wo):
+        ticket = _raise_order_change(wo, data, changes, actor)
+        services.record_erp_version(wo, version, actor=actor, reason=reason)
+        return {
+            "status": UPDATED,
+            "id": wo.pk,
+            "applied": False,
+            "changed": changes,
+            "order_change": ticket.number,
+        }
+    wo, changed = services.revise_work_order(
+        wo,
+        actor=actor,
+        item=resolved.item,
+        planned_qty=data["quantity"],
+        due_date=data["due_date"],
+        operations=resolved.operations,
+        components=resolved.components,
+        erp_version=version,
+        reason=reason,
+    )
+    lookups.orders[(wo.site_id, wo.erp_number)] = wo
+    return {"status": UPDATED, "id": wo.pk, "applied": True, "changed": changed}
+
+
+def _cancel(wo: WorkOrder, data: dict, actor, reason: str) -> dict:
+    if wo.status == WO.CANCELLED:
+        return {"status": UNCHANGED, "id": wo.pk}
+    if wo.erp_version == data["erp_version"] and _pending_change(wo, data["erp_version"]):
+        return {"status": UNCHANGED, "id": wo.pk}
+    if services.has_started(wo) or wo.status not in (WO.PLANNED, WO.RELEASED, WO.ON_HOLD):
+        ticket = _raise_order_change(wo, data, ["cancellation"], actor)
+        services.record_erp_version(wo, data["erp_version"], actor=actor, reason=reason)
+        return {
+            "status": UPDATED,
+            "id": wo.pk,
+            "applied": False,
+            "changed": ["status"],
+            "order_change": ticket.number,
+        }
+    wo = services.cancel_work_order(
+        wo, actor=actor, reason=_("Cancelled in the ERP") + f" ({reason})"
+    )
+    services.record_erp_version(wo, data["erp_version"], actor=actor, reason=reason)
+    return {"status": UPDATED, "id": wo.pk, "applied": True, "changed": ["status"]}
+
+
+def differences(wo: WorkOrder, data: dict, resolved: Resolved) -> list[str]:
+    """What the record would change on the floor: item, quantity, due_date, routing,
+    components (empty: nothing)."""
+    changes = []
+    if wo.item_id != resolved.item.pk:
+        changes.append("item")
+    if wo.planned_qty != Decimal(data["quantity"]):
+        changes.append("quantity")
+    if wo.due_date != data["due_date"]:
+        changes.append("due_date")
+    stored_ops = {
+        op.sequence: (
+            op.work_center_id,
+            op.planned_setup_minutes,
+            op.planned_run_minutes_per_unit,
+        )
+        for op in wo.operations.exclude(status="cancelled")
+    }
+    wanted_ops = {
+        spec.sequence: (
+            spec.work_center.pk,
+            Decimal(spec.setup_minutes),
+            Decimal(spec.run_minutes_per_unit),
+        )
+        for spec in resolved.operations
+    }
+    if stored_ops != wanted_ops:
+        changes.append("routing")
+    stored_components = {c.item_id: c.quantity for c in wo.components.all()}
+    wanted_components = {spec.item.pk: Decimal(spec.quantity) for spec in resolved.components}
+    if stored_components != wanted_components:
+        changes.append("components")
+    return changes
+
+
+def _pending_change(wo: WorkOrder, version: int) -> bool:
+    """Is there already an order_change exception for this ERP version of the order?"""
+    from exceptions.models import ExceptionTicket
+
+    return ExceptionTicket.objects.filter(
+        work_order=wo, type__code="order_change", external_refs__erp_version=version
+    ).exists()
+
+
+_CHANGE_LABELS = {
+    "quantity": "quantity",
+    "due_date": "due date",
+    "cancellation": "cancellation",
+}
+
+
+def _raise_order_change(wo: WorkOrder, data: dict, changes: list[str], actor):
+    """An ``order_change`` exception for the planner: what the ERP wants, and the record."""
+    from exceptions import services as exception_services
+    from exceptions.choices import RaisedVia
+    from exceptions.models import ExceptionType
+
+    kind = next((_CHANGE_LABELS[c] for c in changes if c in _CHANGE_LABELS), "routing")
+    form = {"change": kind}
+    if "quantity" in changes:
+        form["new_quantity"] = float(data["quantity"])
+    if "due_date" in changes:
+        form["new_due_date"] = data["due_date"].isoformat()
+    description = _(
+        "The ERP sent version %(v)s of %(number)s, which the floor has started: %(changes)s."
+    ) % {
+        "v": data["erp_version"],
+        "number": wo.erp_number,
+        "changes": ", ".join(changes),
+    }
+    return exception_services.raise_exception(
+        actor=actor,
+        exception_type=ExceptionType.objects.get(code="order_change"),
+        site=wo.site,
+        description=description,
+        data=form,
+        work_order=wo,
+        raised_via=RaisedVia.ERP,
+        external_refs={
+            "erp_number": wo.erp_number,
+            "erp_version": data["erp_version"],
+            "changes": changes,
+            "quantity": str(data["quantity"]) if "quantity" in data else None,
+            "due_date": data["due_date"].isoformat() if "due_date" in data else None,
+        },
+    )
