@@ -3,6 +3,7 @@ TEST_REDIS_URL. With REQUIRE_SERVICES=1 a missing service fails the run instead 
 
 import os
 import socket
+from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
@@ -41,6 +42,20 @@ def redis_url():
     except OSError:
         _service_missing(f"needs Redis at {REDIS_URL}")
     return REDIS_URL
+
+
+PLANT_Q3 = Path(
+    os.environ.get("ANDON_PLANT_DATA")
+    or Path(__file__).resolve().parents[1].parent / "shared" / "data" / "plant-q3"
+)
+
+
+@pytest.fixture(scope="session")
+def plant_q3() -> Path:
+    """The production-like quarter of ``../shared/data/plant-q3`` (or ``ANDON_PLANT_DATA``)."""
+    if not (PLANT_Q3 / "work_orders.json").exists():
+        pytest.skip(f"plant-q3 data not found at {PLANT_Q3} (set ANDON_PLANT_DATA)")
+    return PLANT_Q3
 
 
 @pytest.fixture

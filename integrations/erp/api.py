@@ -27,15 +27,28 @@ class WorkOrderBatchIn(serializers.Serializer):
     orders = inbound.WorkOrderIn(many=True)
 
 
+class ItemBatchIn(serializers.Serializer):
+    items = inbound.ItemIn(many=True)
+
+
+class WorkCenterBatchIn(serializers.Serializer):
+    work_centers = inbound.WorkCenterIn(many=True)
+
+
+class LotBatchIn(serializers.Serializer):
+    lots = inbound.LotIn(many=True)
+
+
 class BatchResultOut(serializers.Serializer):
-    erp_number = serializers.CharField(allow_null=True)
+    erp_number = serializers.CharField(required=False, allow_null=True, help_text="orders")
+    code = serializers.CharField(required=False, help_text="items, work centers; or the error")
+    number = serializers.CharField(required=False, allow_null=True, help_text="lots")
     status = serializers.ChoiceField(choices=inbound.STATUSES)
     id = serializers.IntegerField(required=False)
     erp_version = serializers.IntegerField(required=False, help_text="stale: the version kept")
     changed = serializers.ListField(child=serializers.CharField(), required=False)
     applied = serializers.BooleanField(required=False)
     order_change = serializers.CharField(required=False, help_text="the exception raised")
-    code = serializers.CharField(required=False)
     detail = serializers.CharField(required=False)
     fields = serializers.DictField(required=False)
 
@@ -68,23 +81,48 @@ IDEMPOTENCY = OpenApiParameter(
 )
 
 
-class WorkOrderBatchView(APIView):
-    """Upsert up to 1,000 production orders with their routing and components.
-
-    Answers 200 with one result per record, in order: ``created``, ``updated``, ``unchanged``,
-    ``stale`` or ``rejected`` (with ``code``, ``detail`` and ``fields``); see
-    :mod:`integrations.erp.inbound`. A bad record never blocks the others.
-    """
+class BatchView(APIView):
+    """Upsert up to 1,000 records keyed by their ERP identifiers; answers 200 with one result
+    per record, in order: ``created``, ``updated``, ``unchanged``, ``stale`` or ``rejected``
+    (with ``code``, ``detail`` and ``fields``). A bad record never blocks the others. See
+    :mod:`integrations.erp.inbound`."""
 
     permission_classes = [IsAuthenticated, CanIngest]
+    kind = ""
 
-    @extend_schema(
-        request=WorkOrderBatchIn, responses=BatchOut, parameters=[IDEMPOTENCY], tags=["erp"]
-    )
     def post(self, request):
         def produce():
-            records = batch_records(request.data, "orders")
-            results = inbound.ingest_work_orders(records, actor=request.user)
+            records = batch_records(request.data, self.kind)
+            results = inbound.ingest(self.kind, records, actor=request.user)
             return 200, {"results": results, "summary": inbound.summarize(results)}
 
         return idempotent_response(request, produce, required=True)
+
+
+def _documented(kind: str, request, summary: str):
+    """A BatchView for ``kind`` with its own OpenAPI operation (its own ``post`` function:
+    ``extend_schema`` annotates the function it is given)."""
+
+    def post(self, request):
+        return BatchView.post(self, request)
+
+    post = extend_schema(
+        request=request,
+        responses=BatchOut,
+        parameters=[IDEMPOTENCY],
+        tags=["erp"],
+        operation_id=f"erp_{kind}_batch",
+        summary=summary,
+    )(post)
+    name = f"{kind.title().replace('_', '')}BatchView"
+    return type(name, (BatchView,), {"kind": kind, "post": post, "__doc__": BatchView.__doc__})
+
+
+WorkOrderBatchView = _documented(
+    "orders", WorkOrderBatchIn, "Production orders with their routing and components."
+)
+ItemBatchView = _documented("items", ItemBatchIn, "Items (materials), shared by all sites.")
+WorkCenterBatchView = _documented("work_centers", WorkCenterBatchIn, "Work centers of a site.")
+LotBatchView = _documented(
+    "lots", LotBatchIn, "Supplier lots received at a site (quantity set once, on receipt)."
+)

@@ -23,8 +23,10 @@ Work orders (``status`` per record):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
@@ -32,9 +34,10 @@ from rest_framework import serializers
 
 from mes import services
 from mes.api.errors import error_body
+from mes.choices import ItemKind, Unit, WorkCenterKind
 from mes.choices import WorkOrderStatus as WO
 from mes.errors import DomainError, InvalidInput
-from mes.models import Item, Site, WorkCenter, WorkOrder
+from mes.models import Item, Lot, Site, WorkCenter, WorkOrder
 from mes.services.work_orders import ComponentSpec, OperationSpec
 
 MAX_BATCH = 1000
@@ -142,10 +145,12 @@ class Lookups:
         return found
 
 
-def ingest_work_orders(records: list, *, actor) -> list[dict]:
-    """Apply a batch of ERP work orders; one result per record, in order."""
-    lookups = Lookups.for_orders(records)
-    return [_one(record, actor, lookups) for record in records]
+def ingest(kind: str, records: list, *, actor) -> list[dict]:
+    """Apply a batch of ERP records of ``kind`` (see :data:`KINDS`); one result per record,
+    in order, each applied in a savepoint of its own."""
+    spec = KINDS[kind]
+    lookups = spec.lookups(records)
+    return [_one(spec, record, actor, lookups) for record in records]
 
 
 def summarize(results: list[dict]) -> dict[str, int]:
@@ -155,27 +160,28 @@ def summarize(results: list[dict]) -> dict[str, int]:
     return counts
 
 
-def _one(record, actor, lookups: Lookups) -> dict:
-    number = record.get("erp_number") if isinstance(record, dict) else None
-    number = number if isinstance(number, str) else None
-    incoming = WorkOrderIn(data=record)
+def _one(spec: BatchKind, record, actor, lookups) -> dict:
+    key = record.get(spec.key) if isinstance(record, dict) else None
+    key = key if isinstance(key, str) else None
+    incoming = spec.serializer(data=record)
     if not incoming.is_valid():
-        return _rejected(number, serializers.ValidationError(incoming.errors))
+        return _rejected(spec.key, key, serializers.ValidationError(incoming.errors))
     data = incoming.validated_data
     try:
         with transaction.atomic():
-            return {"erp_number": data["erp_number"], **_apply(data, actor, lookups)}
+            return {spec.key: data[spec.key], **spec.apply(data, actor, lookups)}
     except DomainError as exc:
-        return _rejected(number, exc)
-    except IntegrityError:  # the same new order written by a concurrent batch: retry later
+        return _rejected(spec.key, key, exc)
+    except IntegrityError:  # the same new record written by a concurrent batch: retry later
         return _rejected(
-            number,
-            DomainError(_("The order changed while this record was applied."), code="conflict"),
+            spec.key,
+            key,
+            DomainError(_("The record changed while it was applied."), code="conflict"),
         )
 
 
-def _rejected(number, exc) -> dict:
-    return {"erp_number": number, "status": REJECTED, **error_body(exc)}
+def _rejected(key_name: str, key, exc) -> dict:
+    return {key_name: key, "status": REJECTED, **error_body(exc)}
 
 
 @dataclass(frozen=True)
@@ -186,21 +192,31 @@ class Resolved:
     components: list[ComponentSpec]
 
 
-def _resolve(data: dict, lookups: Lookups) -> Resolved:
-    site = lookups.sites.get(data["site"])
+def _site(lookups, code: str) -> Site:
+    site = lookups.sites.get(code)
     if site is None or not site.is_active:
         raise InvalidInput(
-            _("Unknown site %(code)s.") % {"code": data["site"]},
+            _("Unknown site %(code)s.") % {"code": code},
             code="unknown_site",
             fields={"site": [_("No such site.")]},
         )
-    item = lookups.items.get(data["item"])
+    return site
+
+
+def _item(lookups, code: str) -> Item:
+    item = lookups.items.get(code)
     if item is None:
         raise InvalidInput(
-            _("Unknown item %(code)s.") % {"code": data["item"]},
+            _("Unknown item %(code)s.") % {"code": code},
             code="unknown_item",
             fields={"item": [_("No such item.")]},
         )
+    return item
+
+
+def _resolve(data: dict, lookups: Lookups) -> Resolved:
+    site = _site(lookups, data["site"])
+    item = _item(lookups, data["item"])
     operations = []
     for n, op in enumerate(data["operations"]):
         wc = lookups.work_centers.get((site.pk, op["work_center"]))
@@ -237,7 +253,7 @@ def _resolve(data: dict, lookups: Lookups) -> Resolved:
     return Resolved(site, item, operations, components)
 
 
-def _apply(data: dict, actor, lookups: Lookups) -> dict:
+def _apply_order(data: dict, actor, lookups: Lookups) -> dict:
     site = lookups.sites.get(data["site"])
     existing = lookups.orders.get((site.pk, data["erp_number"])) if site else None
     version = data["erp_version"]
@@ -422,3 +438,151 @@ def _raise_order_change(wo: WorkOrder, data: dict, changes: list[str], actor):
             "due_date": data["due_date"].isoformat() if "due_date" in data else None,
         },
     )
+
+
+# --- master data: items, work centers, supplier lots ----------------------------------------
+
+
+class ItemIn(serializers.Serializer):
+    code = serializers.CharField(max_length=60)
+    name = serializers.CharField(max_length=200)
+    kind = serializers.ChoiceField(choices=ItemKind.choices)
+    unit = serializers.ChoiceField(choices=Unit.choices, required=False, default=Unit.PCS)
+    requires_certificate = serializers.BooleanField(required=False, default=False)
+    is_active = serializers.BooleanField(required=False, default=True)
+
+
+class WorkCenterIn(serializers.Serializer):
+    code = serializers.CharField(max_length=40)
+    site = serializers.CharField(max_length=20)
+    name = serializers.CharField(max_length=200)
+    kind = serializers.ChoiceField(
+        choices=WorkCenterKind.choices, required=False, default=WorkCenterKind.OTHER
+    )
+    is_active = serializers.BooleanField(required=False, default=True)
+
+
+class LotIn(serializers.Serializer):
+    number = serializers.CharField(max_length=64)
+    site = serializers.CharField(max_length=20)
+    item = serializers.CharField(max_length=60)
+    quantity = serializers.DecimalField(max_digits=14, decimal_places=3, min_value=0)
+    supplier = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
+    certificate = serializers.CharField(
+        max_length=100, required=False, default="", allow_blank=True, allow_null=True
+    )
+    received = serializers.DateTimeField(required=False, allow_null=True, default=None)
+
+
+@dataclass
+class MasterLookups:
+    sites: dict[str, Site] = field(default_factory=dict)
+    items: dict[str, Item] = field(default_factory=dict)
+    existing: dict[Any, Any] = field(default_factory=dict)
+
+
+def _codes(records: list, key: str) -> set[str]:
+    return {r[key] for r in records if isinstance(r, dict) and isinstance(r.get(key), str)}
+
+
+def _item_lookups(records: list) -> MasterLookups:
+    return MasterLookups(
+        existing={i.code: i for i in Item.objects.filter(code__in=_codes(records, "code"))}
+    )
+
+
+def _work_center_lookups(records: list) -> MasterLookups:
+    sites = {s.code: s for s in Site.objects.filter(code__in=_codes(records, "site"))}
+    existing = WorkCenter.objects.filter(code__in=_codes(records, "code"), site__in=sites.values())
+    return MasterLookups(sites=sites, existing={(wc.site_id, wc.code): wc for wc in existing})
+
+
+def _lot_lookups(records: list) -> MasterLookups:
+    sites = {s.code: s for s in Site.objects.filter(code__in=_codes(records, "site"))}
+    items = {i.code: i for i in Item.objects.filter(code__in=_codes(records, "item"))}
+    existing = Lot.objects.filter(number__in=_codes(records, "number"), site__in=sites.values())
+    return MasterLookups(
+        sites=sites, items=items, existing={(lot.site_id, lot.number): lot for lot in existing}
+    )
+
+
+def _upsert(obj, values: dict, actor, reason: str, created: bool) -> dict:
+    """Set ``values`` on ``obj`` and save it through the master-data service if anything
+    changed: ``created``, ``updated`` (with ``changed``) or ``unchanged``."""
+    changed = [name for name, value in values.items() if getattr(obj, name) != value]
+    if not created and not changed:
+        return {"status": UNCHANGED, "id": obj.pk}
+    for name, value in values.items():
+        setattr(obj, name, value)
+    services.save_master_record(obj, actor=actor, reason=reason)
+    if created:
+        return {"status": CREATED, "id": obj.pk}
+    return {"status": UPDATED, "id": obj.pk, "changed": changed}
+
+
+def _apply_item(data: dict, actor, lookups: MasterLookups) -> dict:
+    existing = lookups.existing.get(data["code"])
+    item = existing or Item(code=data["code"])
+    values = {k: v for k, v in data.items() if k != "code"}
+    result = _upsert(item, values, actor, _("from the ERP"), existing is None)
+    lookups.existing[item.code] = item
+    return result
+
+
+def _apply_work_center(data: dict, actor, lookups: MasterLookups) -> dict:
+    site = _site(lookups, data["site"])
+    existing = lookups.existing.get((site.pk, data["code"]))
+    wc = existing or WorkCenter(site=site, code=data["code"])
+    values = {k: v for k, v in data.items() if k not in ("code", "site")}
+    result = _upsert(wc, values, actor, _("from the ERP"), existing is None)
+    lookups.existing[(site.pk, wc.code)] = wc
+    return result
+
+
+def _apply_lot(data: dict, actor, lookups: MasterLookups) -> dict:
+    """A supplier lot is received once; later records may complete its supplier or
+    certificate, never its quantity on hand (the floor consumes it) nor its item."""
+    site = _site(lookups, data["site"])
+    item = _item(lookups, data["item"])
+    certificate = data["certificate"] or ""
+    lot = lookups.existing.get((site.pk, data["number"]))
+    if lot is None:
+        lot = services.receive_lot(
+            site=site,
+            number=data["number"],
+            item=item,
+            quantity=data["quantity"],
+            supplier=data["supplier"],
+            certificate=certificate,
+            received_at=data["received"],
+            actor=actor,
+            reason=_("from the ERP"),
+        )
+        lookups.existing[(site.pk, lot.number)] = lot
+        return {"status": CREATED, "id": lot.pk}
+    if lot.item_id != item.pk:
+        raise DomainError(
+            _("Lot %(lot)s is of item %(item)s.") % {"lot": lot.number, "item": lot.item.code},
+            code="lot_conflict",
+            fields={"item": [_("Another item than the lot's.")]},
+        )
+    values = {"supplier": data["supplier"], "certificate": certificate}
+    return _upsert(lot, values, actor, _("from the ERP"), created=False)
+
+
+@dataclass(frozen=True)
+class BatchKind:
+    """One kind of record the ERP sends in batches: its key, shape, lookups and upsert."""
+
+    key: str
+    serializer: type[serializers.Serializer]
+    lookups: Callable[[list], Any]
+    apply: Callable[[dict, Any, Any], dict]
+
+
+KINDS: dict[str, BatchKind] = {
+    "orders": BatchKind("erp_number", WorkOrderIn, Lookups.for_orders, _apply_order),
+    "items": BatchKind("code", ItemIn, _item_lookups, _apply_item),
+    "work_centers": BatchKind("code", WorkCenterIn, _work_center_lookups, _apply_work_center),
+    "lots": BatchKind("number", LotIn, _lot_lookups, _apply_lot),
+}

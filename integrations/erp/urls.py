@@ -8,4 +8,7 @@ app_name = "erp"
 
 urlpatterns = [
     path("work-orders/batch/", api.WorkOrderBatchView.as_view(), name="work-order-batch"),
+    path("items/batch/", api.ItemBatchView.as_view(), name="item-batch"),
+    path("work-centers/batch/", api.WorkCenterBatchView.as_view(), name="work-center-batch"),
+    path("lots/batch/", api.LotBatchView.as_view(), name="lot-batch"),
 ]

@@ -34,6 +34,7 @@ _MASTER_PERMS = {
     WorkCenter: "mes.change_workcenter",
     Machine: "mes.change_machine",
     Item: "mes.change_item",
+    Lot: "mes.change_lot",  # corrections only: a lot arrives through receive_lot
 }
 
 
