@@ -69,6 +69,19 @@ class SubscriberRegistry:
 subscribers = SubscriberRegistry()
 
 
+def _event(event_type: str, *, aggregate, site, actor, reason: str, payload) -> OutboxEvent:
+    return OutboxEvent(
+        type=event_type,
+        site=site,
+        aggregate_type=aggregate._meta.model_name,
+        aggregate_id=str(aggregate.pk),
+        payload=payload or {},
+        actor=actor if actor is not None and actor.is_authenticated else None,
+        reason=reason or "",
+        request_id=current_request_id(),
+    )
+
+
 def emit_event(
     event_type: str,
     *,
@@ -79,18 +92,25 @@ def emit_event(
     payload: dict | None = None,
 ) -> OutboxEvent:
     """Write one OutboxEvent in the caller's transaction and relay it once that commits."""
-    event = OutboxEvent.objects.create(
-        type=event_type,
-        site=site,
-        aggregate_type=aggregate._meta.model_name,
-        aggregate_id=str(aggregate.pk),
-        payload=payload or {},
-        actor=actor if actor is not None and actor.is_authenticated else None,
-        reason=reason or "",
-        request_id=current_request_id(),
+    event = _event(
+        event_type, aggregate=aggregate, site=site, actor=actor, reason=reason, payload=payload
     )
+    event.save()
     transaction.on_commit(lambda: _enqueue_relay(event.pk))
     return event
+
+
+def emit_events(events: list[dict]) -> list[OutboxEvent]:
+    """:func:`emit_event` for many at once (bulk services): each dict holds its arguments."""
+    rows = OutboxEvent.objects.bulk_create([_event(**event) for event in events])
+    pks = [row.pk for row in rows]
+
+    def enqueue():
+        for pk in pks:
+            _enqueue_relay(pk)
+
+    transaction.on_commit(enqueue)
+    return rows
 
 
 def _enqueue_relay(event_pk: int) -> None:

@@ -23,6 +23,7 @@ Work orders (``status`` per record):
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -147,10 +148,75 @@ class Lookups:
 
 def ingest(kind: str, records: list, *, actor) -> list[dict]:
     """Apply a batch of ERP records of ``kind`` (see :data:`KINDS`); one result per record,
-    in order, each applied in a savepoint of its own."""
+    in order, each applied in a savepoint of its own (new work orders: together, below)."""
     spec = KINDS[kind]
     lookups = spec.lookups(records)
+    if kind == "orders":
+        return _ingest_orders(spec, records, actor, lookups)
     return [_one(spec, record, actor, lookups) for record in records]
+
+
+def _ingest_orders(spec: BatchKind, records: list, actor, lookups: Lookups) -> list[dict]:
+    """Orders Andon does not know yet, sent once in the batch and valid, are created by one
+    bulk service call; everything else (changes, cancellations, numbers sent twice) goes
+    record by record, in order. If the bulk call fails, its records go one by one too, so
+    each gets its own answer."""
+    results: list[dict | None] = [None] * len(records)
+    seen = Counter(r.get(spec.key) if isinstance(r, dict) else None for r in records)
+    fresh: list[tuple[int, dict, Resolved]] = []
+    for n, record in enumerate(records):
+        key = record.get(spec.key) if isinstance(record, dict) else None
+        if not isinstance(key, str) or seen[key] != 1:
+            results[n] = _one(spec, record, actor, lookups)
+            continue
+        incoming = WorkOrderIn(data=record)
+        if not incoming.is_valid():
+            results[n] = _rejected(spec.key, key, serializers.ValidationError(incoming.errors))
+            continue
+        data = incoming.validated_data
+        site = lookups.sites.get(data["site"])
+        if site is None or (site.pk, key) in lookups.orders or data.get("status") == CANCELLED:
+            results[n] = _one(spec, record, actor, lookups)
+            continue
+        try:
+            resolved = _resolve(data, lookups)
+            services.authorize(actor, "mes.add_workorder", site)
+        except DomainError as exc:
+            results[n] = _rejected(spec.key, key, exc)
+            continue
+        fresh.append((n, data, resolved))
+    if fresh:
+        try:
+            with transaction.atomic():
+                created = services.create_work_orders(
+                    [
+                        services.NewWorkOrder(
+                            site=resolved.site,
+                            erp_number=data["erp_number"],
+                            item=resolved.item,
+                            planned_qty=data["quantity"],
+                            due_date=data["due_date"],
+                            operations=resolved.operations,
+                            components=resolved.components,
+                            erp_version=data["erp_version"],
+                            reason=_version_reason(data["erp_version"]),
+                        )
+                        for _n, data, resolved in fresh
+                    ],
+                    actor=actor,
+                )
+        except (DomainError, IntegrityError):
+            for n, _data, _resolved in fresh:
+                results[n] = _one(spec, records[n], actor, lookups)
+        else:
+            for (n, data, _resolved), wo in zip(fresh, created, strict=True):
+                lookups.orders[(wo.site_id, wo.erp_number)] = wo
+                results[n] = {"erp_number": data["erp_number"], "status": CREATED, "id": wo.pk}
+    return results
+
+
+def _version_reason(version: int) -> str:
+    return _("ERP version %(v)s") % {"v": version}
 
 
 def summarize(results: list[dict]) -> dict[str, int]:
@@ -267,7 +333,7 @@ def _apply_order(data: dict, actor, lookups: Lookups) -> dict:
             code="unknown_work_order",
             fields={"erp_number": [_("No such work order.")]},
         )
-    reason = _("ERP version %(v)s") % {"v": version}
+    reason = _version_reason(version)
     if cancel:
         return _cancel(existing, data, actor, reason)
     resolved = _resolve(data, lookups)

@@ -11,11 +11,13 @@ from .master import receive_lot, save_master_record
 from .operations import Consumption, confirm_operation, resequence_work_center, start_operation
 from .work_orders import (
     ComponentSpec,
+    NewWorkOrder,
     OperationSpec,
     cancel_work_order,
     close_work_order,
     complete_work_order,
     create_work_order,
+    create_work_orders,
     has_started,
     hold_work_order,
     record_erp_version,
@@ -28,6 +30,7 @@ from .work_orders import (
 __all__ = [
     "ComponentSpec",
     "Consumption",
+    "NewWorkOrder",
     "OperationSpec",
     "authorize",
     "cancel_work_order",
@@ -35,6 +38,7 @@ __all__ = [
     "complete_work_order",
     "confirm_operation",
     "create_work_order",
+    "create_work_orders",
     "has_started",
     "hold_work_order",
     "receive_lot",

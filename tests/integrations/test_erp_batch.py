@@ -277,3 +277,25 @@ def test_wrong_role_wrong_site_bad_envelope_and_missing_key(plant, client_for):
         )
         assert answer.status_code == 400 and answer.json()["code"] == code
     assert not WorkOrder.objects.exists()
+
+
+def test_when_the_bulk_create_fails_each_new_order_is_answered_on_its_own(
+    plant, client_for, monkeypatch
+):
+    from django.db import IntegrityError
+
+    from mes import services as mes_services
+
+    def clash(*args, **kwargs):
+        raise IntegrityError("a concurrent batch created one of them")
+
+    monkeypatch.setattr(mes_services, "create_work_orders", clash)
+    answer = send(client_for, plant["erp"], [order("F/1"), order("F/2", quantity=0)])
+    assert statuses(answer) == [("F/1", "created"), ("F/2", "rejected")]
+    assert WorkOrder.objects.get(erp_number="F/1").operations.count() == 2
+
+
+def test_an_order_sent_twice_in_one_batch_is_created_then_updated(plant, client_for):
+    answer = send(client_for, plant["erp"], [order("T/1"), order("T/1", version=2, quantity=7)])
+    assert statuses(answer) == [("T/1", "created"), ("T/1", "updated")]
+    assert WorkOrder.objects.get(erp_number="T/1").planned_qty == 7
