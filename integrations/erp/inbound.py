@@ -189,21 +189,7 @@ def _ingest_orders(spec: BatchKind, records: list, actor, lookups: Lookups) -> l
         try:
             with transaction.atomic():
                 created = services.create_work_orders(
-                    [
-                        services.NewWorkOrder(
-                            site=resolved.site,
-                            erp_number=data["erp_number"],
-                            item=resolved.item,
-                            planned_qty=data["quantity"],
-                            due_date=data["due_date"],
-                            operations=resolved.operations,
-                            components=resolved.components,
-                            erp_version=data["erp_version"],
-                            reason=_version_reason(data["erp_version"]),
-                        )
-                        for _n, data, resolved in fresh
-                    ],
-                    actor=actor,
+                    [_new_order(data, resolved) for _n, data, resolved in fresh], actor=actor
                 )
         except (DomainError, IntegrityError):
             for n, _data, _resolved in fresh:
@@ -213,6 +199,20 @@ def _ingest_orders(spec: BatchKind, records: list, actor, lookups: Lookups) -> l
                 lookups.orders[(wo.site_id, wo.erp_number)] = wo
                 results[n] = {"erp_number": data["erp_number"], "status": CREATED, "id": wo.pk}
     return results
+
+
+def _new_order(data: dict, resolved: Resolved) -> services.NewWorkOrder:
+    return services.NewWorkOrder(
+        site=resolved.site,
+        erp_number=data["erp_number"],
+        item=resolved.item,
+        planned_qty=data["quantity"],
+        due_date=data["due_date"],
+        operations=resolved.operations,
+        components=resolved.components,
+        erp_version=data["erp_version"],
+        reason=_version_reason(data["erp_version"]),
+    )
 
 
 def _version_reason(version: int) -> str:
@@ -338,18 +338,7 @@ def _apply_order(data: dict, actor, lookups: Lookups) -> dict:
         return _cancel(existing, data, actor, reason)
     resolved = _resolve(data, lookups)
     if existing is None:
-        wo = services.create_work_order(
-            site=resolved.site,
-            erp_number=data["erp_number"],
-            item=resolved.item,
-            planned_qty=data["quantity"],
-            due_date=data["due_date"],
-            operations=resolved.operations,
-            components=resolved.components,
-            erp_version=version,
-            actor=actor,
-            reason=reason,
-        )
+        (wo,) = services.create_work_orders([_new_order(data, resolved)], actor=actor)
         lookups.orders[(wo.site_id, wo.erp_number)] = wo
         return {"status": CREATED, "id": wo.pk}
     wo = existing
