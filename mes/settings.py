@@ -238,6 +238,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "exceptions.tasks.sweep_escalations",
         "schedule": timedelta(seconds=env.int("ESCALATION_SWEEP_SECONDS", default=30)),
     },
+    "erp-delivery-sweep": {
+        "task": "integrations.erp.tasks.sweep_deliveries",
+        "schedule": timedelta(seconds=env.int("ERP_DELIVERY_SWEEP_SECONDS", default=15)),
+    },
     "idempotency-purge": {
         "task": "mes.tasks.purge_idempotency_records",
         "schedule": timedelta(hours=1),
@@ -252,6 +256,8 @@ ANDON_ATTACHMENT_MAX_BYTES = env.int("ATTACHMENT_MAX_BYTES", default=10 * 1024 *
 ANDON_ATTACHMENT_TYPES = env.list(
     "ATTACHMENT_TYPES", default=["image/jpeg", "image/png", "image/webp", "application/pdf"]
 )
+# ERP delivery: first retry after about this many seconds, doubling up to 10 minutes.
+ANDON_ERP_BACKOFF = env.float("ERP_BACKOFF_SECONDS", default=2.0)
 # Extra modules imported at start-up that register outbox subscribers (plug-ins, test probes).
 ANDON_SUBSCRIBER_MODULES = env.list("ANDON_SUBSCRIBER_MODULES", default=[])
 

@@ -2,10 +2,11 @@
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from mes.models import HistoryAuditFields, Site
+from mes.models import HistoryAuditFields, OutboxEvent, Site, WorkOrder
 
 
 class ErpEndpoint(models.Model):
@@ -48,3 +49,61 @@ class ErpEndpoint(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class ErpDelivery(models.Model):
+    """One outbox event on its way to one endpoint: attempts, the ERP's answer, and when it
+    acknowledged (the end of the event's "time to ERP")."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        DELIVERED = "delivered", _("Delivered")
+        DEAD = "dead", _("Dead letter")
+
+    endpoint = models.ForeignKey(ErpEndpoint, on_delete=models.CASCADE, related_name="deliveries")
+    event = models.ForeignKey(OutboxEvent, on_delete=models.PROTECT, related_name="+")
+    # Events of one work order reach an endpoint in the order they happened.
+    work_order = models.ForeignKey(
+        WorkOrder, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt"), default=timezone.now)
+    last_status = models.PositiveSmallIntegerField(_("last HTTP status"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+    response_body = models.TextField(_("ERP answer"), blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    acknowledged_at = models.DateTimeField(_("acknowledged by the ERP"), null=True, blank=True)
+
+    history = HistoricalRecords(bases=[HistoryAuditFields], excluded_fields=["response_body"])
+
+    class Meta:
+        ordering = ["pk"]
+        verbose_name = _("ERP delivery")
+        verbose_name_plural = _("ERP deliveries")
+        constraints = [
+            models.UniqueConstraint(fields=["endpoint", "event"], name="erp_delivery_once")
+        ]
+        indexes = [
+            models.Index(
+                fields=["endpoint", "next_attempt_at"],
+                name="erp_delivery_due",
+                condition=models.Q(status="pending"),
+            ),
+            models.Index(
+                fields=["endpoint", "work_order", "id"],
+                name="erp_delivery_chain",
+                condition=models.Q(status="pending"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.endpoint} ← {self.event.type} #{self.event_id}"
+
+    @property
+    def time_to_erp(self):
+        if self.acknowledged_at is None:
+            return None
+        return self.acknowledged_at - self.event.occurred_at

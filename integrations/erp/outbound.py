@@ -1,0 +1,413 @@
+"""Outcomes to the ERP, exactly once and in order per work order.
+
+The ``erp`` outbox subscriber turns each event of a type an active :class:`ErpEndpoint`
+wants (and of one of its sites) into an :class:`ErpDelivery`, in the relay's transaction; after
+commit a Celery task delivers it. An attempt renders the endpoint's mapping for the event type
+(:func:`render`), and hands the body to the endpoint's adapter (:data:`adapters`). The generic
+REST adapter POSTs it with ``Idempotency-Key: <event id>`` and ``X-Andon-Signature:
+t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<body>">``.
+
+- 2xx: delivered; ``acknowledged_at`` closes the event's time to ERP.
+- Network errors, timeouts, 408, 425, 429 and 5xx: retried with exponential backoff and
+  jitter (``Retry-After`` honoured), until ``max_attempts``; then a dead letter.
+- Any other 4xx (the ERP refused the content: a mapping to fix): a dead letter at once.
+
+A dead letter notifies the endpoint's owner; the admin retries (same event, same key) or
+replays it. Order: a delivery is attempted only when no earlier pending delivery of the same
+work order to the same endpoint exists (a dead letter does not hold the later ones back). The
+head of each chain is locked with ``SKIP LOCKED``, so any number of workers may deliver at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import random
+import re
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from email.utils import parsedate_to_datetime
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
+from django.db.models import Exists, IntegerField, OuterRef
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from mes.models import OutboxDelivery, OutboxEvent
+from mes.outbox import subscribers
+
+from .models import ErpDelivery, ErpEndpoint
+
+log = logging.getLogger(__name__)
+
+SUBSCRIBER = "erp"
+BACKOFF_CAP = 600.0  # seconds; attempt n waits ANDON_ERP_BACKOFF * 2**(n-1), times 0.5..1.5
+RETRY_STATUSES = {408, 425, 429}
+
+
+# --- which events go to the ERP ------------------------------------------------------------
+
+
+class ErpEventRegistry:
+    """The event types an endpoint may subscribe to (later capabilities add theirs)."""
+
+    def __init__(self) -> None:
+        self._labels: dict[str, object] = {}
+
+    def register(self, event_type: str, label) -> None:
+        self._labels[event_type] = label
+
+    def __contains__(self, event_type: str) -> bool:
+        return event_type in self._labels
+
+    def choices(self) -> list[tuple[str, str]]:
+        return [(t, str(label)) for t, label in self._labels.items()]
+
+
+erp_events = ErpEventRegistry()
+for _type, _label in [
+    ("operation.confirmed", gettext_lazy("Operation confirmed (good, scrap, minutes, lots)")),
+    ("work_order.completed", gettext_lazy("Work order completed")),
+    ("work_order.held", gettext_lazy("Work order held")),
+    ("work_order.resumed", gettext_lazy("Work order released from hold")),
+    ("work_order.cancelled", gettext_lazy("Work order cancelled")),
+    ("lot.received", gettext_lazy("Lot received")),
+    ("exception.resolved", gettext_lazy("Exception resolved with its decision")),
+]:
+    erp_events.register(_type, _label)
+
+
+# --- rendering ------------------------------------------------------------------------------
+
+_WHOLE = re.compile(r"^\{\{\s*([\w.]+)\s*\}\}$")
+_INLINE = re.compile(r"\{\{\s*([\w.]+)\s*\}\}")
+
+
+def event_context(event: OutboxEvent) -> dict:
+    return {
+        "event": {
+            "id": str(event.event_id),
+            "type": event.type,
+            "occurred_at": event.occurred_at.isoformat(),
+            "site": event.site.code if event.site_id else None,
+            "aggregate_type": event.aggregate_type,
+            "aggregate_id": event.aggregate_id,
+            "reason": event.reason,
+        },
+        "payload": event.payload,
+    }
+
+
+def _lookup(context: dict, path: str):
+    value = context
+    for part in path.split("."):
+        if isinstance(value, dict):
+            value = value.get(part)
+        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+            value = value[int(part)]
+        else:
+            return None
+    return value
+
+
+def render(template, context: dict):
+    """The ERP body for ``template``: every string ``"{{ path }}"`` becomes the value at
+    ``path`` (``event.id``, ``payload.good_qty``, ...) with its JSON type; ``{{ path }}``
+    inside a longer string is replaced by its text; dicts and lists are walked."""
+    if isinstance(template, dict):
+        return {key: render(value, context) for key, value in template.items()}
+    if isinstance(template, list):
+        return [render(value, context) for value in template]
+    if isinstance(template, str):
+        whole = _WHOLE.match(template)
+        if whole:
+            return _lookup(context, whole.group(1))
+        return _INLINE.sub(lambda m: str(_lookup(context, m.group(1)) or ""), template)
+    return template
+
+
+def default_body(context: dict) -> dict:
+    event = context["event"]
+    return {
+        "event_id": event["id"],
+        "type": event["type"],
+        "occurred_at": event["occurred_at"],
+        "site": event["site"],
+        "payload": context["payload"],
+    }
+
+
+def body_for(endpoint: ErpEndpoint, event: OutboxEvent) -> dict:
+    context = event_context(event)
+    template = (endpoint.mapping or {}).get(event.type)
+    return render(template, context) if template is not None else default_body(context)
+
+
+def signature(secret: str, body: bytes, timestamp: int | None = None) -> str:
+    """``t=<unix>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>``; the ERP recomputes it."""
+    timestamp = int(time.time()) if timestamp is None else timestamp
+    signed = f"{timestamp}.".encode() + body
+    digest = hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={digest}"
+
+
+# --- adapters -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one attempt gave: delivered, or an error and whether trying again may help."""
+
+    delivered: bool
+    status: int | None = None
+    error: str = ""
+    retry: bool = False
+    retry_after: float | None = None
+    response: str = ""
+
+
+class RestAdapter:
+    """The generic REST/webhook adapter: POST the rendered body to ``base_url``."""
+
+    name = "rest"
+    label = gettext_lazy("REST / webhook")
+
+    def deliver(self, endpoint: ErpEndpoint, delivery: ErpDelivery, body: dict) -> Outcome:
+        import httpx
+
+        data = json.dumps(body, cls=DjangoJSONEncoder, separators=(",", ":")).encode()
+        headers = {
+            "Content-Type": "application/json",
+            "Idempotency-Key": str(delivery.event.event_id),
+            "X-Andon-Event": delivery.event.type,
+        }
+        if endpoint.hmac_secret:
+            headers["X-Andon-Signature"] = signature(endpoint.hmac_secret, data)
+        if endpoint.auth_value:
+            headers[endpoint.auth_header or "Authorization"] = endpoint.auth_value
+        try:
+            response = httpx.post(
+                endpoint.base_url, content=data, headers=headers, timeout=endpoint.timeout_seconds
+            )
+        except httpx.HTTPError as exc:
+            return Outcome(False, error=f"{type(exc).__name__}: {exc}"[:1000], retry=True)
+        text = response.text[:2000]
+        if 200 <= response.status_code < 300:
+            return Outcome(True, status=response.status_code, response=text)
+        retry = response.status_code in RETRY_STATUSES or response.status_code >= 500
+        return Outcome(
+            False,
+            status=response.status_code,
+            error=f"HTTP {response.status_code}: {text[:500]}",
+            retry=retry,
+            retry_after=_retry_after(response.headers.get("Retry-After")),
+            response=text,
+        )
+
+
+def _retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        try:
+            return max(0.0, (parsedate_to_datetime(value) - timezone.now()).total_seconds())
+        except (TypeError, ValueError):
+            return None
+
+
+adapters: dict[str, object] = {RestAdapter.name: RestAdapter()}
+
+
+def adapter_choices() -> list[tuple[str, str]]:
+    return [(name, str(getattr(a, "label", name))) for name, a in adapters.items()]
+
+
+# --- the outbox subscriber ------------------------------------------------------------------
+
+
+def endpoints_for(event: OutboxEvent) -> list[ErpEndpoint]:
+    wanted = []
+    for endpoint in ErpEndpoint.objects.filter(is_active=True).prefetch_related("sites"):
+        if event.type not in (endpoint.event_types or []):
+            continue
+        sites = {s.pk for s in endpoint.sites.all()}
+        if sites and event.site_id not in sites:
+            continue
+        wanted.append(endpoint)
+    return wanted
+
+
+@subscribers.register(SUBSCRIBER, "*")
+def enqueue_deliveries(event: OutboxEvent) -> None:
+    """One delivery per endpoint that wants the event; delivered after the relay commits."""
+    if event.type not in erp_events:
+        return
+    endpoints = endpoints_for(event)
+    if not endpoints:
+        return
+    work_order_id = event.payload.get("work_order_id") if isinstance(event.payload, dict) else None
+    for endpoint in endpoints:
+        ErpDelivery.objects.get_or_create(
+            endpoint=endpoint, event=event, defaults={"work_order_id": work_order_id}
+        )
+    ids = [e.pk for e in endpoints]
+    transaction.on_commit(lambda: _kick(ids))
+
+
+def _kick(endpoint_ids: list[int], countdown: float | None = None) -> None:
+    from .tasks import deliver_endpoint
+
+    for pk in endpoint_ids:
+        try:
+            deliver_endpoint.apply_async((pk,), countdown=countdown)
+        except Exception:  # broker down: the periodic sweep delivers later
+            log.exception("could not enqueue ERP delivery for endpoint %s", pk)
+
+
+# --- delivering -----------------------------------------------------------------------------
+
+
+def due_heads(endpoint: ErpEndpoint, now=None):
+    """Pending deliveries that are due and first in their work order's chain: no earlier
+    event of the same work order is still pending for this endpoint, or still on its way
+    through the outbox relay (relays run in parallel: a later event may become a delivery
+    before an earlier one does)."""
+    now = now or timezone.now()
+    earlier_pending = ErpDelivery.objects.filter(
+        endpoint=endpoint,
+        status=ErpDelivery.Status.PENDING,
+        work_order=OuterRef("work_order"),
+        event_id__lt=OuterRef("event_id"),
+    )
+    earlier_in_relay = (
+        OutboxEvent.objects.filter(
+            delivered_at__isnull=True,
+            type__in=endpoint.event_types or [],
+            pk__lt=OuterRef("event_id"),
+        )
+        .annotate(work_order_id=Cast(KeyTextTransform("work_order_id", "payload"), IntegerField()))
+        .filter(work_order_id=OuterRef("work_order"))
+        .exclude(pk__in=OutboxDelivery.objects.filter(subscriber=SUBSCRIBER).values("event_id"))
+    )
+    return (
+        ErpDelivery.objects.filter(
+            endpoint=endpoint, status=ErpDelivery.Status.PENDING, next_attempt_at__lte=now
+        )
+        .filter(~Exists(earlier_pending), ~Exists(earlier_in_relay))
+        .order_by("event_id")
+    )
+
+
+def deliver_endpoint_now(endpoint_id: int, limit: int = 500) -> int:
+    """Attempt due deliveries of one endpoint, chain heads first, until none is due or
+    ``limit`` attempts were made. Safe to run in any number of workers at once. Returns the
+    number of attempts."""
+    endpoint = ErpEndpoint.objects.filter(pk=endpoint_id, is_active=True).first()
+    if endpoint is None:
+        return 0
+    attempts = 0
+    while attempts < limit:
+        with transaction.atomic():
+            delivery = (
+                due_heads(endpoint)
+                .select_for_update(skip_locked=True, of=("self",))
+                .select_related("event", "event__site")
+                .first()
+            )
+            if delivery is None:
+                break
+            attempt(endpoint, delivery)
+            attempts += 1
+    return attempts
+
+
+def attempt(endpoint: ErpEndpoint, delivery: ErpDelivery) -> None:
+    """One try, in the caller's transaction holding the delivery's row lock."""
+    adapter = adapters.get(endpoint.adapter)
+    now = timezone.now()
+    delivery.attempts += 1
+    if adapter is None:
+        outcome = Outcome(False, error=f"no adapter {endpoint.adapter!r}")
+    else:
+        try:
+            outcome = adapter.deliver(endpoint, delivery, body_for(endpoint, delivery.event))
+        except Exception as exc:  # a bug in an adapter or a mapping: keep the worker alive
+            log.exception("ERP adapter %s failed on delivery %s", endpoint.adapter, delivery.pk)
+            outcome = Outcome(False, error=f"{type(exc).__name__}: {exc}"[:1000], retry=True)
+    delivery.last_status = outcome.status
+    delivery.response_body = outcome.response
+    if outcome.delivered:
+        delivery.status = ErpDelivery.Status.DELIVERED
+        delivery.acknowledged_at = timezone.now()
+        delivery.last_error = ""
+        delivery._change_reason = "delivered"
+    elif outcome.retry and delivery.attempts < endpoint.max_attempts:
+        delay = backoff(delivery.attempts, outcome.retry_after)
+        delivery.next_attempt_at = now + timedelta(seconds=delay)
+        delivery.last_error = outcome.error
+        delivery._change_reason = "retry"
+        transaction.on_commit(lambda: _kick([endpoint.pk], countdown=delay))
+    else:
+        delivery.status = ErpDelivery.Status.DEAD
+        delivery.last_error = outcome.error
+        delivery._change_reason = "dead letter"
+        transaction.on_commit(lambda: notify_dead_letter(delivery.pk))
+    delivery.save()
+
+
+def backoff(attempts: int, retry_after: float | None = None) -> float:
+    """Seconds before the next try: exponential with jitter, at least ``Retry-After``."""
+    base = settings.ANDON_ERP_BACKOFF
+    delay = min(BACKOFF_CAP, base * 2 ** (attempts - 1)) * random.uniform(0.5, 1.5)  # noqa: S311
+    if retry_after is not None:
+        delay = max(delay, min(retry_after, BACKOFF_CAP))
+    return delay
+
+
+def notify_dead_letter(delivery_pk: int) -> None:
+    from mes.notifications import Message, send
+
+    delivery = ErpDelivery.objects.select_related("endpoint__owner", "event").get(pk=delivery_pk)
+    owner = delivery.endpoint.owner
+    if owner is None:
+        return
+    with transaction.atomic():
+        send(
+            Message(
+                "erp_dead_letter",
+                [owner],
+                title=_("ERP delivery failed: %(type)s to %(endpoint)s")
+                % {"type": delivery.event.type, "endpoint": delivery.endpoint.name},
+                body=delivery.last_error[:500],
+                link=f"/admin/erp/erpdelivery/{delivery.pk}/change/",
+                related=delivery,
+            )
+        )
+
+
+def redeliver(delivery: ErpDelivery, *, actor, reason: str) -> ErpDelivery:
+    """Send a delivery again from the admin: a dead letter after the cause was fixed (retry),
+    or one already delivered that the ERP lost (replay). Same event, same Idempotency-Key: an
+    ERP that applied it already answers without applying it twice."""
+    with transaction.atomic():
+        delivery = ErpDelivery.objects.select_for_update().get(pk=delivery.pk)
+        delivery.status = ErpDelivery.Status.PENDING
+        delivery.attempts = 0
+        delivery.next_attempt_at = timezone.now()
+        delivery.acknowledged_at = None
+        delivery._history_user = actor
+        delivery._change_reason = reason[:100]
+        delivery.save()
+        endpoint_id = delivery.endpoint_id
+        transaction.on_commit(lambda: _kick([endpoint_id]))
+    return delivery

@@ -1,0 +1,26 @@
+"""Celery tasks of the ERP integration: outbound delivery and its sweep."""
+
+from celery import shared_task
+from django.utils import timezone
+
+from . import outbound
+from .models import ErpDelivery
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def deliver_endpoint(endpoint_id: int) -> int:
+    """Deliver what is due for one endpoint (safe in any number of workers at once)."""
+    return outbound.deliver_endpoint_now(endpoint_id)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def sweep_deliveries() -> int:
+    """Deliver what is due for every endpoint: retries whose wake-up was lost, broker outages."""
+    endpoint_ids = (
+        ErpDelivery.objects.filter(
+            status=ErpDelivery.Status.PENDING, next_attempt_at__lte=timezone.now()
+        )
+        .values_list("endpoint_id", flat=True)
+        .distinct()
+    )
+    return sum(outbound.deliver_endpoint_now(pk) for pk in list(endpoint_ids))
