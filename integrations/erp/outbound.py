@@ -34,7 +34,7 @@ from email.utils import parsedate_to_datetime
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
-from django.db.models import Exists, IntegerField, OuterRef
+from django.db.models import Exists, IntegerField, Min, OuterRef
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
 from django.utils import timezone
@@ -194,7 +194,7 @@ class RestAdapter:
         if endpoint.auth_value:
             headers[endpoint.auth_header or "Authorization"] = endpoint.auth_value
         try:
-            response = httpx.post(
+            response = _client().post(
                 endpoint.base_url, content=data, headers=headers, timeout=endpoint.timeout_seconds
             )
         except httpx.HTTPError as exc:
@@ -211,6 +211,23 @@ class RestAdapter:
             retry_after=_retry_after(response.headers.get("Retry-After")),
             response=text,
         )
+
+
+_clients: dict[int, object] = {}
+
+
+def _client():
+    """One keep-alive HTTP client per process (building one costs more than a local POST;
+    a forked worker child builds its own)."""
+    import os
+
+    import httpx
+
+    pid = os.getpid()
+    if pid not in _clients:
+        _clients.clear()
+        _clients[pid] = httpx.Client()
+    return _clients[pid]
 
 
 def _retry_after(value: str | None) -> float | None:
@@ -277,35 +294,63 @@ def _kick(endpoint_ids: list[int], countdown: float | None = None) -> None:
 # --- delivering -----------------------------------------------------------------------------
 
 
-def due_heads(endpoint: ErpEndpoint, now=None):
-    """Pending deliveries that are due and first in their work order's chain: no earlier
-    event of the same work order is still pending for this endpoint, or still on its way
-    through the outbox relay (relays run in parallel: a later event may become a delivery
-    before an earlier one does)."""
+HEADS_PER_LOOK = 200
+
+
+def next_head(endpoint: ErpEndpoint, now=None) -> ErpDelivery | None:
+    """Lock and return a due pending delivery that is first in its work order's chain: no
+    earlier event of the same work order is still pending for this endpoint, or still on its
+    way through the outbox relay (relays run in parallel: a later event may become a delivery
+    before an earlier one does). Rows another worker holds are skipped. A few small queries
+    whatever the backlog: the due candidates, then the chains' first events, then the lock."""
     now = now or timezone.now()
-    earlier_pending = ErpDelivery.objects.filter(
-        endpoint=endpoint,
-        status=ErpDelivery.Status.PENDING,
-        work_order=OuterRef("work_order"),
-        event_id__lt=OuterRef("event_id"),
-    )
-    earlier_in_relay = (
-        OutboxEvent.objects.filter(
-            delivered_at__isnull=True,
-            type__in=endpoint.event_types or [],
-            pk__lt=OuterRef("event_id"),
+    # First the events still in the relay, then the deliveries: a relay that commits in
+    # between is then seen by the second query (its delivery) or blocks by the first.
+    first_in_relay = dict(
+        OutboxEvent.objects.filter(delivered_at__isnull=True, type__in=endpoint.event_types or [])
+        .filter(
+            ~Exists(OutboxDelivery.objects.filter(event_id=OuterRef("pk"), subscriber=SUBSCRIBER))
         )
-        .annotate(work_order_id=Cast(KeyTextTransform("work_order_id", "payload"), IntegerField()))
-        .filter(work_order_id=OuterRef("work_order"))
-        .exclude(pk__in=OutboxDelivery.objects.filter(subscriber=SUBSCRIBER).values("event_id"))
+        .annotate(chain=Cast(KeyTextTransform("work_order_id", "payload"), IntegerField()))
+        .values("chain")
+        .annotate(first=Min("pk"))
+        .values_list("chain", "first")
     )
-    return (
-        ErpDelivery.objects.filter(
-            endpoint=endpoint, status=ErpDelivery.Status.PENDING, next_attempt_at__lte=now
-        )
-        .filter(~Exists(earlier_pending), ~Exists(earlier_in_relay))
+    pending = ErpDelivery.objects.filter(endpoint=endpoint, status=ErpDelivery.Status.PENDING)
+    due = list(
+        pending.filter(next_attempt_at__lte=now)
         .order_by("event_id")
+        .values_list("pk", "work_order_id", "event_id")[:HEADS_PER_LOOK]
     )
+    if not due:
+        return None
+    chains = {wo for _pk, wo, _event in due if wo is not None}
+    first_pending = dict(
+        pending.filter(work_order_id__in=chains)
+        .values("work_order_id")
+        .annotate(first=Min("event_id"))
+        .values_list("work_order_id", "first")
+    )
+    for pk, work_order_id, event_id in due:
+        if work_order_id is not None and (
+            first_pending.get(work_order_id) != event_id
+            or first_in_relay.get(work_order_id, event_id) < event_id
+        ):
+            continue
+        locked = (
+            ErpDelivery.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(pk=pk, status=ErpDelivery.Status.PENDING, next_attempt_at__lte=now)
+            .select_related("event", "event__site")
+            .first()
+        )
+        if locked is None:
+            continue
+        if (
+            work_order_id is None
+            or not pending.filter(work_order_id=work_order_id, event_id__lt=event_id).exists()
+        ):
+            return locked
+    return None
 
 
 def deliver_endpoint_now(endpoint_id: int, limit: int = 500) -> int:
@@ -318,12 +363,7 @@ def deliver_endpoint_now(endpoint_id: int, limit: int = 500) -> int:
     attempts = 0
     while attempts < limit:
         with transaction.atomic():
-            delivery = (
-                due_heads(endpoint)
-                .select_for_update(skip_locked=True, of=("self",))
-                .select_related("event", "event__site")
-                .first()
-            )
+            delivery = next_head(endpoint)
             if delivery is None:
                 break
             attempt(endpoint, delivery)

@@ -27,15 +27,15 @@ class _QuietServer(ThreadingHTTPServer):
 
 
 class FlakyErp:
-    def __init__(self, secret: str, *, seed: int = 7, hang_seconds: float = 1.5, weights=None):
+    def __init__(self, secret: str, *, seed: int = 7, hang_seconds: float = 1.2, weights=None):
         self.secret = secret
         self.random = random.Random(seed)
         self.hang_seconds = hang_seconds
         self.weights = weights or {
-            "ok": 60,
+            "ok": 63,
             "error": 10,
             "throttle": 10,
-            "hang": 5,
+            "hang": 2,
             "drop": 5,
             "apply_then_error": 10,
         }
