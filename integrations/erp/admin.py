@@ -1,0 +1,174 @@
+"""Admin of the ERP integration: endpoints (low-code mapping) and deliveries (dead letters,
+retry and replay)."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.template.response import TemplateResponse
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
+from simple_history.admin import SimpleHistoryAdmin
+
+from mes.admin.production import ReasonForm
+
+from . import outbound
+from .models import ErpDelivery, ErpEndpoint
+
+
+class ErpEndpointForm(forms.ModelForm):
+    adapter = forms.ChoiceField(label=_("adapter"), choices=outbound.adapter_choices)
+    base_url = forms.URLField(label=_("base URL"), required=False, assume_scheme="https")
+    event_types = forms.MultipleChoiceField(
+        label=_("events sent"),
+        choices=outbound.erp_events.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+
+    class Meta:
+        model = ErpEndpoint
+        fields = [
+            "name",
+            "adapter",
+            "base_url",
+            "auth_header",
+            "auth_value",
+            "hmac_secret",
+            "event_types",
+            "mapping",
+            "sites",
+            "owner",
+            "max_attempts",
+            "timeout_seconds",
+            "is_active",
+        ]
+        widgets = {"auth_value": forms.PasswordInput(render_value=True)}
+        help_texts = {
+            "mapping": _(
+                'Per event type, the JSON the ERP receives: {"operation.confirmed": '
+                '{"order": "{{ payload.erp_number }}", "good": "{{ payload.good_qty }}"}}. '
+                '"{{ path }}" takes the value at path in the event (event.id, event.type, '
+                "event.occurred_at, event.site, payload.…). A type without a template gets "
+                "the event as it is."
+            ),
+            "hmac_secret": _("Signs every request: X-Andon-Signature: t=<unix>,v1=<hex>."),
+        }
+
+    def clean_mapping(self):
+        mapping = self.cleaned_data.get("mapping") or {}
+        if not isinstance(mapping, dict):
+            raise forms.ValidationError(_("The mapping is a JSON object keyed by event type."))
+        unknown = [key for key in mapping if key not in outbound.erp_events]
+        if unknown:
+            raise forms.ValidationError(
+                _("Unknown event types: %(types)s.") % {"types": ", ".join(unknown)}
+            )
+        return mapping
+
+    def clean(self):
+        data = super().clean()
+        if data.get("adapter") == "rest" and data.get("is_active") and not data.get("base_url"):
+            self.add_error("base_url", _("The REST adapter needs the ERP's URL."))
+        return data
+
+
+@admin.register(ErpEndpoint)
+class ErpEndpointAdmin(SimpleHistoryAdmin):
+    form = ErpEndpointForm
+    list_display = ("name", "adapter", "base_url", "is_active", "owner")
+    list_filter = ("adapter", "is_active")
+    search_fields = ("name", "base_url")
+    filter_horizontal = ("sites",)
+
+
+@admin.register(ErpDelivery)
+class ErpDeliveryAdmin(SimpleHistoryAdmin):
+    """Every event on its way to an ERP; dead letters are retried or replayed from here."""
+
+    list_display = (
+        "event_type",
+        "endpoint",
+        "work_order",
+        "status",
+        "attempts",
+        "last_status",
+        "next_attempt_at",
+        "acknowledged_at",
+    )
+    list_filter = ("status", "endpoint", "event__type")
+    search_fields = ("work_order__erp_number", "event__event_id", "last_error")
+    list_select_related = ("endpoint", "event", "work_order")
+    readonly_fields = [f.name for f in ErpDelivery._meta.fields]
+    actions = ("retry", "replay")
+
+    @admin.display(description=_("event"), ordering="event__type")
+    def event_type(self, obj):
+        return obj.event.type
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def _redeliver(self, request, queryset, *, statuses, action, title, done):
+        form = ReasonForm(request.POST if "post" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            count = 0
+            for delivery in queryset:
+                if delivery.status not in statuses:
+                    self.message_user(
+                        request,
+                        gettext("%(delivery)s is %(status)s: left as it is.")
+                        % {"delivery": delivery, "status": delivery.get_status_display()},
+                        messages.WARNING,
+                    )
+                    continue
+                outbound.redeliver(delivery, actor=request.user, reason=form.cleaned_data["reason"])
+                count += 1
+            if count:
+                self.message_user(request, done(count) % {"count": count}, messages.SUCCESS)
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "form": form,
+            "queryset": queryset,
+            "action": action,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "opts": self.model._meta,
+            "media": self.media,
+            "note": gettext(
+                "The same event is sent again with the same Idempotency-Key; the reason is "
+                "recorded in each delivery's history."
+            ),
+        }
+        return TemplateResponse(request, "admin/action_reason.html", context)
+
+    @admin.action(description=_("Retry selected dead letters…"), permissions=["change"])
+    def retry(self, request, queryset):
+        return self._redeliver(
+            request,
+            queryset,
+            statuses={ErpDelivery.Status.DEAD},
+            action="retry",
+            title=gettext("Retry dead letters"),
+            done=lambda n: ngettext(
+                "%(count)d delivery queued.", "%(count)d deliveries queued.", n
+            ),
+        )
+
+    @admin.action(description=_("Replay selected deliveries…"), permissions=["change"])
+    def replay(self, request, queryset):
+        return self._redeliver(
+            request,
+            queryset,
+            statuses={ErpDelivery.Status.DELIVERED, ErpDelivery.Status.DEAD},
+            action="replay",
+            title=gettext("Replay deliveries"),
+            done=lambda n: ngettext(
+                "%(count)d delivery queued.", "%(count)d deliveries queued.", n
+            ),
+        )

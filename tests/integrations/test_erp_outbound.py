@@ -1,0 +1,196 @@
+"""Outbound delivery, one piece at a time (the flaky-ERP run is tests/e2e/test_erp_delivery.py)."""
+
+import hashlib
+import hmac
+import json
+
+import pytest
+from django.test import Client
+
+from integrations.erp import outbound
+from integrations.erp.models import ErpDelivery, ErpEndpoint
+from mes import services
+from mes.models import Notification, OutboxEvent
+from tests.factories import make_user, make_work_order
+from tests.integrations.flaky_erp import FlakyErp
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("require_postgres")]
+
+SECRET = "shh"
+ALWAYS_OK = {"ok": 1}
+
+
+def test_render_keeps_types_fills_text_and_walks_structures():
+    context = {
+        "event": {"id": "e-1", "type": "operation.confirmed", "site": "P1"},
+        "payload": {"good_qty": 12.5, "lots": [{"lot": "L1"}], "erp_number": "ZP/1"},
+    }
+    template = {
+        "order": "{{ payload.erp_number }}",
+        "good": "{{ payload.good_qty }}",
+        "first_lot": "{{ payload.lots.0.lot }}",
+        "text": "Andon {{ event.type }} at {{event.site}}",
+        "rows": [{"id": "{{ event.id }}"}, 7, None],
+        "missing": "{{ payload.nope }}",
+    }
+    assert outbound.render(template, context) == {
+        "order": "ZP/1",
+        "good": 12.5,
+        "first_lot": "L1",
+        "text": "Andon operation.confirmed at P1",
+        "rows": [{"id": "e-1"}, 7, None],
+        "missing": None,
+    }
+
+
+def test_signature_is_hmac_of_timestamp_and_body():
+    header = outbound.signature(SECRET, b'{"a":1}', timestamp=1700000000)
+    t, v1 = (part.split("=", 1)[1] for part in header.split(","))
+    expected = hmac.new(SECRET.encode(), b'1700000000.{"a":1}', hashlib.sha256).hexdigest()
+    assert t == "1700000000" and v1 == expected
+
+
+@pytest.fixture
+def held(p1, relay):
+    """An endpoint for holds at P1, a held work order, its event relayed into a delivery."""
+
+    def make(erp, **endpoint):
+        owner = make_user("owner", "manager", [p1])
+        ep = ErpEndpoint.objects.create(
+            name="ERP",
+            base_url=erp.url,
+            hmac_secret=SECRET,
+            event_types=["work_order.held"],
+            owner=owner,
+            max_attempts=3,
+            **endpoint,
+        )
+        wo = make_work_order(p1, erp_number="ZP/2026/12/0001", status="released")
+        services.hold_work_order(wo, actor=None, reason="no steel")
+        relay()
+        return ep, wo, owner
+
+    return make
+
+
+def test_an_event_is_delivered_mapped_signed_with_its_id_as_key(held):
+    with FlakyErp(SECRET, weights=ALWAYS_OK) as erp:
+        ep, wo, _owner = held(
+            erp,
+            mapping={
+                "work_order.held": {
+                    "order": "{{ payload.erp_number }}",
+                    "why": "{{ event.reason }}",
+                }
+            },
+        )
+        delivery = ErpDelivery.objects.get()
+        assert (delivery.status, delivery.work_order) == ("pending", wo)
+        assert outbound.deliver_endpoint_now(ep.pk) == 1
+    delivery.refresh_from_db()
+    event = OutboxEvent.objects.get(type="work_order.held")
+    assert delivery.status == "delivered" and delivery.acknowledged_at
+    assert delivery.time_to_erp.total_seconds() >= 0
+    assert list(erp.applied) == [str(event.event_id)]
+    assert erp.bad_signatures == 0
+    assert delivery.history.first().history_change_reason == "delivered"
+
+
+def test_a_refusal_is_a_dead_letter_at_once_and_the_owner_is_told(
+    held, django_capture_on_commit_callbacks
+):
+    with FlakyErp(SECRET, weights=ALWAYS_OK) as erp:
+        erp.refused = {"ZP/2026/12/0001"}
+        ep, _wo, owner = held(
+            erp, mapping={"work_order.held": {"work_order": "{{ payload.erp_number }}"}}
+        )
+        with django_capture_on_commit_callbacks(execute=True):
+            outbound.deliver_endpoint_now(ep.pk)
+    delivery = ErpDelivery.objects.get()
+    assert (delivery.status, delivery.attempts, delivery.last_status) == ("dead", 1, 422)
+    assert Notification.objects.filter(user=owner, kind="erp_dead_letter").count() == 1
+
+
+def test_server_errors_back_off_then_dead_letter_after_max_attempts(held, settings):
+    settings.ANDON_ERP_BACKOFF = 0
+    with FlakyErp(SECRET, weights={"error": 1}) as erp:
+        ep, _wo, _owner = held(erp)
+        outbound.deliver_endpoint_now(ep.pk)
+    delivery = ErpDelivery.objects.get()
+    assert delivery.status == "dead" and delivery.attempts == 3
+    assert sum(erp.received.values()) == 3
+
+
+def test_backoff_grows_with_jitter_and_honours_retry_after(settings):
+    settings.ANDON_ERP_BACKOFF = 2
+    first, fifth = outbound.backoff(1), outbound.backoff(5)
+    assert 1 <= first <= 3 and 16 <= fifth <= 48
+    assert outbound.backoff(1, retry_after=120) == 120
+    assert outbound.backoff(30) <= outbound.BACKOFF_CAP * 1.5
+
+
+def test_endpoints_get_only_their_events_and_sites(p1, p2, relay):
+    ErpEndpoint.objects.create(
+        name="P2 only", base_url="http://127.0.0.1:9/", event_types=["work_order.held"]
+    ).sites.add(p2)
+    ErpEndpoint.objects.create(
+        name="completions", base_url="http://127.0.0.1:9/", event_types=["work_order.completed"]
+    )
+    ErpEndpoint.objects.create(
+        name="off", base_url="http://127.0.0.1:9/", event_types=["work_order.held"], is_active=False
+    )
+    wo = make_work_order(p1, status="released")
+    services.hold_work_order(wo, actor=None, reason="x")
+    relay()
+    assert not ErpDelivery.objects.exists()
+
+
+def test_admin_retries_a_dead_letter_with_a_reason_and_planners_cannot(held, p1):
+    with FlakyErp(SECRET, weights=ALWAYS_OK) as erp:
+        erp.refused = {"ZP/2026/12/0001"}
+        ep, _wo, owner = held(
+            erp, mapping={"work_order.held": {"work_order": "{{ payload.erp_number }}"}}
+        )
+        outbound.deliver_endpoint_now(ep.pk)
+        delivery = ErpDelivery.objects.get()
+        assert delivery.status == "dead"
+        erp.refused = set()  # the ERP side was fixed
+        planner = make_user("planner", "planner", [p1], is_staff=True)
+        url = "/admin/erp/erpdelivery/"
+        browser = Client()
+        browser.force_login(planner)
+        assert browser.get(url).status_code == 403
+        owner.is_staff = True
+        owner.save()
+        browser.force_login(owner)
+        body = {"action": "retry", "_selected_action": [delivery.pk], "post": "yes"}
+        page = browser.post(url, {**body, "reason": ""})
+        assert page.status_code == 200  # asks again: a reason is required
+        browser.post(url, {**body, "reason": "ERP mapping fixed"})
+        delivery.refresh_from_db()
+        assert delivery.status == "pending" and delivery.attempts == 0
+        assert delivery.history.first().history_user == owner
+        assert delivery.history.first().history_change_reason == "ERP mapping fixed"
+        outbound.deliver_endpoint_now(ep.pk)
+    delivery.refresh_from_db()
+    assert delivery.status == "delivered"
+    assert len(erp.applied) == 1
+
+
+def test_endpoint_form_refuses_unknown_event_types_in_the_mapping(p1):
+    from integrations.erp.admin import ErpEndpointForm
+
+    form = ErpEndpointForm(
+        data={
+            "name": "x",
+            "adapter": "rest",
+            "base_url": "https://erp.example/in",
+            "auth_header": "Authorization",
+            "event_types": ["work_order.held"],
+            "mapping": json.dumps({"work_order.exploded": {}}),
+            "max_attempts": 5,
+            "timeout_seconds": 5,
+            "is_active": "on",
+        }
+    )
+    assert not form.is_valid() and "mapping" in form.errors
