@@ -45,7 +45,7 @@ beat: venv
 	$(VENV)/bin/celery -A mes beat -l info
 
 bench: venv
-	url="$$($(PY) tests/services.py --require)" && DATABASE_URL="$$url" $(PY) bench/run.py $(BENCH_ARGS) && DATABASE_URL="$$url" $(PY) bench/sweep.py && DATABASE_URL="$$url" $(PY) bench/push.py && DATABASE_URL="$$url" $(PY) bench/erp_ingest.py
+	url="$$($(PY) tests/services.py --require)" && DATABASE_URL="$$url" $(PY) bench/run.py $(BENCH_ARGS) && DATABASE_URL="$$url" $(PY) bench/sweep.py && DATABASE_URL="$$url" $(PY) bench/push.py && DATABASE_URL="$$url" $(PY) bench/erp_ingest.py && DATABASE_URL="$$url" $(PY) bench/erp_delivery.py
 
 lint: venv
 	$(VENV)/bin/ruff check .
