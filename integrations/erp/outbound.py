@@ -267,7 +267,7 @@ def endpoints_for(event: OutboxEvent) -> list[ErpEndpoint]:
 @subscribers.register(SUBSCRIBER, "*")
 def enqueue_deliveries(event: OutboxEvent) -> None:
     """One delivery per endpoint that wants the event; delivered after the relay commits."""
-    if event.type not in erp_events:
+    if event.type not in erp_events or _from_the_erp(event):
         return
     endpoints = endpoints_for(event)
     if not endpoints:
@@ -279,6 +279,12 @@ def enqueue_deliveries(event: OutboxEvent) -> None:
         )
     ids = [e.pk for e in endpoints]
     transaction.on_commit(lambda: _kick(ids))
+
+
+def _from_the_erp(event: OutboxEvent) -> bool:
+    """A change the ERP itself made (its account holds ``erp.ingest_erp``) is not sent back."""
+    actor = event.actor
+    return actor is not None and actor.is_active and actor.has_perm("erp.ingest_erp")
 
 
 def _kick(endpoint_ids: list[int], countdown: float | None = None) -> None:

@@ -194,3 +194,17 @@ def test_endpoint_form_refuses_unknown_event_types_in_the_mapping(p1):
         }
     )
     assert not form.is_valid() and "mapping" in form.errors
+
+
+def test_changes_the_erp_made_itself_are_not_sent_back(p1, relay):
+    ErpEndpoint.objects.create(
+        name="ERP", base_url="http://127.0.0.1:9/", event_types=["work_order.cancelled"]
+    )
+    erp_account = make_user("erp", "erp_integration", [p1])
+    mine = make_work_order(p1, status="planned")
+    services.cancel_work_order(mine, actor=erp_account, reason="cancelled in the ERP")
+    theirs = make_work_order(p1, status="planned")
+    planner = make_user("planner", "planner", [p1])
+    services.cancel_work_order(theirs, actor=planner, reason="customer call")
+    relay()
+    assert list(ErpDelivery.objects.values_list("work_order__pk", flat=True)) == [theirs.pk]
