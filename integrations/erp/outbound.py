@@ -310,18 +310,6 @@ def next_head(endpoint: ErpEndpoint, now=None) -> ErpDelivery | None:
     before an earlier one does). Rows another worker holds are skipped. A few small queries
     whatever the backlog: the due candidates, then the chains' first events, then the lock."""
     now = now or timezone.now()
-    # First the events still in the relay, then the deliveries: a relay that commits in
-    # between is then seen by the second query (its delivery) or blocks by the first.
-    first_in_relay = dict(
-        OutboxEvent.objects.filter(delivered_at__isnull=True, type__in=endpoint.event_types or [])
-        .filter(
-            ~Exists(OutboxDelivery.objects.filter(event_id=OuterRef("pk"), subscriber=SUBSCRIBER))
-        )
-        .annotate(chain=Cast(KeyTextTransform("work_order_id", "payload"), IntegerField()))
-        .values("chain")
-        .annotate(first=Min("pk"))
-        .values_list("chain", "first")
-    )
     pending = ErpDelivery.objects.filter(endpoint=endpoint, status=ErpDelivery.Status.PENDING)
     due = list(
         pending.filter(next_attempt_at__lte=now)
@@ -331,6 +319,23 @@ def next_head(endpoint: ErpEndpoint, now=None) -> ErpDelivery | None:
     if not due:
         return None
     chains = {wo for _pk, wo, _event in due if wo is not None}
+    # The events still in the relay, before the pending deliveries: a relay that commits in
+    # between is then seen by the second query (its delivery) or blocks by the first.
+    first_in_relay = dict(
+        OutboxEvent.objects.filter(
+            delivered_at__isnull=True,
+            type__in=endpoint.event_types or [],
+            pk__lt=max(event for _pk, _wo, event in due),
+        )
+        .filter(
+            ~Exists(OutboxDelivery.objects.filter(event_id=OuterRef("pk"), subscriber=SUBSCRIBER))
+        )
+        .annotate(chain=Cast(KeyTextTransform("work_order_id", "payload"), IntegerField()))
+        .filter(chain__in=chains)
+        .values("chain")
+        .annotate(first=Min("pk"))
+        .values_list("chain", "first")
+    )
     first_pending = dict(
         pending.filter(work_order_id__in=chains)
         .values("work_order_id")
