@@ -40,6 +40,7 @@ class ErpEndpointForm(forms.ModelForm):
             "mapping",
             "sites",
             "owner",
+            "feed_account",
             "max_attempts",
             "timeout_seconds",
             "is_active",
@@ -71,6 +72,8 @@ class ErpEndpointForm(forms.ModelForm):
         data = super().clean()
         if data.get("adapter") == "rest" and data.get("is_active") and not data.get("base_url"):
             self.add_error("base_url", _("The REST adapter needs the ERP's URL."))
+        if data.get("adapter") == "pull" and not data.get("feed_account"):
+            self.add_error("feed_account", _("A pull feed needs the account that reads it."))
         return data
 
 
@@ -81,6 +84,7 @@ class ErpEndpointAdmin(SimpleHistoryAdmin):
     list_filter = ("adapter", "is_active")
     search_fields = ("name", "base_url")
     filter_horizontal = ("sites",)
+    readonly_fields = ("feed_acknowledged",)
 
 
 @admin.register(ErpDelivery)

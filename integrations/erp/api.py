@@ -6,12 +6,13 @@ from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from mes.errors import InvalidInput
 from mes.idempotency import HEADER, idempotent_response
 
-from . import inbound
+from . import feed, inbound
 
 
 class CanIngest(BasePermission):
@@ -126,3 +127,86 @@ WorkCenterBatchView = _documented("work_centers", WorkCenterBatchIn, "Work cente
 LotBatchView = _documented(
     "lots", LotBatchIn, "Supplier lots received at a site (quantity set once, on receipt)."
 )
+
+
+# --- the pull feed --------------------------------------------------------------------------
+
+
+class CanReadFeed(BasePermission):
+    message = _("Only the ERP integration account may read the ERP event feed.")
+
+    def has_permission(self, request, view) -> bool:
+        return bool(request.user and request.user.has_perm("erp.read_erp_feed"))
+
+
+class FeedQuery(serializers.Serializer):
+    after = serializers.IntegerField(
+        required=False, min_value=0, help_text="cursor; default: the last acknowledged one"
+    )
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=feed.MAX_LIMIT)
+
+
+class FeedEventOut(serializers.Serializer):
+    cursor = serializers.IntegerField()
+    event_id = serializers.UUIDField()
+    type = serializers.CharField()
+    occurred_at = serializers.DateTimeField()
+    site = serializers.CharField(allow_null=True)
+    work_order = serializers.CharField(allow_null=True, help_text="its ERP number")
+    acknowledged = serializers.BooleanField()
+    body = serializers.JSONField(help_text="the endpoint's mapping for the type, or the event")
+
+
+class FeedOut(serializers.Serializer):
+    events = FeedEventOut(many=True)
+    next_cursor = serializers.IntegerField(help_text="pass as `after` to read on")
+    acknowledged_cursor = serializers.IntegerField()
+    has_more = serializers.BooleanField()
+
+
+class AckIn(serializers.Serializer):
+    cursor = serializers.IntegerField(min_value=1)
+
+
+class AckOut(serializers.Serializer):
+    acknowledged = serializers.IntegerField(help_text="deliveries acknowledged by this call")
+    acknowledged_cursor = serializers.IntegerField()
+
+
+def _valid(serializer_class, data) -> dict:
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+class FeedView(APIView):
+    """The pull alternative for ERPs that cannot receive calls: the events of the endpoint
+    this account reads, in order, from a cursor. See :mod:`integrations.erp.feed`."""
+
+    permission_classes = [IsAuthenticated, CanReadFeed]
+
+    @extend_schema(
+        parameters=[FeedQuery], responses=FeedOut, tags=["erp"], operation_id="erp_events"
+    )
+    def get(self, request):
+        query = _valid(FeedQuery, request.query_params)
+        endpoint = feed.endpoint_for(request.user)
+        page = feed.read(endpoint, after=query.get("after"), limit=query.get("limit", 100))
+        return Response(FeedOut(page).data)
+
+
+class FeedAckView(APIView):
+    """The ERP applied every event up to ``cursor``: they count as delivered (time to ERP
+    ends now). Acknowledging again changes nothing."""
+
+    permission_classes = [IsAuthenticated, CanReadFeed]
+
+    @extend_schema(request=AckIn, responses=AckOut, tags=["erp"], operation_id="erp_events_ack")
+    def post(self, request):
+        def produce():
+            data = _valid(AckIn, request.data if isinstance(request.data, dict) else {})
+            endpoint = feed.endpoint_for(request.user)
+            count, cursor = feed.acknowledge(endpoint, cursor=data["cursor"], actor=request.user)
+            return 200, {"acknowledged": count, "acknowledged_cursor": cursor}
+
+        return idempotent_response(request, produce)

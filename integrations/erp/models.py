@@ -35,6 +35,18 @@ class ErpEndpoint(models.Model):
     max_attempts = models.PositiveSmallIntegerField(_("attempts before dead letter"), default=8)
     timeout_seconds = models.PositiveSmallIntegerField(_("timeout (s)"), default=10)
     is_active = models.BooleanField(_("active"), default=True)
+    # The pull adapter: the ERP reads GET /api/v1/erp/events/ with this account's token and
+    # acknowledges what it applied; ``feed_acknowledged`` is the last cursor it acknowledged.
+    feed_account = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="erp_feed",
+        verbose_name=_("feed reader account"),
+        help_text=_("Pull adapter: the ERP account that reads and acknowledges this feed."),
+    )
+    feed_acknowledged = models.BigIntegerField(_("feed acknowledged up to"), default=0)
 
     history = HistoricalRecords(bases=[HistoryAuditFields], excluded_fields=["auth_value"])
 
@@ -76,6 +88,9 @@ class ErpDelivery(models.Model):
     response_body = models.TextField(_("ERP answer"), blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     acknowledged_at = models.DateTimeField(_("acknowledged by the ERP"), null=True, blank=True)
+    # Pull adapter: the delivery's place in the endpoint's feed (the cursor), given when the
+    # ERP first reads past it; never reused.
+    feed_position = models.BigIntegerField(_("feed cursor"), null=True, blank=True)
 
     history = HistoricalRecords(bases=[HistoryAuditFields], excluded_fields=["response_body"])
 
@@ -84,7 +99,10 @@ class ErpDelivery(models.Model):
         verbose_name = _("ERP delivery")
         verbose_name_plural = _("ERP deliveries")
         constraints = [
-            models.UniqueConstraint(fields=["endpoint", "event"], name="erp_delivery_once")
+            models.UniqueConstraint(fields=["endpoint", "event"], name="erp_delivery_once"),
+            models.UniqueConstraint(
+                fields=["endpoint", "feed_position"], name="erp_delivery_feed_position"
+            ),
         ]
         indexes = [
             models.Index(

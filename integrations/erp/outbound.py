@@ -242,7 +242,24 @@ def _retry_after(value: str | None) -> float | None:
             return None
 
 
-adapters: dict[str, object] = {RestAdapter.name: RestAdapter()}
+class PullAdapter:
+    """For ERPs that cannot receive calls: deliveries wait in the endpoint's feed, which the
+    ERP reads (``GET /api/v1/erp/events/``) and acknowledges (:mod:`integrations.erp.feed`).
+    Nothing is pushed."""
+
+    name = "pull"
+    label = gettext_lazy("Pull feed (the ERP reads /api/v1/erp/events/)")
+    pushes = False
+
+    def deliver(self, endpoint: ErpEndpoint, delivery: ErpDelivery, body: dict) -> Outcome:
+        raise RuntimeError("a pull endpoint is read by the ERP, never pushed to")
+
+
+adapters: dict[str, object] = {RestAdapter.name: RestAdapter(), PullAdapter.name: PullAdapter()}
+
+
+def pushes(endpoint: ErpEndpoint) -> bool:
+    return getattr(adapters.get(endpoint.adapter), "pushes", True)
 
 
 def adapter_choices() -> list[tuple[str, str]]:
@@ -277,8 +294,9 @@ def enqueue_deliveries(event: OutboxEvent) -> None:
         ErpDelivery.objects.get_or_create(
             endpoint=endpoint, event=event, defaults={"work_order_id": work_order_id}
         )
-    ids = [e.pk for e in endpoints]
-    transaction.on_commit(lambda: _kick(ids))
+    ids = [e.pk for e in endpoints if pushes(e)]
+    if ids:
+        transaction.on_commit(lambda: _kick(ids))
 
 
 def _from_the_erp(event: OutboxEvent) -> bool:
@@ -303,6 +321,27 @@ def _kick(endpoint_ids: list[int], countdown: float | None = None) -> None:
 HEADS_PER_LOOK = 200
 
 
+def first_in_relay_by_chain(endpoint: ErpEndpoint, chains: set[int], below: int) -> dict:
+    """Per work order of ``chains``, the first event (below ``below``) of a type the endpoint
+    wants that the relay has not handed to this subscriber yet: later events of that work
+    order must wait for it."""
+    if not chains:
+        return {}
+    return dict(
+        OutboxEvent.objects.filter(
+            delivered_at__isnull=True, type__in=endpoint.event_types or [], pk__lt=below
+        )
+        .filter(
+            ~Exists(OutboxDelivery.objects.filter(event_id=OuterRef("pk"), subscriber=SUBSCRIBER))
+        )
+        .annotate(chain=Cast(KeyTextTransform("work_order_id", "payload"), IntegerField()))
+        .filter(chain__in=chains)
+        .values("chain")
+        .annotate(first=Min("pk"))
+        .values_list("chain", "first")
+    )
+
+
 def next_head(endpoint: ErpEndpoint, now=None) -> ErpDelivery | None:
     """Lock and return a due pending delivery that is first in its work order's chain: no
     earlier event of the same work order is still pending for this endpoint, or still on its
@@ -321,21 +360,7 @@ def next_head(endpoint: ErpEndpoint, now=None) -> ErpDelivery | None:
     chains = {wo for _pk, wo, _event in due if wo is not None}
     # The events still in the relay, before the pending deliveries: a relay that commits in
     # between is then seen by the second query (its delivery) or blocks by the first.
-    first_in_relay = dict(
-        OutboxEvent.objects.filter(
-            delivered_at__isnull=True,
-            type__in=endpoint.event_types or [],
-            pk__lt=max(event for _pk, _wo, event in due),
-        )
-        .filter(
-            ~Exists(OutboxDelivery.objects.filter(event_id=OuterRef("pk"), subscriber=SUBSCRIBER))
-        )
-        .annotate(chain=Cast(KeyTextTransform("work_order_id", "payload"), IntegerField()))
-        .filter(chain__in=chains)
-        .values("chain")
-        .annotate(first=Min("pk"))
-        .values_list("chain", "first")
-    )
+    first_in_relay = first_in_relay_by_chain(endpoint, chains, max(e for _p, _w, e in due))
     first_pending = dict(
         pending.filter(work_order_id__in=chains)
         .values("work_order_id")
@@ -369,7 +394,7 @@ def deliver_endpoint_now(endpoint_id: int, limit: int = 500) -> int:
     ``limit`` attempts were made. Safe to run in any number of workers at once. Returns the
     number of attempts."""
     endpoint = ErpEndpoint.objects.filter(pk=endpoint_id, is_active=True).first()
-    if endpoint is None:
+    if endpoint is None or not pushes(endpoint):
         return 0
     attempts = 0
     while attempts < limit:
@@ -456,9 +481,11 @@ def redeliver(delivery: ErpDelivery, *, actor, reason: str) -> ErpDelivery:
         delivery.attempts = 0
         delivery.next_attempt_at = timezone.now()
         delivery.acknowledged_at = None
+        delivery.feed_position = None  # a pull endpoint serves it again, at the feed's end
         delivery._history_user = actor
         delivery._change_reason = reason[:100]
         delivery.save()
-        endpoint_id = delivery.endpoint_id
-        transaction.on_commit(lambda: _kick([endpoint_id]))
+        if pushes(delivery.endpoint):
+            endpoint_id = delivery.endpoint_id
+            transaction.on_commit(lambda: _kick([endpoint_id]))
     return delivery

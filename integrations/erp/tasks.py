@@ -20,6 +20,7 @@ def sweep_deliveries() -> int:
         ErpDelivery.objects.filter(
             status=ErpDelivery.Status.PENDING, next_attempt_at__lte=timezone.now()
         )
+        .exclude(endpoint__adapter=outbound.PullAdapter.name)
         .values_list("endpoint_id", flat=True)
         .distinct()
     )

@@ -11,4 +11,6 @@ urlpatterns = [
     path("items/batch/", api.ItemBatchView.as_view(), name="item-batch"),
     path("work-centers/batch/", api.WorkCenterBatchView.as_view(), name="work-center-batch"),
     path("lots/batch/", api.LotBatchView.as_view(), name="lot-batch"),
+    path("events/", api.FeedView.as_view(), name="events"),
+    path("events/ack/", api.FeedAckView.as_view(), name="events-ack"),
 ]
