@@ -5,6 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from integrations.erp import views as erp_views
 from mes import views
 
 urlpatterns = [
@@ -23,6 +24,7 @@ urlpatterns = [
     ),
     path("notifications/<int:pk>/open/", views.notification_open, name="notification-open"),
     path("exceptions/", include("exceptions.urls")),
+    path("erp/reconciliation/", erp_views.reconciliation_page, name="erp-reconciliation"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("mes.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -5,14 +5,15 @@ from __future__ import annotations
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
+from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from mes.errors import InvalidInput
+from mes.errors import InvalidInput, NotFound
 from mes.idempotency import HEADER, idempotent_response
 
-from . import feed, inbound
+from . import feed, inbound, reconciliation
 
 
 class CanIngest(BasePermission):
@@ -210,3 +211,117 @@ class FeedAckView(APIView):
             return 200, {"acknowledged": count, "acknowledged_cursor": cursor}
 
         return idempotent_response(request, produce)
+
+
+# --- reconciliation -------------------------------------------------------------------------
+
+
+class CanReconcile(BasePermission):
+    message = _("Reconciliation is for those who may see ERP deliveries (managers).")
+
+    def has_permission(self, request, view) -> bool:
+        return bool(request.user and request.user.has_perm("erp.view_erpdelivery"))
+
+
+class ReconciliationRowOut(serializers.Serializer):
+    erp_number = serializers.CharField()
+    site = serializers.CharField(source="site.code")
+    item = serializers.CharField(source="item.code")
+    status = serializers.CharField()
+    planned_qty = serializers.DecimalField(max_digits=18, decimal_places=3)
+    confirmations = serializers.IntegerField(help_text="recorded in Andon")
+    good = serializers.DecimalField(max_digits=18, decimal_places=3)
+    scrap = serializers.DecimalField(max_digits=18, decimal_places=3)
+    acknowledged = serializers.IntegerField(help_text="confirmations the ERP acknowledged")
+    acknowledged_good = serializers.DecimalField(max_digits=18, decimal_places=3)
+    acknowledged_scrap = serializers.DecimalField(max_digits=18, decimal_places=3)
+    pending = serializers.IntegerField()
+    dead = serializers.IntegerField()
+    completion_acknowledged = serializers.BooleanField()
+    state = serializers.ChoiceField(choices=reconciliation.STATES)
+
+
+class TimeToErpRowOut(serializers.Serializer):
+    event_type = serializers.CharField()
+    site = serializers.CharField(allow_null=True)
+    acknowledged = serializers.IntegerField()
+    p50_seconds = serializers.FloatField(allow_null=True)
+    p95_seconds = serializers.FloatField(allow_null=True)
+    max_seconds = serializers.FloatField(allow_null=True)
+    pending = serializers.IntegerField()
+    oldest_pending_seconds = serializers.FloatField(allow_null=True)
+
+
+FILTERS = [
+    OpenApiParameter(
+        "endpoint",
+        int,
+        description="ERP endpoint id (default: the first active one that takes confirmations)",
+    ),
+    OpenApiParameter("site", str, description="site code"),
+]
+
+
+class ReconciliationView(APIView):
+    """Per work order with confirmations: what Andon confirmed against what the ERP
+    acknowledged, newest first, paged (``limit``/``offset``), with counts per state."""
+
+    permission_classes = [IsAuthenticated, CanReconcile]
+
+    @extend_schema(
+        parameters=[
+            *FILTERS,
+            OpenApiParameter("state", str, enum=list(reconciliation.STATES)),
+            OpenApiParameter("search", str, description="part of the ERP number"),
+            OpenApiParameter("limit", int),
+            OpenApiParameter("offset", int),
+        ],
+        responses=ReconciliationRowOut(many=True),
+        tags=["erp"],
+        operation_id="erp_reconciliation",
+    )
+    def get(self, request):
+        query = reconciliation.Query(request.user, request.query_params)
+        if query.endpoint is None:
+            raise NotFound(_("No active ERP endpoint takes confirmations."), code="no_endpoint")
+        rows = reconciliation.work_orders(
+            request.user, query.endpoint, site=query.site, search=query.search
+        )
+        counts = reconciliation.state_counts(rows)
+        if query.state:
+            rows = rows.filter(state=query.state)
+        paginator = LimitOffsetPagination()
+        page = paginator.paginate_queryset(rows, request, view=self)
+        answer = paginator.get_paginated_response(ReconciliationRowOut(page, many=True).data)
+        answer.data["endpoint"] = {"id": query.endpoint.pk, "name": query.endpoint.name}
+        answer.data["states"] = counts
+        return answer
+
+
+class TimeToErpView(APIView):
+    """The execution gap: per event type and site, p50 / p95 / max seconds from an event to
+    the ERP's acknowledgement, and what is still pending (events since ``since``, default the
+    last 7 days; all endpoints unless ``endpoint``)."""
+
+    permission_classes = [IsAuthenticated, CanReconcile]
+
+    @extend_schema(
+        parameters=[
+            *FILTERS,
+            OpenApiParameter("since", str, description="ISO date or date-time"),
+        ],
+        responses=TimeToErpRowOut(many=True),
+        tags=["erp"],
+        operation_id="erp_time_to_erp",
+    )
+    def get(self, request):
+        params = request.query_params.copy()
+        explicit = bool(params.get("endpoint"))
+        query = reconciliation.Query(request.user, params)
+        rows = reconciliation.time_to_erp(
+            request.user,
+            since=query.since,
+            endpoint=query.endpoint if explicit else None,
+            site=query.site,
+        )
+        return Response({"results": TimeToErpRowOut(rows, many=True).data})

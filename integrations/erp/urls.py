@@ -13,4 +13,6 @@ urlpatterns = [
     path("lots/batch/", api.LotBatchView.as_view(), name="lot-batch"),
     path("events/", api.FeedView.as_view(), name="events"),
     path("events/ack/", api.FeedAckView.as_view(), name="events-ack"),
+    path("reconciliation/", api.ReconciliationView.as_view(), name="reconciliation"),
+    path("time-to-erp/", api.TimeToErpView.as_view(), name="time-to-erp"),
 ]

@@ -150,6 +150,27 @@ class Command(BaseCommand):
             grant_site_access(erp, site)
         # Auditors read every site through the role's global site permission.
         self._user("auditor", groups["auditor"], staff=True)
+        self._erp_feed(erp, manager)
+
+    @staticmethod
+    def _erp_feed(erp: User, owner: User) -> None:
+        """A pull endpoint the ``erp`` account reads (GET /api/v1/erp/events/): the demo's
+        confirmations wait there, and show on the reconciliation page."""
+        from integrations.erp.models import ErpEndpoint
+
+        ErpEndpoint.objects.create(
+            name="Demo ERP (pull feed)",
+            adapter="pull",
+            event_types=[
+                "operation.confirmed",
+                "work_order.completed",
+                "work_order.held",
+                "work_order.resumed",
+                "exception.resolved",
+            ],
+            feed_account=erp,
+            owner=owner,
+        )
 
     @staticmethod
     def _user(username: str, group: Group, staff: bool) -> User:
