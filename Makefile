@@ -8,7 +8,7 @@ PORT ?= 8000
 WORKERS ?= 2
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test run worker beat bench lint format clean
+.PHONY: venv tryton demo test run worker beat bench lint format clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -18,6 +18,17 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# A real Tryton ERP (trytond 8.2 with production and stock_lot) for the Tryton adapter's tests,
+# in a venv of its own: it is the ERP, not a part of Andon.
+TRYTON_VENV ?= .venv-tryton
+TRYTON_STAMP := $(TRYTON_VENV)/.installed
+$(TRYTON_STAMP):
+	test -x $(TRYTON_VENV)/bin/python || $(PYTHON) -m venv $(TRYTON_VENV)
+	$(TRYTON_VENV)/bin/pip install -q 'trytond==8.2.*' 'trytond_production==8.2.*' 'trytond_stock_lot==8.2.*'
+	touch $(TRYTON_STAMP)
+
+tryton: $(TRYTON_STAMP)
+
 # Embedded mode: SQLite file, in-memory channel layer, tasks in-process. No server to install.
 demo: venv
 	env -u DATABASE_URL -u REDIS_URL $(PY) manage.py migrate --noinput
@@ -25,8 +36,8 @@ demo: venv
 	env -u DATABASE_URL -u REDIS_URL ANDON_INPROCESS_SWEEPS=1 $(VENV)/bin/uvicorn mes.asgi:application --host $(HOST) --port $(PORT)
 
 # Real PostgreSQL and Redis at their default local addresses unless DATABASE_URL/TEST_REDIS_URL say otherwise.
-test: venv
-	url="$$($(PY) tests/services.py)" && DATABASE_URL="$$url" $(PY) -m pytest $(PYTEST_ARGS)
+test: venv tryton
+	url="$$($(PY) tests/services.py)" && DATABASE_URL="$$url" TRYTON_VENV="$(abspath $(TRYTON_VENV))" $(PY) -m pytest $(PYTEST_ARGS)
 
 # Production processes (needs DATABASE_URL, REDIS_URL, SECRET_KEY, DEBUG=0 in the environment).
 run: venv
@@ -57,4 +68,4 @@ format: venv
 	$(VENV)/bin/ruff check --fix .
 
 clean:
-	rm -rf $(VENV) andon.sqlite3 staticfiles .pytest_cache
+	rm -rf $(VENV) $(TRYTON_VENV) andon.sqlite3 staticfiles .pytest_cache

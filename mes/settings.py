@@ -242,6 +242,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "integrations.erp.tasks.sweep_deliveries",
         "schedule": timedelta(seconds=env.int("ERP_DELIVERY_SWEEP_SECONDS", default=15)),
     },
+    "erp-order-sync": {
+        "task": "integrations.erp.tasks.sync_polling_endpoints",
+        "schedule": timedelta(seconds=env.int("ERP_SYNC_SECONDS", default=300)),
+    },
     "idempotency-purge": {
         "task": "mes.tasks.purge_idempotency_records",
         "schedule": timedelta(hours=1),

@@ -40,7 +40,8 @@ class ErpEndpointForm(forms.ModelForm):
             "mapping",
             "sites",
             "owner",
-            "feed_account",
+            "account",
+            "options",
             "max_attempts",
             "timeout_seconds",
             "is_active",
@@ -72,8 +73,24 @@ class ErpEndpointForm(forms.ModelForm):
         data = super().clean()
         if data.get("adapter") == "rest" and data.get("is_active") and not data.get("base_url"):
             self.add_error("base_url", _("The REST adapter needs the ERP's URL."))
-        if data.get("adapter") == "pull" and not data.get("feed_account"):
-            self.add_error("feed_account", _("A pull feed needs the account that reads it."))
+        if data.get("adapter") == "pull" and not data.get("account"):
+            self.add_error("account", _("A pull feed needs the account that reads it."))
+        adapter = outbound.adapters.get(data.get("adapter"))
+        if hasattr(adapter, "sync"):
+            if not data.get("base_url"):
+                self.add_error("base_url", _("The adapter needs the ERP's URL."))
+            if not data.get("account"):
+                self.add_error("account", _("Orders are imported as this account."))
+            for problem in adapter.option_errors(data.get("options")):
+                self.add_error("options", problem)
+        supported = getattr(adapter, "event_types", None)
+        if supported is not None:
+            extra = set(data.get("event_types") or []) - set(supported)
+            if extra:
+                self.add_error(
+                    "event_types",
+                    _("This adapter sends only: %(types)s.") % {"types": ", ".join(supported)},
+                )
         return data
 
 
@@ -84,7 +101,38 @@ class ErpEndpointAdmin(SimpleHistoryAdmin):
     list_filter = ("adapter", "is_active")
     search_fields = ("name", "base_url")
     filter_horizontal = ("sites",)
-    readonly_fields = ("feed_acknowledged",)
+    readonly_fields = ("feed_acknowledged", "synced_at", "sync_summary")
+    actions = ("sync_now",)
+
+    @admin.action(description=_("Sync now: import orders from the ERP"), permissions=["change"])
+    def sync_now(self, request, queryset):
+        for endpoint in queryset:
+            if not outbound.polls(endpoint):
+                self.message_user(
+                    request,
+                    gettext("%(endpoint)s does not import orders.") % {"endpoint": endpoint},
+                    messages.WARNING,
+                )
+                continue
+            try:
+                summary = outbound.sync_now(endpoint)
+            except outbound.SyncFailed as exc:
+                self.message_user(
+                    request,
+                    gettext("%(endpoint)s: sync failed: %(error)s")
+                    % {"endpoint": endpoint, "error": exc},
+                    messages.ERROR,
+                )
+                continue
+            counts = ", ".join(
+                f"{key} {value}" for key, value in summary.items() if isinstance(value, int)
+            )
+            self.message_user(
+                request,
+                gettext("%(endpoint)s synced: %(counts)s.")
+                % {"endpoint": endpoint, "counts": counts},
+                messages.WARNING if summary.get("problems") else messages.SUCCESS,
+            )
 
 
 @admin.register(ErpDelivery)

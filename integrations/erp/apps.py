@@ -10,6 +10,9 @@ class ErpConfig(AppConfig):
     def ready(self) -> None:
         from mes.notifications import kinds
 
-        from . import outbound  # noqa: F401  (registers the `erp` outbox subscriber)
+        from . import outbound  # registers the `erp` outbox subscriber
+        from .tryton import TrytonAdapter
+
+        outbound.adapters[TrytonAdapter.name] = TrytonAdapter()
 
         kinds.register("erp_dead_letter", _("ERP delivery failed"))

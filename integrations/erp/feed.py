@@ -1,7 +1,7 @@
 """The pull feed: outcomes for ERPs that cannot receive calls.
 
 An endpoint with the ``pull`` adapter collects deliveries like any other (the ``erp`` outbox
-subscriber), but nothing is pushed: its ``feed_account`` reads ``GET /api/v1/erp/events/``
+subscriber), but nothing is pushed: its ``account`` reads ``GET /api/v1/erp/events/``
 and acknowledges with ``POST /api/v1/erp/events/ack/``.
 
 The cursor is the delivery's ``feed_position``, given when a read first reaches it, under the
@@ -42,7 +42,7 @@ class NoFeed(NotFound):
 def endpoint_for(user) -> ErpEndpoint:
     """The active pull endpoint this account reads."""
     endpoint = ErpEndpoint.objects.filter(
-        feed_account=user, adapter=PullAdapter.name, is_active=True
+        account=user, adapter=PullAdapter.name, is_active=True
     ).first()
     if endpoint is None:
         raise NoFeed(_("No active pull feed is read by this account."))

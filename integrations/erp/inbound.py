@@ -55,6 +55,7 @@ STATUSES = (CREATED, UPDATED, UNCHANGED, STALE, REJECTED)
 CANCELLED = "cancelled"
 
 _INT_MAX = 2**31 - 1
+_BIGINT_MAX = 2**63 - 1
 
 
 # --- the shape of a record ------------------------------------------------------------------
@@ -79,7 +80,7 @@ class WorkOrderIn(serializers.Serializer):
     item = serializers.CharField(max_length=60)
     quantity = serializers.DecimalField(max_digits=14, decimal_places=3)
     due_date = serializers.DateField()
-    erp_version = serializers.IntegerField(min_value=0, max_value=_INT_MAX)
+    erp_version = serializers.IntegerField(min_value=0, max_value=_BIGINT_MAX)
     status = serializers.ChoiceField(choices=["active", CANCELLED], required=False)
     operations = OperationIn(many=True, required=False, default=list)
     components = ComponentIn(many=True, required=False, default=list)

@@ -35,20 +35,33 @@ class ErpEndpoint(models.Model):
     max_attempts = models.PositiveSmallIntegerField(_("attempts before dead letter"), default=8)
     timeout_seconds = models.PositiveSmallIntegerField(_("timeout (s)"), default=10)
     is_active = models.BooleanField(_("active"), default=True)
-    # The pull adapter: the ERP reads GET /api/v1/erp/events/ with this account's token and
-    # acknowledges what it applied; ``feed_acknowledged`` is the last cursor it acknowledged.
-    feed_account = models.OneToOneField(
+    # The account the ERP acts as: the pull feed's reader (GET /api/v1/erp/events/ with its
+    # token), and the one a polling adapter (Tryton) imports orders as.
+    account = models.OneToOneField(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
-        related_name="erp_feed",
-        verbose_name=_("feed reader account"),
-        help_text=_("Pull adapter: the ERP account that reads and acknowledges this feed."),
+        related_name="erp_endpoint",
+        verbose_name=_("ERP account"),
+        help_text=_(
+            "Pull feed: the account that reads and acknowledges it. Tryton: the account orders "
+            "are imported as (role erp_integration, with the sites it feeds)."
+        ),
     )
     feed_acknowledged = models.BigIntegerField(_("feed acknowledged up to"), default=0)
+    options = models.JSONField(
+        _("adapter options"),
+        default=dict,
+        blank=True,
+        help_text=_("Settings of the adapter, e.g. Tryton: warehouses to sites, routing."),
+    )
+    synced_at = models.DateTimeField(_("last sync"), null=True, blank=True)
+    sync_summary = models.JSONField(_("last sync result"), default=dict, blank=True)
 
-    history = HistoricalRecords(bases=[HistoryAuditFields], excluded_fields=["auth_value"])
+    history = HistoricalRecords(
+        bases=[HistoryAuditFields], excluded_fields=["auth_value", "synced_at", "sync_summary"]
+    )
 
     class Meta:
         ordering = ["name"]

@@ -262,6 +262,32 @@ def pushes(endpoint: ErpEndpoint) -> bool:
     return getattr(adapters.get(endpoint.adapter), "pushes", True)
 
 
+def polls(endpoint: ErpEndpoint) -> bool:
+    """The adapter imports orders by polling its ERP (it has ``sync``)."""
+    return hasattr(adapters.get(endpoint.adapter), "sync")
+
+
+class SyncFailed(Exception):
+    """An import from the ERP could not run (its cause is kept on the endpoint)."""
+
+
+def sync_now(endpoint: ErpEndpoint) -> dict:
+    """Import orders from a polling endpoint; a failure is recorded on the endpoint and
+    raised as :class:`SyncFailed`."""
+    adapter = adapters.get(endpoint.adapter)
+    if not hasattr(adapter, "sync"):
+        raise SyncFailed(
+            _("The %(adapter)s adapter does not import orders.") % {"adapter": endpoint.adapter}
+        )
+    try:
+        return adapter.sync(endpoint)
+    except SyncFailed as exc:
+        endpoint.synced_at = timezone.now()
+        endpoint.sync_summary = {"error": str(exc)[:1000]}
+        endpoint.save(update_fields=["synced_at", "sync_summary"])
+        raise
+
+
 def adapter_choices() -> list[tuple[str, str]]:
     return [(name, str(getattr(a, "label", name))) for name, a in adapters.items()]
 

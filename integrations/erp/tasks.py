@@ -4,7 +4,7 @@ from celery import shared_task
 from django.utils import timezone
 
 from . import outbound
-from .models import ErpDelivery
+from .models import ErpDelivery, ErpEndpoint
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -25,3 +25,24 @@ def sweep_deliveries() -> int:
         .distinct()
     )
     return sum(outbound.deliver_endpoint_now(pk) for pk in list(endpoint_ids))
+
+
+@shared_task(ignore_result=True)
+def sync_endpoint(endpoint_id: int) -> dict:
+    """Import orders from one polling endpoint (Tryton) now."""
+    endpoint = ErpEndpoint.objects.get(pk=endpoint_id)
+    return outbound.sync_now(endpoint)
+
+
+@shared_task(ignore_result=True)
+def sync_polling_endpoints() -> int:
+    """Import orders from every active endpoint whose adapter polls its ERP (periodic)."""
+    count = 0
+    for endpoint in ErpEndpoint.objects.filter(is_active=True):
+        if outbound.polls(endpoint):
+            try:
+                outbound.sync_now(endpoint)
+            except outbound.SyncFailed:
+                continue  # recorded on the endpoint; the owner sees it in the admin
+            count += 1
+    return count

@@ -83,7 +83,8 @@ class WorkOrder(models.Model):
     status_before_hold = models.CharField(
         max_length=20, choices=WorkOrderStatus.choices, blank=True, default=""
     )
-    erp_version = models.PositiveIntegerField(_("ERP version"), default=0)
+    # A counter or a change timestamp (ms, µs): whatever the ERP orders its changes by.
+    erp_version = models.PositiveBigIntegerField(_("ERP version"), default=0)
     planned_start = models.DateTimeField(_("planned start"), null=True, blank=True)
     planned_end = models.DateTimeField(_("planned end"), null=True, blank=True)
     released_at = models.DateTimeField(null=True, blank=True)

@@ -27,7 +27,7 @@ def endpoint(p1, reader):
         name="Feed",
         adapter="pull",
         event_types=TYPES,
-        feed_account=reader,
+        account=reader,
         mapping={
             "work_order.held": {"order": "{{ payload.erp_number }}", "why": "{{ event.reason }}"}
         },

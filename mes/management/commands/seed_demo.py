@@ -168,7 +168,7 @@ class Command(BaseCommand):
                 "work_order.resumed",
                 "exception.resolved",
             ],
-            feed_account=erp,
+            account=erp,
             owner=owner,
         )
 

@@ -1,0 +1,434 @@
+"""The Tryton adapter: production orders in by polling Tryton's REST API, outcomes back.
+
+Endpoint fields: ``base_url`` is the database's URL (``http://erp:8000/<database>/``),
+``auth_value`` a Tryton REST key (a ``res.user.application`` of kind ``rest``, validated; the
+calls run as its user, who needs the production and stock groups), ``account`` the Andon
+account orders are imported as (role ``erp_integration``, with the sites it feeds). ``options``:
+
+- ``warehouses``: Tryton warehouse code -> Andon site code; productions of other warehouses
+  are left alone.
+- ``routing``: the operations every imported order gets (Tryton's ``production`` module
+  carries no routing): ``[{"sequence", "work_center", "setup_minutes",
+  "run_minutes_per_unit"}]``.
+- ``states``: which productions are imported (default waiting, assigned, running).
+
+**Import** (:func:`sync`, the admin's "Sync now" and the periodic task): every production of
+those states, and the cancelled ones Andon knows, becomes a record of the inbound batch path
+(``inbound.ingest``), so it gets the same checks and answers as a batch the ERP sends: new
+orders are created, changed ones updated, or ``order_change`` raised once the floor started
+them; the version is the production's last write (Unix microseconds). Unknown products are
+added as items first. The last run's counts are kept on the endpoint.
+
+**Outcomes** (:class:`TrytonAdapter`): ``work_order.completed`` posts the good quantity of the
+last operation as the production's output and moves it to ``done`` (wait, assign, run, do:
+from wherever it is); ``work_order.cancelled`` cancels it. Each step first reads the state, so
+a retry after a lost answer resumes instead of repeating. Network errors, 429 and 5xx are
+retried; a refusal (400: e.g. a quantity the unit cannot hold, 401/403/404) is a dead letter.
+
+Tryton's JSON encodes dates and decimals as objects (``{"__class__": "date", ...}``):
+:func:`dumps` and :func:`loads` speak it.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+from decimal import Decimal
+
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from mes.choices import ItemKind, Unit
+from mes.models import Item, Site, WorkOrder
+
+from . import inbound
+from .models import ErpDelivery, ErpEndpoint
+from .outbound import RETRY_STATUSES, Outcome, SyncFailed
+
+DEFAULT_STATES = ["waiting", "assigned", "running"]
+PAGE = 200
+FIELDS = [
+    "number",
+    "product.code",
+    "product.name",
+    "unit.symbol",
+    "quantity",
+    "planned_date",
+    "planned_start_date",
+    "state",
+    "warehouse.code",
+    "create_date",
+    "write_date",
+]
+UNITS = {"u": Unit.PCS, "kg": Unit.KG, "m": Unit.M}
+
+
+# --- Tryton's JSON ----------------------------------------------------------------------------
+
+
+def _encode(value):
+    if isinstance(value, dt.datetime):
+        return {
+            "__class__": "datetime",
+            **{k: getattr(value, k) for k in ("year", "month", "day", "hour", "minute")},
+            "second": value.second,
+            "microsecond": value.microsecond,
+        }
+    if isinstance(value, dt.date):
+        return {"__class__": "date", "year": value.year, "month": value.month, "day": value.day}
+    if isinstance(value, Decimal):
+        return {"__class__": "Decimal", "decimal": str(value)}
+    raise TypeError(f"cannot encode {type(value).__name__} for Tryton")
+
+
+def _decode(obj: dict):
+    kind = obj.get("__class__")
+    if kind == "date":
+        return dt.date(obj["year"], obj["month"], obj["day"])
+    if kind == "datetime":
+        return dt.datetime(
+            obj["year"],
+            obj["month"],
+            obj["day"],
+            obj.get("hour", 0),
+            obj.get("minute", 0),
+            obj.get("second", 0),
+            obj.get("microsecond", 0),
+            tzinfo=dt.UTC,  # Tryton keeps UTC
+        )
+    if kind == "Decimal":
+        return Decimal(obj["decimal"])
+    return obj
+
+
+def dumps(value) -> str:
+    return json.dumps(value, default=_encode)
+
+
+def loads(text: str):
+    return json.loads(text, object_hook=_decode)
+
+
+# --- the REST client --------------------------------------------------------------------------
+
+
+class TrytonError(Exception):
+    def __init__(self, message: str, *, status: int | None = None, retry: bool = False):
+        super().__init__(message)
+        self.status = status
+        self.retry = retry
+
+
+class TrytonRest:
+    """``<base_url>rest/model/<model>[/<id>[/<action>]]`` with the endpoint's key."""
+
+    def __init__(self, endpoint: ErpEndpoint) -> None:
+        import httpx
+
+        if not endpoint.base_url:
+            raise TrytonError(_("The Tryton endpoint has no URL."))
+        self.base = endpoint.base_url.rstrip("/") + "/rest/model"
+        key = endpoint.auth_value
+        headers = {"Content-Type": "application/json"}
+        if key:
+            headers[endpoint.auth_header or "Authorization"] = (
+                key if " " in key else f"Bearer {key}"
+            )
+        self.http = httpx.Client(headers=headers, timeout=endpoint.timeout_seconds)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.http.close()
+
+    def _call(self, method: str, path: str, *, params=None, body=None):
+        import httpx
+
+        try:
+            response = self.http.request(
+                method,
+                f"{self.base}/{path}",
+                params=params,
+                content=None if body is None else dumps(body),
+            )
+        except httpx.HTTPError as exc:
+            raise TrytonError(f"{type(exc).__name__}: {exc}", retry=True) from exc
+        if response.status_code >= 400:
+            message = response.text[:500]
+            try:
+                data = loads(response.text)
+                message = data.get("message") or message
+                if data.get("description"):
+                    message = f"{message} ({data['description']})"
+            except ValueError:
+                pass
+            raise TrytonError(
+                f"HTTP {response.status_code}: {message}",
+                status=response.status_code,
+                retry=response.status_code in RETRY_STATUSES or response.status_code >= 500,
+            )
+        return loads(response.text) if response.content else None
+
+    def search(self, model: str, domain, fields, *, limit=PAGE, offset=0, order=None):
+        params = [("d", _b64(domain)), ("s", str(limit)), ("p", str(offset))]
+        if order:
+            params.append(("o", _b64(order)))
+        params += [("f", f) for f in fields]
+        return self._call("GET", model, params=params)
+
+    def read(self, model: str, pk: int, fields):
+        return self._call("GET", f"{model}/{pk}", params=[("f", f) for f in fields])
+
+    def write(self, model: str, pk: int, values: dict):
+        return self._call("PUT", f"{model}/{pk}", body=values)
+
+    def button(self, model: str, pk: int, action: str):
+        return self._call("POST", f"{model}/{pk}/{action}", body={})
+
+
+def _b64(value) -> str:
+    return base64.urlsafe_b64encode(dumps(value).encode()).decode()
+
+
+# --- options --------------------------------------------------------------------------------
+
+
+def option_errors(options) -> list[str]:
+    """What is wrong with a Tryton endpoint's ``options`` (for the admin form)."""
+    if not isinstance(options, dict):
+        return [_("The options are a JSON object.")]
+    errors = []
+    warehouses = options.get("warehouses")
+    if not isinstance(warehouses, dict) or not warehouses:
+        errors.append(_('"warehouses" maps Tryton warehouse codes to site codes.'))
+    else:
+        known = set(
+            Site.objects.filter(code__in=warehouses.values()).values_list("code", flat=True)
+        )
+        unknown = sorted(set(map(str, warehouses.values())) - known)
+        if unknown:
+            errors.append(_("Unknown sites: %(codes)s.") % {"codes": ", ".join(unknown)})
+    routing = options.get("routing")
+    if not isinstance(routing, list) or not routing:
+        errors.append(_('"routing" lists the operations imported orders get.'))
+    else:
+        shape = inbound.OperationIn(data=routing, many=True)
+        if not shape.is_valid():
+            errors.append(_("routing: %(errors)s") % {"errors": shape.errors})
+    states = options.get("states", DEFAULT_STATES)
+    if not isinstance(states, list) or not set(states) <= {"draft", *DEFAULT_STATES}:
+        errors.append(_('"states": some of draft, waiting, assigned, running.'))
+    return errors
+
+
+# --- import -----------------------------------------------------------------------------------
+
+
+def sync(endpoint: ErpEndpoint) -> dict:
+    """Import the endpoint's Tryton productions (see the module doc). Returns the summary kept
+    on the endpoint: counts per result status, ``skipped`` and the first rejections."""
+    actor = endpoint.account
+    if actor is None or not actor.is_active or not actor.has_perm("erp.ingest_erp"):
+        raise SyncFailed(_("The endpoint needs an active ERP account (role erp_integration)."))
+    options = endpoint.options or {}
+    problems = option_errors(options)
+    if problems:
+        raise SyncFailed(" ".join(problems))
+    try:
+        productions = list(_productions(endpoint, options.get("states", DEFAULT_STATES)))
+    except TrytonError as exc:
+        raise SyncFailed(str(exc)) from exc
+    records, skipped = _records(productions, options)
+    _add_items(productions, records, actor)
+    results = []
+    for start in range(0, len(records), inbound.MAX_BATCH):
+        results += inbound.ingest("orders", records[start : start + inbound.MAX_BATCH], actor=actor)
+    summary = {
+        **inbound.summarize(results),
+        "skipped": skipped,
+        "productions": len(productions),
+        "problems": [
+            {k: r.get(k) for k in ("erp_number", "status", "code", "detail")}
+            for r in results
+            if r["status"] in ("rejected", "stale") or r.get("applied") is False
+        ][:20],
+    }
+    endpoint.synced_at = timezone.now()
+    endpoint.sync_summary = summary
+    endpoint.save(update_fields=["synced_at", "sync_summary"])
+    return summary
+
+
+def _productions(endpoint: ErpEndpoint, states: list[str]):
+    with TrytonRest(endpoint) as tryton:
+        offset = 0
+        while True:
+            page = tryton.search(
+                "production",
+                [["state", "in", [*states, "cancelled"]]],
+                FIELDS,
+                offset=offset,
+                order=[["id", "ASC"]],
+            )
+            yield from page
+            if len(page) < PAGE:
+                return
+            offset += PAGE
+
+
+def _nested(record: dict, field: str):
+    """What a dotted field (``field.name``) brought back: REST nests it under ``field``,
+    JSON-RPC under ``"field."``."""
+    value = record.get(field)
+    return value if isinstance(value, dict | list) else record.get(f"{field}.")
+
+
+def _sub(production: dict, field: str, name: str):
+    return (_nested(production, field) or {}).get(name)
+
+
+def _records(productions: list[dict], options: dict) -> tuple[list[dict], int]:
+    """Batch records for the productions of mapped warehouses; cancelled ones only when Andon
+    has the order. Returns (records, how many productions were skipped)."""
+    warehouses = options["warehouses"]
+    cancelled = [p for p in productions if p["state"] == "cancelled" and p.get("number")]
+    known = set()
+    if cancelled:
+        keys = Q()
+        for p in cancelled:
+            site = warehouses.get(_sub(p, "warehouse", "code"))
+            if site:
+                keys |= Q(site__code=site, erp_number=p["number"])
+        if keys:
+            known = set(WorkOrder.objects.filter(keys).values_list("site__code", "erp_number"))
+    records, skipped = [], 0
+    for p in productions:
+        site = warehouses.get(_sub(p, "warehouse", "code"))
+        if not site or not p.get("number"):
+            skipped += 1
+            continue
+        if p["state"] == "cancelled" and (site, p["number"]) not in known:
+            skipped += 1
+            continue
+        due = p.get("planned_date") or p.get("planned_start_date")
+        changed = p.get("write_date") or p.get("create_date")
+        record = {
+            "erp_number": p["number"],
+            "site": site,
+            "item": _sub(p, "product", "code"),
+            "quantity": str(p.get("quantity")),
+            "due_date": due.isoformat() if due else None,
+            "erp_version": int(changed.timestamp() * 1_000_000) if changed else 0,
+            "operations": options["routing"],
+        }
+        if p["state"] == "cancelled":
+            record["status"] = inbound.CANCELLED
+        records.append(record)
+    return records, skipped
+
+
+def _add_items(productions: list[dict], records: list[dict], actor) -> None:
+    """Products Andon does not know yet become items (finished goods)."""
+    wanted = {r["item"] for r in records if r.get("item")}
+    missing = wanted - set(Item.objects.filter(code__in=wanted).values_list("code", flat=True))
+    items = {}
+    for p in productions:
+        code = _sub(p, "product", "code")
+        if code in missing and code not in items:
+            items[code] = {
+                "code": code,
+                "name": (_sub(p, "product", "name") or code)[:200],
+                "kind": ItemKind.FINISHED,
+                "unit": UNITS.get(_sub(p, "unit", "symbol"), Unit.PCS),
+            }
+    if items:
+        inbound.ingest("items", list(items.values()), actor=actor)
+
+
+# --- outcomes -------------------------------------------------------------------------------
+
+
+class TrytonAdapter:
+    name = "tryton"
+    label = gettext_lazy("Tryton (REST)")
+    pushes = True
+    event_types = ("work_order.completed", "work_order.cancelled")
+    sync = staticmethod(sync)
+    option_errors = staticmethod(option_errors)
+
+    def deliver(self, endpoint: ErpEndpoint, delivery: ErpDelivery, body: dict) -> Outcome:
+        event = delivery.event
+        payload = event.payload if isinstance(event.payload, dict) else {}
+        if event.type not in self.event_types:
+            return Outcome(False, error=f"the Tryton adapter does not send {event.type}")
+        try:
+            with TrytonRest(endpoint) as tryton:
+                production = _find(tryton, payload.get("erp_number"))
+                if event.type == "work_order.completed":
+                    result = _finish(tryton, production, Decimal(payload.get("good_qty") or 0))
+                else:
+                    result = _cancel(tryton, production)
+        except TrytonError as exc:
+            return Outcome(False, status=exc.status, error=str(exc)[:1000], retry=exc.retry)
+        return Outcome(True, status=200, response=dumps(result)[:2000])
+
+
+def _find(tryton: TrytonRest, number) -> dict:
+    found = tryton.search(
+        "production", [["number", "=", number]], ["state", "product", "outputs"], limit=2
+    )
+    if len(found) != 1:
+        raise TrytonError(
+            _("Tryton has %(n)s productions numbered %(number)s.")
+            % {"n": len(found), "number": number},
+            status=404,
+        )
+    return found[0]
+
+
+def _finish(tryton: TrytonRest, production: dict, quantity: Decimal) -> dict:
+    """Output quantity, then ``done``: each step from the state Tryton reports now."""
+    pk, state = production["id"], production["state"]
+    for _step in range(3):  # draft -> waiting -> assigned -> running
+        if state == "draft":
+            tryton.button("production", pk, "wait")
+        elif state == "waiting":
+            tryton.button("production", pk, "assign_try")
+            if tryton.read("production", pk, ["state"])["state"] == "waiting":
+                # Tryton sees the stock short, but the floor made it: force the assignment.
+                tryton.button("production", pk, "assign_force")
+        elif state == "assigned":
+            tryton.button("production", pk, "run")
+        else:
+            break
+        state = tryton.read("production", pk, ["state"])["state"]
+    if state == "done":
+        return tryton.read("production", pk, ["number", "state", "outputs.quantity"])
+    if state != "running":
+        raise TrytonError(
+            _("Production %(id)s is %(state)s in Tryton.") % {"id": pk, "state": state},
+            status=409,
+        )
+    outputs = tryton.read("production", pk, ["product", "outputs.product", "outputs.quantity"])
+    product = _id(outputs["product"])
+    moves = [m for m in _nested(outputs, "outputs") or [] if _id(m.get("product")) == product]
+    if not moves:
+        raise TrytonError(_("Production %(id)s has no output move.") % {"id": pk}, status=409)
+    tryton.write("stock.move", moves[0]["id"], {"quantity": float(quantity)})
+    tryton.button("production", pk, "do")
+    return tryton.read("production", pk, ["number", "state", "outputs.quantity"])
+
+
+def _id(value):
+    return value.get("id") if isinstance(value, dict) else value
+
+
+def _cancel(tryton: TrytonRest, production: dict) -> dict:
+    pk, state = production["id"], production["state"]
+    if state not in ("cancelled", "done"):
+        tryton.button("production", pk, "cancel")
+    return tryton.read("production", pk, ["number", "state"])

@@ -1,0 +1,240 @@
+"""The Tryton adapter against a real Tryton server (trytond 8.2, production, stock_lot)."""
+
+import datetime
+import json
+from decimal import Decimal
+
+import pytest
+from django.test import Client
+
+from exceptions.models import ExceptionTicket
+from integrations.erp import outbound, tasks
+from integrations.erp.admin import ErpEndpointForm
+from integrations.erp.models import ErpDelivery, ErpEndpoint
+from mes import services
+from mes.models import Item, WorkOrder
+from tests.factories import WorkCenterFactory, make_user
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("require_postgres")]
+
+DUE = datetime.date(2026, 12, 20)
+ROUTING = [
+    {"sequence": 10, "work_center": "ASM", "setup_minutes": "15", "run_minutes_per_unit": "0.5"},
+    {"sequence": 20, "work_center": "TEST", "setup_minutes": "0", "run_minutes_per_unit": "1"},
+]
+ADMIN = "/admin/erp/erpendpoint/"
+
+
+@pytest.fixture
+def plant(p1):
+    for code in ("ASM", "TEST"):
+        WorkCenterFactory(site=p1, code=code)
+    erp = make_user("erp", "erp_integration", [p1])
+    manager = make_user("boss", "manager", [p1], is_staff=True)
+    supervisor = make_user("sup", "supervisor", [p1])
+    return erp, manager, supervisor
+
+
+@pytest.fixture
+def endpoint(tryton, plant):
+    erp, manager, _supervisor = plant
+    return ErpEndpoint.objects.create(
+        name="Tryton",
+        adapter="tryton",
+        base_url=tryton.url,
+        auth_value=tryton.key,
+        account=erp,
+        owner=manager,
+        event_types=["work_order.completed", "work_order.cancelled"],
+        options={"warehouses": {"WH": "P1"}, "routing": ROUTING},
+        max_attempts=3,
+    )
+
+
+def sync_now(user, endpoint):
+    browser = Client()
+    browser.force_login(user)
+    return browser.post(ADMIN, {"action": "sync_now", "_selected_action": [endpoint.pk]})
+
+
+def finish_on_the_floor(wo, supervisor, good):
+    services.release_work_order(wo, actor=supervisor)
+    operations = list(wo.operations.order_by("sequence"))
+    for op in operations:
+        services.confirm_operation(op, actor=supervisor, good_qty=good, final=True)
+    services.complete_work_order(wo, actor=supervisor)
+
+
+def test_an_order_created_in_tryton_appears_in_andon_after_sync_now(tryton, endpoint, plant):
+    _erp, manager, _supervisor = plant
+    production = tryton.create_production(5, DUE)
+    tryton.create_production(3, DUE, state="draft")  # not released in Tryton: not imported
+
+    answer = sync_now(manager, endpoint)
+    assert answer.status_code == 302
+
+    wo = WorkOrder.objects.get(erp_number=production["number"])
+    assert (wo.site.code, wo.item.code, wo.planned_qty, wo.due_date) == ("P1", "FG-001", 5, DUE)
+    assert [(op.sequence, op.work_center.code) for op in wo.operations.order_by("sequence")] == [
+        (10, "ASM"),
+        (20, "TEST"),
+    ]
+    assert Item.objects.get(code="FG-001").name == "Gearbox housing"
+    assert WorkOrder.objects.count() == 1
+    endpoint.refresh_from_db()
+    assert endpoint.sync_summary["created"] == 1 and endpoint.synced_at is not None
+    assert wo.history.first().history_user.username == "erp"
+
+    # Again: nothing changed. Then the planner changes the order in Tryton.
+    assert outbound.sync_now(endpoint)["unchanged"] == 1
+    later = DUE + datetime.timedelta(days=7)
+    tryton.change_production(production["id"], {"quantity": 8.0, "planned_date": later})
+    assert outbound.sync_now(endpoint)["updated"] == 1
+    wo.refresh_from_db()
+    assert (wo.planned_qty, wo.due_date) == (8, later)
+
+
+def test_completing_in_andon_leaves_the_tryton_production_done_with_the_quantity(
+    tryton, endpoint, plant, relay
+):
+    _erp, manager, supervisor = plant
+    production = tryton.create_production(5, DUE)
+    outbound.sync_now(endpoint)
+    wo = WorkOrder.objects.get(erp_number=production["number"])
+
+    finish_on_the_floor(wo, supervisor, good=4)
+    relay()
+    outbound.deliver_endpoint_now(endpoint.pk)
+
+    delivery = ErpDelivery.objects.get(endpoint=endpoint)
+    assert delivery.event.type == "work_order.completed"
+    assert delivery.status == "delivered" and delivery.acknowledged_at is not None
+    done = tryton.production(production["id"])
+    assert done["state"] == "done"
+    assert [m["quantity"] for m in done["outputs"]] == [4.0]
+
+    # Replayed from the admin (the ERP lost it, say): Tryton is already done; nothing twice.
+    outbound.redeliver(delivery, actor=manager, reason="check")
+    outbound.deliver_endpoint_now(endpoint.pk)
+    delivery.refresh_from_db()
+    assert delivery.status == "delivered"
+    assert [m["quantity"] for m in tryton.production(production["id"])["outputs"]] == [4.0]
+
+
+def test_a_production_already_running_in_tryton_is_resumed_from_its_state(
+    tryton, endpoint, plant, relay
+):
+    _erp, _manager, supervisor = plant
+    production = tryton.create_production(5, DUE)
+    outbound.sync_now(endpoint)
+    tryton.button(production["id"], "assign_try")
+    tryton.button(production["id"], "run")  # Tryton's side got there first
+    finish_on_the_floor(WorkOrder.objects.get(erp_number=production["number"]), supervisor, 5)
+    relay()
+    outbound.deliver_endpoint_now(endpoint.pk)
+    assert tryton.production(production["id"])["state"] == "done"
+
+
+def test_refusals_are_dead_letters_and_outages_are_retried(tryton, endpoint, plant, relay):
+    _erp, manager, supervisor = plant
+    production = tryton.create_production(5, DUE)
+    outbound.sync_now(endpoint)
+    wo = WorkOrder.objects.get(erp_number=production["number"])
+    finish_on_the_floor(wo, supervisor, good=Decimal("2.5"))  # Tryton's unit "u" has no decimals
+    relay()
+    outbound.deliver_endpoint_now(endpoint.pk)
+    delivery = ErpDelivery.objects.get(endpoint=endpoint)
+    assert delivery.status == "dead" and delivery.last_status == 400
+    assert delivery.last_error
+    assert tryton.production(production["id"])["state"] == "running"
+
+    # Tryton down: a network error is retried later, not a dead letter.
+    outbound.redeliver(delivery, actor=manager, reason="unit fixed")
+    tryton.stop()
+    outbound.deliver_endpoint_now(endpoint.pk)
+    delivery.refresh_from_db()
+    assert delivery.status == "pending" and delivery.attempts == 1
+    assert "ConnectError" in delivery.last_error
+
+
+def test_changes_and_cancellations_in_tryton(tryton, endpoint, plant):
+    _erp, _manager, supervisor = plant
+    started = tryton.create_production(5, DUE)
+    waiting = tryton.create_production(2, DUE)
+    outbound.sync_now(endpoint)
+    running = WorkOrder.objects.get(erp_number=started["number"])
+    services.release_work_order(running, actor=supervisor)
+    services.start_operation(running.operations.order_by("sequence").first(), actor=supervisor)
+
+    tryton.change_production(started["id"], {"quantity": 9.0})
+    tryton.button(waiting["id"], "cancel")
+    summary = outbound.sync_now(endpoint)
+
+    running.refresh_from_db()
+    assert running.planned_qty == 5  # the floor started it: not rewritten
+    change = ExceptionTicket.objects.get(type__code="order_change", work_order=running)
+    assert summary["problems"][0]["erp_number"] == started["number"]
+    assert WorkOrder.objects.get(erp_number=waiting["number"]).status == "cancelled"
+    assert outbound.sync_now(endpoint)["unchanged"] == 2  # noted: no second exception
+    assert ExceptionTicket.objects.filter(type__code="order_change").count() == 1
+    assert change.raised_via == "erp"
+
+
+def test_a_wrong_key_fails_the_sync_visibly(tryton, endpoint, plant):
+    _erp, manager, _supervisor = plant
+    tryton.create_production(5, DUE)
+    endpoint.auth_value = "not-the-key"
+    endpoint.save()
+    answer = sync_now(manager, endpoint)
+    assert answer.status_code == 302
+    endpoint.refresh_from_db()
+    assert "401" in endpoint.sync_summary["error"]
+    assert not WorkOrder.objects.exists()
+
+
+def test_the_periodic_task_syncs_every_polling_endpoint(tryton, endpoint):
+    production = tryton.create_production(1, DUE)
+    ErpEndpoint.objects.create(name="push", base_url="http://127.0.0.1:9/")
+    assert tasks.sync_polling_endpoints() == 1
+    assert WorkOrder.objects.filter(erp_number=production["number"]).exists()
+
+
+def test_sync_now_needs_the_change_permission(tryton, endpoint, p1):
+    planner = make_user("planner", "planner", [p1], is_staff=True)
+    tryton.create_production(1, DUE)
+    assert sync_now(planner, endpoint).status_code == 403
+    assert not WorkOrder.objects.exists()
+
+
+def test_the_endpoint_form_checks_the_tryton_options(plant):
+    erp, _manager, _supervisor = plant
+    base = {
+        "name": "Tryton",
+        "adapter": "tryton",
+        "base_url": "http://127.0.0.1:8000/tryton/",
+        "auth_header": "Authorization",
+        "auth_value": "key",
+        "account": erp.pk,
+        "mapping": "{}",
+        "max_attempts": 5,
+        "timeout_seconds": 5,
+        "is_active": "on",
+    }
+    bad = ErpEndpointForm(
+        data={
+            **base,
+            "event_types": ["operation.confirmed"],
+            "options": json.dumps({"warehouses": {"WH": "XX"}, "routing": [{"sequence": 1}]}),
+        }
+    )
+    assert not bad.is_valid()
+    assert set(bad.errors) == {"options", "event_types"}
+    assert "XX" in str(bad.errors["options"])
+    good = ErpEndpointForm(
+        data={
+            **base,
+            "event_types": ["work_order.completed"],
+            "options": json.dumps({"warehouses": {"WH": "P1"}, "routing": ROUTING}),
+        }
+    )
+    assert good.is_valid(), good.errors
