@@ -10,7 +10,8 @@ class ErpConfig(AppConfig):
     def ready(self) -> None:
         from mes.notifications import kinds
 
-        from . import outbound  # registers the `erp` outbox subscriber
+        # Importing registers the `erp` and `projection` outbox subscribers.
+        from . import outbound, projection  # noqa: F401
         from .tryton import TrytonAdapter
 
         outbound.adapters[TrytonAdapter.name] = TrytonAdapter()

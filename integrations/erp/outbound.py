@@ -75,10 +75,13 @@ class ErpEventRegistry:
 erp_events = ErpEventRegistry()
 for _type, _label in [
     ("operation.confirmed", gettext_lazy("Operation confirmed (good, scrap, minutes, lots)")),
+    ("material.consumed", gettext_lazy("Material consumed (lots and quantities)")),
+    ("lot.produced", gettext_lazy("Lot produced (with the lots it was made from)")),
     ("work_order.completed", gettext_lazy("Work order completed")),
     ("work_order.held", gettext_lazy("Work order held")),
     ("work_order.resumed", gettext_lazy("Work order released from hold")),
     ("work_order.cancelled", gettext_lazy("Work order cancelled")),
+    ("work_order.projection_moved", gettext_lazy("Projected completion moved (beyond tolerance)")),
     ("lot.received", gettext_lazy("Lot received")),
     ("exception.resolved", gettext_lazy("Exception resolved with its decision")),
 ]:

@@ -40,6 +40,7 @@ from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from mes.errors import InvalidInput, NotPermitted
 from mes.models import Confirmation, Site, WorkOrder
@@ -49,6 +50,12 @@ from .models import ErpDelivery, ErpEndpoint
 CONFIRMED = "operation.confirmed"
 COMPLETED = "work_order.completed"
 STATES = ("dead_letter", "pending", "not_sent", "in_sync")
+STATE_LABELS = {
+    "dead_letter": gettext_lazy("dead letter"),
+    "pending": gettext_lazy("pending"),
+    "not_sent": gettext_lazy("not sent yet"),
+    "in_sync": gettext_lazy("in sync"),
+}
 QTY = DecimalField(max_digits=18, decimal_places=3)
 
 

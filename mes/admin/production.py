@@ -87,6 +87,7 @@ class WorkOrderAdmin(DomainRecordAdmin):
                     "started_at",
                     "completed_at",
                     "closed_at",
+                    "projected_end",
                 )
             },
         ),

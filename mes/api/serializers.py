@@ -127,6 +127,7 @@ class WorkOrderSerializer(serializers.ModelSerializer):
             "erp_version",
             "planned_start",
             "planned_end",
+            "projected_end",
             "released_at",
             "started_at",
             "completed_at",

@@ -28,6 +28,14 @@ class Site(models.Model):
         _("time zone"), max_length=64, default="UTC", validators=[validate_timezone]
     )
     is_active = models.BooleanField(_("active"), default=True)
+    projection_tolerance_minutes = models.PositiveIntegerField(
+        _("projection tolerance (min)"),
+        default=240,
+        help_text=_(
+            "A work order's projected completion is announced again (to the ERP) when it moves "
+            "by more than this."
+        ),
+    )
 
     objects = SiteScopedQuerySet.as_manager()
     history = HistoricalRecords(bases=[HistoryAuditFields])

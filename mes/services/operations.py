@@ -250,6 +250,35 @@ def confirm_operation(
                 produced_lot=produced_lot or None,
             ),
         )
+        # The same facts as events of their own, for ERPs that book consumption and receipts
+        # of produced lots as separate documents.
+        if consumed_payload:
+            emit_event(
+                "material.consumed",
+                aggregate=confirmation,
+                site=wo.site,
+                actor=actor,
+                reason=reason,
+                payload=work_order_payload(
+                    wo, confirmation_id=confirmation.pk, sequence=op.sequence, lots=consumed_payload
+                ),
+            )
+        if produced is not None:
+            emit_event(
+                "lot.produced",
+                aggregate=produced,
+                site=wo.site,
+                actor=actor,
+                reason=reason,
+                payload=work_order_payload(
+                    wo,
+                    confirmation_id=confirmation.pk,
+                    sequence=op.sequence,
+                    lot=produced.number,
+                    quantity=str(produced.quantity),
+                    consumed=consumed_payload,
+                ),
+            )
     return confirmation
 
 

@@ -115,6 +115,19 @@ def test_percentile_interpolates_between_ranks():
     assert reconciliation.percentile(list(map(float, range(101))), 95) == 95.0
 
 
+def test_durations_read_like_a_person_would_say_them():
+    from integrations.erp.templatetags.erp import duration, state_label
+
+    assert [duration(v) for v in (None, 12.34, 545.5, 7384, 200000)] == [
+        "—",
+        "12.3 s",
+        "9 min 6 s",
+        "2 h 3 min",
+        "2 d 7 h",
+    ]
+    assert state_label("not_sent") == "not sent yet"
+
+
 def test_wrong_role_wrong_site_and_bad_filters(floor, p1, p2, client_for, user_in):
     operator = user_in("operator", p1)
     for url in (API, GAP):

@@ -58,7 +58,7 @@ class Audit:
         return list(OutboxEvent.objects.filter(pk__gt=self.last_event))
 
 
-def assert_audited(audit, actor, reason, expected_records, event_type):
+def assert_audited(audit, actor, reason, expected_records, event_type, also=()):
     changes = audit.changes()
     assert set(changes) == expected_records
     assert all(n == 1 for n in changes.values()), changes
@@ -68,8 +68,8 @@ def assert_audited(audit, actor, reason, expected_records, event_type):
         assert row.history_user == actor
         assert row.history_change_reason == reason
     events = audit.events()
-    assert [e.type for e in events] == [event_type]
-    assert events[0].actor == actor
+    assert [e.type for e in events] == [event_type, *also]
+    assert all(e.actor == actor for e in events)
     return events[0]
 
 
@@ -265,11 +265,23 @@ def test_confirm_audits_every_changed_record(p1, user_in):
         ("Lot", lot_b.pk),
         ("Lot", produced.pk),
     } | {("LotConsumption", pk) for pk in consumptions}
-    event = assert_audited(audit, operator, "shift 2", expected, "operation.confirmed")
-    assert event.payload["consumed"] == [
+    event = assert_audited(
+        audit,
+        operator,
+        "shift 2",
+        expected,
+        "operation.confirmed",
+        also=("material.consumed", "lot.produced"),
+    )
+    consumed = [
         {"lot": lot_a.number, "item": lot_a.item.code, "quantity": "5.000"},
         {"lot": lot_b.number, "item": lot_b.item.code, "quantity": "12.500"},
     ]
+    assert event.payload["consumed"] == consumed
+    _confirmed, used, made = audit.events()
+    assert used.payload["lots"] == consumed and used.payload["erp_number"] == wo.erp_number
+    assert (made.payload["lot"], made.payload["quantity"]) == ("P1-FG-0001", "39.000")
+    assert made.payload["consumed"] == consumed
     lot_a.refresh_from_db()
     lot_b.refresh_from_db()
     assert (lot_a.quantity, lot_a.status) == (Decimal(0), "consumed")
