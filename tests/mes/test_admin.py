@@ -378,7 +378,14 @@ def test_a_refused_save_rolls_back_and_shows_the_error(as_manager, p1):
 
 def test_a_manager_who_adds_a_site_can_manage_it(as_manager, manager):
     response = as_manager.post(
-        _url(Site, "add"), {"code": "P9", "name": "New plant", "timezone": "UTC", "is_active": "on"}
+        _url(Site, "add"),
+        {
+            "code": "P9",
+            "name": "New plant",
+            "timezone": "UTC",
+            "is_active": "on",
+            "projection_tolerance_minutes": 240,
+        },
     )
 
     site = Site.objects.get(code="P9")
