@@ -81,6 +81,8 @@ class ErpEndpointForm(forms.ModelForm):
                 self.add_error("base_url", _("The adapter needs the ERP's URL."))
             if not data.get("account"):
                 self.add_error("account", _("Orders are imported as this account."))
+            if not data.get("auth_value"):
+                self.add_error("auth_value", _("The ERP's API key."))
             for problem in adapter.option_errors(data.get("options")):
                 self.add_error("options", problem)
         supported = getattr(adapter, "event_types", None)

@@ -28,13 +28,6 @@ def sweep_deliveries() -> int:
 
 
 @shared_task(ignore_result=True)
-def sync_endpoint(endpoint_id: int) -> dict:
-    """Import orders from one polling endpoint (Tryton) now."""
-    endpoint = ErpEndpoint.objects.get(pk=endpoint_id)
-    return outbound.sync_now(endpoint)
-
-
-@shared_task(ignore_result=True)
 def sync_polling_endpoints() -> int:
     """Import orders from every active endpoint whose adapter polls its ERP (periodic)."""
     count = 0
