@@ -38,6 +38,7 @@ from decimal import Decimal
 
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -49,6 +50,7 @@ from .models import ErpDelivery, ErpEndpoint
 from .outbound import RETRY_STATUSES, Outcome, SyncFailed
 
 DEFAULT_STATES = ["waiting", "assigned", "running"]
+CANCELLED_MARGIN = dt.timedelta(hours=1)
 PAGE = 200
 FIELDS = [
     "number",
@@ -238,8 +240,13 @@ def sync(endpoint: ErpEndpoint) -> dict:
     problems = option_errors(options)
     if problems:
         raise SyncFailed(" ".join(problems))
+    started = timezone.now()
+    # Cancellations are looked for since the last successful poll (an hour's margin for
+    # clocks); after a failed one (or the first), among all cancelled productions.
+    last = parse_datetime((endpoint.sync_summary or {}).get("polled_at") or "")
+    since = last - CANCELLED_MARGIN if last else None
     try:
-        productions = list(_productions(endpoint, options.get("states", DEFAULT_STATES)))
+        productions = list(_productions(endpoint, options.get("states", DEFAULT_STATES), since))
     except TrytonError as exc:
         raise SyncFailed(str(exc)) from exc
     records, skipped = _records(productions, options)
@@ -249,6 +256,7 @@ def sync(endpoint: ErpEndpoint) -> dict:
         results += inbound.ingest("orders", records[start : start + inbound.MAX_BATCH], actor=actor)
     summary = {
         **inbound.summarize(results),
+        "polled_at": started.isoformat(),
         "skipped": skipped,
         "productions": len(productions),
         "problems": [
@@ -263,13 +271,17 @@ def sync(endpoint: ErpEndpoint) -> dict:
     return summary
 
 
-def _productions(endpoint: ErpEndpoint, states: list[str]):
+def _productions(endpoint: ErpEndpoint, states: list[str], cancelled_since):
+    cancelled = [["state", "=", "cancelled"]]
+    if cancelled_since is not None:
+        cancelled.append(["write_date", ">=", cancelled_since.astimezone(dt.UTC)])
+    domain = ["OR", [["state", "in", states]], cancelled]
     with TrytonRest(endpoint) as tryton:
         offset = 0
         while True:
             page = tryton.search(
                 "production",
-                [["state", "in", [*states, "cancelled"]]],
+                domain,
                 FIELDS,
                 offset=offset,
                 order=[["id", "ASC"]],
