@@ -315,13 +315,11 @@ class TimeToErpView(APIView):
         operation_id="erp_time_to_erp",
     )
     def get(self, request):
-        params = request.query_params.copy()
-        explicit = bool(params.get("endpoint"))
-        query = reconciliation.Query(request.user, params)
+        query = reconciliation.Query(request.user, request.query_params)
         rows = reconciliation.time_to_erp(
             request.user,
             since=query.since,
-            endpoint=query.endpoint if explicit else None,
+            endpoint=query.endpoint if query.endpoint_given else None,
             site=query.site,
         )
         return Response({"results": TimeToErpRowOut(rows, many=True).data})

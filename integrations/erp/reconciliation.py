@@ -67,6 +67,7 @@ class Query:
         fields = {}
         self.endpoint = None
         endpoint = params.get("endpoint") or ""
+        self.endpoint_given = bool(endpoint)
         if endpoint:
             if endpoint.isdigit():
                 self.endpoint = ErpEndpoint.objects.filter(pk=int(endpoint)).first()

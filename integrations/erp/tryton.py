@@ -47,7 +47,7 @@ from mes.models import Item, Site, WorkOrder
 
 from . import inbound
 from .models import ErpDelivery, ErpEndpoint
-from .outbound import RETRY_STATUSES, Outcome, SyncFailed
+from .outbound import RETRY_STATUSES, Outcome, SyncFailed, record_sync
 
 DEFAULT_STATES = ["waiting", "assigned", "running"]
 CANCELLED_MARGIN = dt.timedelta(hours=1)
@@ -73,12 +73,8 @@ UNITS = {"u": Unit.PCS, "kg": Unit.KG, "m": Unit.M}
 
 def _encode(value):
     if isinstance(value, dt.datetime):
-        return {
-            "__class__": "datetime",
-            **{k: getattr(value, k) for k in ("year", "month", "day", "hour", "minute")},
-            "second": value.second,
-            "microsecond": value.microsecond,
-        }
+        fields = ("year", "month", "day", "hour", "minute", "second", "microsecond")
+        return {"__class__": "datetime", **{k: getattr(value, k) for k in fields}}
     if isinstance(value, dt.date):
         return {"__class__": "date", "year": value.year, "month": value.month, "day": value.day}
     if isinstance(value, Decimal):
@@ -265,9 +261,7 @@ def sync(endpoint: ErpEndpoint) -> dict:
             if r["status"] in ("rejected", "stale") or r.get("applied") is False
         ][:20],
     }
-    endpoint.synced_at = timezone.now()
-    endpoint.sync_summary = summary
-    endpoint.save(update_fields=["synced_at", "sync_summary"])
+    record_sync(endpoint, summary)
     return summary
 
 

@@ -43,7 +43,10 @@ def reconciliation_page(request: HttpRequest) -> HttpResponse:
             rows = rows.filter(state=query.state)
         context["page"] = Paginator(rows, PER_PAGE).get_page(request.GET.get("page"))
     context["gap"] = reconciliation.time_to_erp(
-        request.user, since=query.since, endpoint=query.endpoint, site=query.site
+        request.user,
+        since=query.since,
+        endpoint=query.endpoint if query.endpoint_given else None,
+        site=query.site,
     )
     filters = request.GET.copy()
     filters.pop("page", None)

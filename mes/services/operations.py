@@ -229,55 +229,43 @@ def confirm_operation(
                 received_at=ended_at or timezone.now(),
             )
             save_with_history(produced, actor=actor, reason=reason)
-        emit_event(
+
+        def emit(event_type: str, aggregate, **payload) -> None:
+            emit_event(
+                event_type,
+                aggregate=aggregate,
+                site=wo.site,
+                actor=actor,
+                reason=reason,
+                payload=work_order_payload(
+                    wo, confirmation_id=confirmation.pk, sequence=op.sequence, **payload
+                ),
+            )
+
+        emit(
             "operation.confirmed",
-            aggregate=confirmation,
-            site=wo.site,
-            actor=actor,
-            reason=reason,
-            payload=work_order_payload(
-                wo,
-                confirmation_id=confirmation.pk,
-                operation_id=op.pk,
-                sequence=op.sequence,
-                operation_status=op.status,
-                good_qty=str(good),
-                scrap_qty=str(scrap),
-                labor_minutes=str(labor),
-                machine_minutes=str(machine_min),
-                final=final,
-                consumed=consumed_payload,
-                produced_lot=produced_lot or None,
-            ),
+            confirmation,
+            operation_id=op.pk,
+            operation_status=op.status,
+            good_qty=str(good),
+            scrap_qty=str(scrap),
+            labor_minutes=str(labor),
+            machine_minutes=str(machine_min),
+            final=final,
+            consumed=consumed_payload,
+            produced_lot=produced_lot or None,
         )
         # The same facts as events of their own, for ERPs that book consumption and receipts
         # of produced lots as separate documents.
         if consumed_payload:
-            emit_event(
-                "material.consumed",
-                aggregate=confirmation,
-                site=wo.site,
-                actor=actor,
-                reason=reason,
-                payload=work_order_payload(
-                    wo, confirmation_id=confirmation.pk, sequence=op.sequence, lots=consumed_payload
-                ),
-            )
+            emit("material.consumed", confirmation, lots=consumed_payload)
         if produced is not None:
-            emit_event(
+            emit(
                 "lot.produced",
-                aggregate=produced,
-                site=wo.site,
-                actor=actor,
-                reason=reason,
-                payload=work_order_payload(
-                    wo,
-                    confirmation_id=confirmation.pk,
-                    sequence=op.sequence,
-                    lot=produced.number,
-                    quantity=str(produced.quantity),
-                    consumed=consumed_payload,
-                ),
+                produced,
+                lot=produced.number,
+                quantity=str(produced.quantity),
+                consumed=consumed_payload,
             )
     return confirmation
 

@@ -10,7 +10,6 @@ import base64
 import json
 import os
 import shutil
-import socket
 import subprocess
 import time
 from decimal import Decimal
@@ -19,6 +18,7 @@ from pathlib import Path
 import httpx
 
 from integrations.erp.tryton import dumps, loads
+from tests.e2e.conftest import free_port
 
 DBNAME = "tryton"
 HERE = Path(__file__).resolve().parent
@@ -82,12 +82,6 @@ def clone(conf: Path, workdir: Path) -> Path:
     shutil.copyfile(conf.parent / "db" / f"{DBNAME}.sqlite", workdir / "db" / f"{DBNAME}.sqlite")
     shutil.copyfile(conf.parent / "setup.json", workdir / "setup.json")
     return new
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class TrytonServer:
