@@ -14,18 +14,12 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from .choices import Severity
+from .fields import field_types
 from .models import ExceptionType
 from .schema import fields as schema_fields
 
 # Up to this many choices an enum is a column of big radio buttons; more become a select.
 RADIO_LIMIT = 8
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def __init__(self, attrs=None):
-        super().__init__(attrs, format="%Y-%m-%d")
 
 
 def _label(name: str, spec: dict) -> str:
@@ -58,34 +52,7 @@ def schema_field(name: str, spec: dict, ftype: str, required: bool) -> forms.Fie
         common["initial"] = spec["default"]
     if "enum" in spec:
         return _enum_field(spec, common)
-    if ftype == "boolean":
-        return forms.BooleanField(**{**common, "required": False})
-    if ftype == "integer":
-        return forms.IntegerField(
-            min_value=spec.get("minimum"),
-            max_value=spec.get("maximum"),
-            widget=forms.NumberInput(attrs={"inputmode": "numeric", "step": "1"}),
-            **common,
-        )
-    if ftype == "number":
-        return forms.DecimalField(
-            min_value=_decimal(spec.get("minimum")),
-            max_value=_decimal(spec.get("maximum")),
-            widget=forms.NumberInput(attrs={"inputmode": "decimal", "step": "any"}),
-            **common,
-        )
-    if ftype == "date":
-        return forms.DateField(widget=DateInput(), input_formats=["%Y-%m-%d"], **common)
-    return forms.CharField(
-        min_length=spec.get("minLength"),
-        max_length=spec.get("maxLength"),
-        widget=forms.TextInput(attrs={"autocomplete": "off"}),
-        **common,
-    )
-
-
-def _decimal(value) -> Decimal | None:
-    return None if value is None else Decimal(str(value))
+    return field_types[ftype].form_field(spec, common)
 
 
 class SchemaForm(forms.Form):
@@ -110,7 +77,7 @@ class SchemaForm(forms.Form):
                 continue
             if isinstance(value, Decimal):
                 value = float(value)
-            elif isinstance(value, datetime.date):
+            elif isinstance(value, datetime.date | datetime.datetime):
                 value = value.isoformat()
             data[name] = value
         return data

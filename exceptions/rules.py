@@ -27,6 +27,7 @@ from django.utils.translation import gettext_lazy
 from mes import services as mes_services
 from mes.choices import WORK_ORDER_ACTIONS, WorkOrderStatus
 from mes.errors import DomainError
+from mes.registry import Registry
 from mes.roles import ROLES
 
 from . import services
@@ -53,36 +54,23 @@ class Action:
     params: dict[str, Param] = field(default_factory=dict)
 
 
-class ActionRegistry:
-    def __init__(self) -> None:
-        self._actions: dict[str, Action] = {}
+class ActionRegistry(Registry[Action]):
+    """Rule actions: ``@actions.register("name", label=..., params={...})``."""
 
-    def register(self, name: str, *, label, params: dict[str, Param] | None = None):
-        def decorator(func):
-            self._actions[name] = Action(name, label, func, params or {})
-            return func
-
-        return decorator
-
-    def get(self, name: str) -> Action | None:
-        return self._actions.get(name)
-
-    def choices(self) -> list[tuple[str, str]]:
-        return [(a.name, str(a.label)) for a in self._actions.values()]
+    def build(self, key: str, value, *, label, params: dict[str, Param] | None = None) -> Action:
+        return Action(key, label, value, params or {})
 
 
-actions = ActionRegistry()
+actions = ActionRegistry("rule actions", "What a routing rule can do when it matches.")
 
 Condition = Callable[[RoutingRule, ExceptionTicket], bool]
-conditions: dict[str, Condition] = {}
+conditions: Registry[Condition] = Registry(
+    "rule conditions", "Checks a routing rule makes; all must hold for it to match."
+)
 
 
 def condition(name: str):
-    def decorator(func: Condition) -> Condition:
-        conditions[name] = func
-        return func
-
-    return decorator
+    return conditions.register(name)
 
 
 # --- conditions -------------------------------------------------------------------------
@@ -186,7 +174,12 @@ def assign_user(ticket, rule, params):
 def notify_roles(ticket, rule, params):
     roles = list(params["roles"])
     services.note_rule_effect(
-        ticket, rule=rule, kind=EventKind.NOTIFIED, message=", ".join(roles), roles=roles
+        ticket,
+        rule=rule,
+        kind=EventKind.NOTIFIED,
+        event_type="exception.notified",
+        message=", ".join(roles),
+        roles=roles,
     )
     return _("notified %(roles)s") % {"roles": ", ".join(roles)}
 
@@ -209,6 +202,7 @@ def hold_work_order(ticket, rule, params):
         ticket,
         rule=rule,
         kind=EventKind.WORK_ORDER_HELD,
+        event_type="exception.work_order_held",
         message=wo.erp_number,
         fields={"holds_work_order": True},
         work_order=wo.erp_number,
@@ -244,21 +238,31 @@ def resume_work_order(ticket, rule, params):
         ticket,
         rule=rule,
         kind=EventKind.WORK_ORDER_RESUMED if resumed else EventKind.ROUTED,
+        event_type="exception.work_order_resumed",
         message=wo.erp_number
         if resumed
         else _("%(wo)s stays on hold for other exceptions") % {"wo": wo.erp_number},
         fields={"holds_work_order": False},
         work_order=wo.erp_number,
+        resumed=resumed,
     )
     return _("resumed work order %(wo)s") % {"wo": wo.erp_number} if resumed else None
 
 
-@actions.register("mark_for_erp", label=gettext_lazy("Mark for posting to the ERP"))
+@actions.register(
+    "mark_for_erp", label=gettext_lazy("Post the resolution to the ERP (with its decision)")
+)
 def mark_for_erp(ticket, rule, params):
-    if ticket.erp_pending:
+    """When the ticket is resolved, ``exception.resolved`` goes to the ERP endpoints that
+    subscribe to it (only marked tickets' resolutions reach an ERP)."""
+    if ticket.post_to_erp:
         return None
     services.note_rule_effect(
-        ticket, rule=rule, kind=EventKind.ERP_MARKED, fields={"erp_pending": True}
+        ticket,
+        rule=rule,
+        kind=EventKind.ERP_MARKED,
+        event_type="exception.marked_for_erp",
+        fields={"post_to_erp": True},
     )
     return _("marked for ERP")
 
@@ -411,7 +415,10 @@ def evaluate(ticket_id: int, trigger: str) -> list[tuple[RoutingRule, list[str]]
                     ticket,
                     rule=rule,
                     kind=EventKind.RULE_FAILED,
+                    event_type="exception.rule_failed",
                     message=f"{action.name}: {exc.detail}",
+                    action=action.name,
+                    error=exc.detail,
                 )
                 continue
             if result:
@@ -425,17 +432,13 @@ def evaluate(ticket_id: int, trigger: str) -> list[tuple[RoutingRule, list[str]]
 TRIGGER_FOR_EVENT = {
     "exception.raised": RuleTrigger.RAISED,
     "exception.updated": RuleTrigger.UPDATED,
+    "exception.resolved": RuleTrigger.RESOLVED,
 }
 
 
 def on_exception_event(event) -> None:
     """Outbox subscriber: run the rules for a raise, a user's change, or a resolution."""
     trigger = TRIGGER_FOR_EVENT.get(event.type)
-    if (
-        event.type == "exception.status_changed"
-        and event.payload.get("phase") == WorkflowState.Phase.RESOLVED
-    ):
-        trigger = RuleTrigger.RESOLVED
     if trigger is None:
         return
     evaluate(int(event.aggregate_id), trigger)

@@ -1,23 +1,27 @@
-"""Exception forms: a JSON Schema subset that the admin edits, the floor renders and the server
-enforces (always, whatever the client).
+"""Exception forms: standard JSON Schema (a subset) that the admin edits, the floor renders and
+the server enforces (always, whatever the client), and that any JSON Schema tool can read.
 
-Allowed: an object whose ``properties`` each have ``type`` string, number, integer, boolean or
-date (``{"type": "string", "format": "date"}`` is the same as ``"date"``), optional ``title``,
-``description``, ``enum``, ``minimum``, ``maximum``, ``minLength``, ``maxLength``, ``default``;
-a ``required`` list; and ``order``, the fields in display order (PostgreSQL's jsonb does not keep
-key order, so it is filled in from the properties as typed when a type is saved). Unknown fields
-in submitted data are refused.
+Allowed: an object whose ``properties`` each are of a registered field type
+(:mod:`exceptions.fields`: ``{"type": "string"}``, ``number``, ``integer``, ``boolean``,
+``{"type": "string", "format": "date"}``, ``{"type": "string", "format": "date-time"}``) with
+optional ``title``, ``description``, ``enum``, ``minimum``, ``maximum``, ``minLength``,
+``maxLength``, ``default``; a ``required`` list; and ``order``, the fields in display order
+(PostgreSQL's jsonb does not keep key order, so it is filled in from the properties as typed
+when a type is saved; JSON Schema tools ignore it). Unknown fields in submitted data are
+refused.
 """
 
 from __future__ import annotations
 
 import datetime
+import json
 
 from django.utils.translation import gettext as _
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import SchemaError
 
-FIELD_TYPES = {"string", "number", "integer", "boolean", "date"}
+from .fields import field_type_of, field_types
+
 FIELD_KEYWORDS = {
     "type",
     "title",
@@ -34,9 +38,12 @@ SCHEMA_KEYWORDS = {"type", "properties", "required", "title", "description", "or
 
 
 def _field_type(spec: dict) -> str:
-    if spec.get("type") == "string" and spec.get("format") == "date":
-        return "date"
-    return spec.get("type", "")
+    return field_type_of(spec)
+
+
+def type_help() -> str:
+    """The registered field types as their JSON Schema, for messages and help texts."""
+    return ", ".join(f"{name} {json.dumps(ftype.schema)}" for name, ftype in field_types.items())
 
 
 def fields(schema: dict | None) -> list[tuple[str, dict, str, bool]]:
@@ -83,10 +90,24 @@ def schema_problems(schema) -> list[str]:
                 % {"f": name, "k": ", ".join(sorted(set(spec) - FIELD_KEYWORDS))}
             )
         ftype = _field_type(spec)
-        if ftype not in FIELD_TYPES:
+        if spec.get("type") in ("date", "date-time"):
+            problems.append(
+                _(
+                    'Field %(f)s: JSON Schema writes a %(t)s as {"type": "string", "format": '
+                    '"%(t)s"}.'
+                )
+                % {"f": name, "t": spec["type"]}
+            )
+        elif not ftype or ("format" in spec and "format" not in field_types[ftype].schema):
             problems.append(
                 _("Field %(f)s has type %(t)r; use one of %(types)s.")
-                % {"f": name, "t": spec.get("type"), "types": ", ".join(sorted(FIELD_TYPES))}
+                % {
+                    "f": name,
+                    "t": spec.get("type") + (f" ({spec['format']})" if "format" in spec else "")
+                    if isinstance(spec.get("type"), str)
+                    else spec.get("type"),
+                    "types": type_help(),
+                }
             )
         if "enum" in spec and (not isinstance(spec["enum"], list) or not spec["enum"]):
             problems.append(_("Field %(f)s: enum must be a non-empty list.") % {"f": name})
@@ -105,19 +126,27 @@ def schema_problems(schema) -> list[str]:
 
 
 def to_json_schema(schema: dict) -> dict:
-    """The stored subset as standard JSON Schema (``date`` becomes string + format date)."""
-    properties = {}
-    for name, spec, ftype, _required in fields(schema):
-        spec = dict(spec)
-        if ftype == "date":
-            spec["type"], spec["format"] = "string", "date"
-        properties[name] = spec
+    """The schema a submission is validated against: the stored one, closed to unknown
+    fields."""
     return {
         "type": "object",
-        "properties": properties,
+        "properties": {name: spec for name, spec, _t, _r in fields(schema)},
         "required": list(schema.get("required") or []),
         "additionalProperties": False,
     }
+
+
+FORMATS = FormatChecker(formats=["date"])
+
+
+@FORMATS.checks("date-time", raises=ValueError)
+def _is_date_time(value) -> bool:
+    """RFC 3339: a date, a time and an offset (jsonschema checks it only with an extra
+    package)."""
+    if not isinstance(value, str):
+        return True
+    moment = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return moment.tzinfo is not None and "T" in value.upper()
 
 
 def validate_data(schema: dict | None, data) -> dict[str, list[str]]:
@@ -126,7 +155,7 @@ def validate_data(schema: dict | None, data) -> dict[str, list[str]]:
         return {"data": [_("The form data must be a JSON object.")]}
     if not schema:
         return {}
-    validator = Draft202012Validator(to_json_schema(schema), format_checker=FormatChecker())
+    validator = Draft202012Validator(to_json_schema(schema), format_checker=FORMATS)
     errors: dict[str, list[str]] = {}
     labels = {name: spec.get("title", name) for name, spec, _t, _r in fields(schema)}
     for error in sorted(validator.iter_errors(data), key=lambda e: list(e.path)):
@@ -164,6 +193,10 @@ def _message(error, label: str) -> str:
         return _("%(label)s is too short.") % {"label": label}
     if v == "maxLength":
         return _("%(label)s is too long.") % {"label": label}
+    if v == "format" and error.validator_value == "date-time":
+        return _(
+            "%(label)s must be a date and time with its offset (2026-07-02T10:30:00+02:00)."
+        ) % {"label": label}
     if v == "format":
         return _("%(label)s must be a date (YYYY-MM-DD).") % {"label": label}
     return f"{label}: {error.message}"
@@ -181,17 +214,9 @@ def coerce_form_values(schema: dict | None, values: dict) -> dict:
             if ftype == "boolean":
                 result[name] = False
             continue
+        coerce = field_types[ftype].coerce if ftype in field_types else str
         try:
-            if ftype == "integer":
-                result[name] = int(raw)
-            elif ftype == "number":
-                result[name] = float(str(raw).replace(",", "."))
-            elif ftype == "boolean":
-                result[name] = str(raw).lower() in ("1", "true", "on", "yes")
-            elif ftype == "date":
-                result[name] = datetime.date.fromisoformat(str(raw)).isoformat()
-            else:
-                result[name] = str(raw)
+            result[name] = coerce(raw)
         except ValueError:
             result[name] = str(raw)
     return result

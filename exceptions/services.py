@@ -303,6 +303,19 @@ def _apply_transition(ticket: ExceptionTicket, *, actor, to: str, reason: str) -
     )
     _timeline(ticket, kind, actor=actor, message=reason, **{"from": previous, "to": target.code})
     _emit("exception.status_changed", ticket, actor=actor, reason=reason, previous_status=previous)
+    if target.phase == Phase.RESOLVED:
+        decision = ticket.decisions.order_by("-decided_at", "-pk").first()
+        _emit(
+            "exception.resolved",
+            ticket,
+            actor=actor,
+            reason=reason,
+            previous_status=previous,
+            decision=decision.decision if decision else "",
+            reasoning=decision.reasoning if decision else "",
+            external_refs=ticket.external_refs or {},
+            post_to_erp=ticket.post_to_erp,
+        )
 
 
 def record_decision(
@@ -563,12 +576,14 @@ def note_rule_effect(
     *,
     rule,
     kind: str,
+    event_type: str,
     message: str = "",
     fields: dict | None = None,
     **data,
 ) -> None:
     """Record an effect a rule had outside the ticket (a held order, a notification), with any
-    ticket flags it set, as one audited change."""
+    ticket flags it set, as one audited change: a timeline entry of ``kind`` and an outbox
+    event of ``event_type`` (the rule action names it; see ``exceptions/events.py``)."""
     with transaction.atomic():
         locked = _lock(ticket)
         _timeline(locked, kind, rule=rule, message=message, **data)
@@ -576,7 +591,7 @@ def note_rule_effect(
             for name, value in fields.items():
                 setattr(locked, name, value)
             _save(locked, actor=None, reason=f"rule: {rule.name}"[:100], fields=list(fields))
-        _emit(f"exception.{kind}", locked, actor=None, reason=rule.name, rule=rule.name, **data)
+        _emit(event_type, locked, actor=None, reason=rule.name, rule=rule.name, **data)
 
 
 def role_group(name: str) -> Group | None:

@@ -22,8 +22,7 @@ class MesConfig(AppConfig):
         post_save.connect(
             revoke_inactive_sessions, sender=get_user_model(), dispatch_uid="andon_revoke_ws"
         )
-        from mes import notifications
+        from mes import events, notifications  # noqa: F401  (importing registers)
 
-        notifications.connect()  # the `notifications` outbox subscriber and its producers
         for module in settings.ANDON_SUBSCRIBER_MODULES:
             importlib.import_module(module)

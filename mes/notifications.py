@@ -25,9 +25,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from asgiref.sync import async_to_sync
-from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.db.models import Count, Q
 from django.urls import reverse
@@ -36,8 +36,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from mes.access import SITE_ACCESS_PERM
+from mes.events import NOTIFICATIONS, catalogue
 from mes.models import Notification, NotificationPreference, OutboxEvent, Site, WorkOrder
 from mes.outbox import subscribers
+from mes.registry import Registry
 
 log = logging.getLogger(__name__)
 
@@ -58,30 +60,8 @@ def session_group(user_id: int) -> str:
 
 # --- registries ---------------------------------------------------------------------------
 
-
-class KindRegistry:
-    """The kinds of notification users can receive and mute."""
-
-    def __init__(self) -> None:
-        self._labels: dict[str, object] = {}
-
-    def register(self, kind: str, label) -> None:
-        self._labels[kind] = label
-
-    def __contains__(self, kind: str) -> bool:
-        return kind in self._labels
-
-    def choices(self) -> list[tuple[str, str]]:
-        return [(k, str(label)) for k, label in self._labels.items()]
-
-
-kinds = KindRegistry()
+kinds = Registry("notification kinds", "Kinds of notification users receive and may mute.")
 for _kind, _label in [
-    ("raised", gettext_lazy("Exception raised")),
-    ("routed", gettext_lazy("Routed to my role")),
-    ("assigned", gettext_lazy("Assigned to me")),
-    ("escalated", gettext_lazy("Escalated to me")),
-    ("resolved", gettext_lazy("My exception resolved")),
     ("hold_placed", gettext_lazy("Work order held")),
     ("hold_released", gettext_lazy("Work order released from hold")),
 ]:
@@ -105,29 +85,33 @@ class Message:
 Producer = Callable[[OutboxEvent], Iterable[Message]]
 
 
-class ProducerRegistry:
-    """Producers per event type. Registering one (re)subscribes ``notifications`` to exactly
-    the registered event types, so the outbox never records deliveries of unrelated events."""
+class ProducerRegistry(Registry[list[Producer]]):
+    """Producers per event type (several may listen to one). Each change (re)subscribes
+    ``notifications`` to exactly the registered types, so the outbox never records deliveries
+    of unrelated events; a type the catalogue does not open to notifications is refused."""
 
     def __init__(self) -> None:
-        self._by_type: dict[str, list[Producer]] = {}
+        super().__init__(
+            "notification producers",
+            "Per event type, the functions that say who is told what.",
+            multiple=True,
+        )
 
-    def register(self, *event_types: str) -> Callable[[Producer], Producer]:
-        def decorator(producer: Producer) -> Producer:
-            for event_type in event_types:
-                found = self._by_type.setdefault(event_type, [])
-                if producer not in found:
-                    found.append(producer)
-            subscribers.add(SUBSCRIBER, deliver, tuple(self._by_type))
-            return producer
+    def build(self, key: str, value, **options):
+        entry = catalogue.event_type(key)
+        if NOTIFICATIONS not in entry.audiences:
+            raise ImproperlyConfigured(
+                f"{key} is not catalogued for notifications (mes.events audiences)"
+            )
+        return super().build(key, value, **options)
 
-        return decorator
+    def changed(self) -> None:
+        subscribers.register(
+            SUBSCRIBER, deliver, patterns=tuple(self.names()) or ("-",), audience=NOTIFICATIONS
+        )
 
     def for_type(self, event_type: str) -> list[Producer]:
-        return list(self._by_type.get(event_type, ()))
-
-    def event_types(self) -> list[str]:
-        return sorted(self._by_type)
+        return list(self.get(event_type, ()))
 
 
 producers = ProducerRegistry()
@@ -138,11 +122,6 @@ def deliver(event: OutboxEvent) -> None:
     for producer in producers.for_type(event.type):
         for message in producer(event) or ():
             send(message, event=event)
-
-
-def connect() -> None:
-    """Subscribe to the outbox (called from ``MesConfig.ready``; importing registers)."""
-    subscribers.add(SUBSCRIBER, deliver, tuple(producers.event_types()) or ("-",))
 
 
 # --- the one sender helper ----------------------------------------------------------------
@@ -334,131 +313,9 @@ def named_users_at(site: Site | int | None, usernames: Iterable[str]):
     ]
 
 
-def _actor_ids(event: OutboxEvent, *more) -> set[int]:
+def actor_ids(event: OutboxEvent, *more) -> set[int]:
+    """Who made the change (and ``more``): never told about their own doing."""
     return {pk for pk in (event.actor_id, *more) if pk}
-
-
-# --- producers: exceptions ----------------------------------------------------------------
-
-
-def _ticket(event: OutboxEvent):
-    ticket_model = apps.get_model("exceptions", "ExceptionTicket")
-    return (
-        ticket_model.objects.select_related("site", "type", "work_order")
-        .filter(pk=event.payload.get("exception_id") or event.aggregate_id)
-        .first()
-    )
-
-
-def _ticket_text(ticket) -> tuple[str, str]:
-    """A title naming the ticket and what it is about, a body with its description."""
-    about = f" — {ticket.work_order.erp_number}" if ticket.work_order_id else ""
-    title = f"{ticket.number} {ticket.type.name}{about}"
-    body = ticket.description or ", ".join(f"{k}: {v}" for k, v in (ticket.data or {}).items())
-    return title, f"[{ticket.severity}] {body}".strip()
-
-
-def _ticket_message(kind: str, ticket, recipients, *, event, prefix: str, exclude=()):
-    title, body = _ticket_text(ticket)
-    return Message(
-        kind,
-        recipients,
-        title=f"{prefix}: {title}",
-        body=body,
-        link=reverse("exceptions:detail", args=[ticket.pk]),
-        site=ticket.site,
-        related=ticket,
-        exclude=_actor_ids(event, *exclude),
-    )
-
-
-@producers.register("exception.notified")
-def exception_notified(event: OutboxEvent) -> list[Message]:
-    """A rule's ``notify_roles``: the roles at the ticket's site hear it was raised."""
-    ticket = _ticket(event)
-    if ticket is None:
-        return []
-    members = site_members(ticket.site_id, event.payload.get("roles") or [])
-    return [
-        _ticket_message(
-            "raised",
-            ticket,
-            members,
-            event=event,
-            prefix=_("Raised"),
-            exclude=[ticket.raised_by_id],
-        )
-    ]
-
-
-@producers.register("exception.routed", "exception.updated")
-def exception_routed(event: OutboxEvent) -> list[Message]:
-    """Into a role's queue: that role at the site; to an assignee: that user."""
-    changed = set(event.payload.get("changed") or [])
-    if not changed & {"queue", "assignee"}:
-        return []
-    ticket = _ticket(event)
-    if ticket is None:
-        return []
-    messages = []
-    queue = event.payload.get("queue")
-    if "queue" in changed and queue:
-        messages.append(
-            _ticket_message(
-                "routed",
-                ticket,
-                site_members(ticket.site_id, [queue]),
-                event=event,
-                prefix=_("In the %(role)s queue") % {"role": queue},
-            )
-        )
-    assignee = event.payload.get("assignee")
-    if "assignee" in changed and assignee:
-        messages.append(
-            _ticket_message(
-                "assigned",
-                ticket,
-                named_users_at(ticket.site_id, [assignee]),
-                event=event,
-                prefix=_("Assigned to you"),
-            )
-        )
-    return messages
-
-
-@producers.register("exception.escalated")
-def exception_escalated(event: OutboxEvent) -> list[Message]:
-    """An escalation level fired: its roles at the site and its named users."""
-    ticket = _ticket(event)
-    if ticket is None:
-        return []
-    users = {u.pk: u for u in site_members(ticket.site_id, event.payload.get("roles") or [])}
-    users.update(
-        {u.pk: u for u in named_users_at(ticket.site_id, event.payload.get("users") or [])}
-    )
-    level = event.payload.get("level")
-    return [
-        _ticket_message(
-            "escalated",
-            ticket,
-            list(users.values()),
-            event=event,
-            prefix=_("Escalated (level %(level)s)") % {"level": level},
-        )
-    ]
-
-
-@producers.register("exception.status_changed")
-def exception_resolved(event: OutboxEvent) -> list[Message]:
-    """Resolved: the person who raised it hears so (unless they resolved it themselves)."""
-    if event.payload.get("phase") != "resolved":
-        return []
-    ticket = _ticket(event)
-    if ticket is None or ticket.raised_by is None:
-        return []
-    return [
-        _ticket_message("resolved", ticket, [ticket.raised_by], event=event, prefix=_("Resolved"))
-    ]
 
 
 # --- producers: work orders ---------------------------------------------------------------
@@ -483,7 +340,7 @@ def _work_order_message(kind: str, event: OutboxEvent, prefix: str) -> list[Mess
             link=reverse("work-order", args=[wo.pk]),
             site=wo.site,
             related=wo,
-            exclude=_actor_ids(event),
+            exclude=actor_ids(event),
         )
     ]
 

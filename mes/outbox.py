@@ -4,26 +4,28 @@ Services call :func:`emit_event` inside their transaction. After commit a Celery
 event to every subscriber whose pattern matches its type. A subscriber runs inside a transaction
 together with the insert of its ``OutboxDelivery`` row, so it either applied the event and is
 recorded as done, or neither; a second relay of the same event finds the row and skips it.
-Subscribers register in their app's ``AppConfig.ready()``::
+Subscribers register in their app's ``subscribers`` module::
 
     from mes.outbox import subscribers
 
-    @subscribers.register("notifications", "exception.*")
-    def notify(event): ...
+    @subscribers.register("exceptions.board", patterns=["exception.*"])
+    def hint_boards(event): ...
 """
 
 from __future__ import annotations
 
 import fnmatch
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from mes.events import AUDIENCES, catalogue
 from mes.middleware import current_request_id
 from mes.models import OutboxDelivery, OutboxEvent
+from mes.registry import Registry, callable_summary
 
 log = logging.getLogger(__name__)
 
@@ -32,50 +34,66 @@ Handler = Callable[[OutboxEvent], None]
 
 @dataclass(frozen=True)
 class Subscriber:
+    """A named handler of the event types its patterns match. ``audience`` (``erp``,
+    ``notifications``, ``rules``) limits it to the types the catalogue opens to that
+    audience; without one it is the app's own reaction and sees every type it matches."""
+
     name: str
     patterns: tuple[str, ...]
     handler: Handler
+    audience: str = ""
 
     def wants(self, event_type: str) -> bool:
-        return any(fnmatch.fnmatchcase(event_type, p) for p in self.patterns)
+        if not any(fnmatch.fnmatchcase(event_type, p) for p in self.patterns):
+            return False
+        if not self.audience:
+            return True
+        entry = catalogue.get(event_type)
+        return entry is not None and self.audience in entry.audiences
 
 
-class SubscriberRegistry:
-    """Named subscribers; a name registers once (re-registering replaces, for reloads)."""
+class SubscriberRegistry(Registry[Subscriber]):
+    """Named subscribers: ``@subscribers.register("name", patterns=[...], audience=...)``."""
 
     def __init__(self) -> None:
-        self._by_name: dict[str, Subscriber] = {}
+        super().__init__("outbox subscribers", "Handlers the outbox relays events to.")
+        self._by_type: dict[str, list[Subscriber]] = {}
 
-    def register(self, name: str, *patterns: str) -> Callable[[Handler], Handler]:
-        def decorator(handler: Handler) -> Handler:
-            self.add(name, handler, patterns or ("*",))
-            return handler
+    def build(self, key, value, *, patterns=("*",), audience: str = "") -> Subscriber:
+        if isinstance(value, Subscriber):
+            return value
+        if audience and audience not in AUDIENCES:
+            raise ValueError(f"subscriber {key}: unknown audience {audience!r}")
+        return Subscriber(key, tuple(patterns) or ("*",), value, audience)
 
-        return decorator
+    def changed(self) -> None:
+        self._by_type = {}
 
-    def add(self, name: str, handler: Handler, patterns: Iterable[str] = ("*",)) -> None:
-        self._by_name[name] = Subscriber(name, tuple(patterns), handler)
-
-    def remove(self, name: str) -> None:
-        self._by_name.pop(name, None)
+    def describe_entry(self, item: Subscriber) -> str:
+        audience = f" (audience {item.audience})" if item.audience else ""
+        patterns = ", ".join(f"`{p}`" for p in item.patterns)
+        return f"{callable_summary(item.handler)}; on {patterns}{audience}"
 
     def for_type(self, event_type: str) -> list[Subscriber]:
-        return [s for s in self._by_name.values() if s.wants(event_type)]
-
-    def names(self) -> list[str]:
-        return sorted(self._by_name)
+        found = self._by_type.get(event_type)
+        if found is None:
+            found = [s for s in self.values() if s.wants(event_type)]
+            self._by_type[event_type] = found
+        return found
 
 
 subscribers = SubscriberRegistry()
 
 
 def _event(event_type: str, *, aggregate, site, actor, reason: str, payload) -> OutboxEvent:
+    payload = payload or {}
+    catalogue.event_type(event_type).check_payload(payload)
     return OutboxEvent(
         type=event_type,
         site=site,
         aggregate_type=aggregate._meta.model_name,
         aggregate_id=str(aggregate.pk),
-        payload=payload or {},
+        payload=payload,
         actor=actor if actor is not None and actor.is_authenticated else None,
         reason=reason or "",
         request_id=current_request_id(),
@@ -91,7 +109,10 @@ def emit_event(
     reason: str = "",
     payload: dict | None = None,
 ) -> OutboxEvent:
-    """Write one OutboxEvent in the caller's transaction and relay it once that commits."""
+    """Write one OutboxEvent in the caller's transaction and relay it once that commits.
+
+    The type must be in the event catalogue (:mod:`mes.events`) and the payload must carry
+    exactly the fields its entry lists: anything else is a programming error, raised here."""
     event = _event(
         event_type, aggregate=aggregate, site=site, actor=actor, reason=reason, payload=payload
     )

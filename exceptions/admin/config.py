@@ -16,16 +16,19 @@ from mes.admin.base import ScopedForeignKeysMixin
 from mes.roles import ROLES
 
 from ..models import ExceptionTicket, ExceptionType, Workflow, WorkflowState, WorkflowTransition
-from ..schema import FIELD_TYPES, fields, schema_problems
+from ..schema import fields, schema_problems, type_help
 
-FORM_SCHEMA_HELP = _(
-    "The form the floor fills in, as JSON. Example: "
-    '{"properties": {"material": {"type": "string", "title": "Material", "maxLength": 60}, '
-    '"qty_missing": {"type": "number", "title": "Missing quantity", "minimum": 0}, '
-    '"symptom": {"type": "string", "enum": ["alarm", "leak"]}}, "required": ["material"]}. '
-    "Field types: %(types)s. Per field: title, description, enum (choices), minimum, maximum, "
-    "minLength, maxLength, default. Leave {} for a type without a form."
-) % {"types": ", ".join(sorted(FIELD_TYPES))}
+
+def form_schema_help() -> str:
+    return gettext(
+        "The form the floor fills in, as standard JSON Schema. Example: "
+        '{"properties": {"material": {"type": "string", "title": "Material", "maxLength": 60}, '
+        '"qty_missing": {"type": "number", "title": "Missing quantity", "minimum": 0}, '
+        '"needed_by": {"type": "string", "format": "date", "title": "Needed by"}, '
+        '"symptom": {"type": "string", "enum": ["alarm", "leak"]}}, "required": ["material"]}. '
+        "Field types: %(types)s. Per field: title, description, enum (choices), minimum, "
+        "maximum, minLength, maxLength, default. Leave {} for a type without a form."
+    ) % {"types": type_help()}
 
 
 # --- exception types -----------------------------------------------------------------------
@@ -54,7 +57,12 @@ class ExceptionTypeForm(forms.ModelForm):
                 attrs={"rows": 16, "cols": 90, "class": "vLargeTextField"}
             )
         }
-        help_texts = {"form_schema": FORM_SCHEMA_HELP}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Built per form, so field types registered by later apps are listed too.
+        if "form_schema" in self.fields:  # absent for those who may only view
+            self.fields["form_schema"].help_text = form_schema_help()
 
 
 @admin.register(ExceptionType)

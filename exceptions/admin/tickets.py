@@ -109,7 +109,7 @@ class ExceptionTicketAdmin(DomainRecordAdmin):
         ),
         (
             _("Routing"),
-            {"fields": ("queue", "assignee", "holds_work_order", "erp_pending")},
+            {"fields": ("queue", "assignee", "holds_work_order", "post_to_erp")},
         ),
         (
             _("Raised"),

@@ -149,7 +149,7 @@ class ExceptionListSerializer(serializers.ModelSerializer):
             "data",
             "external_refs",
             "holds_work_order",
-            "erp_pending",
+            "post_to_erp",
             "version",
             "raised_at",
             "acknowledged_at",

@@ -121,7 +121,11 @@ class ExceptionTicket(models.Model):
     holds_work_order = models.BooleanField(
         default=False, help_text=_("A rule put the work order on hold for this exception.")
     )
-    erp_pending = models.BooleanField(_("to be posted to the ERP"), default=False)
+    post_to_erp = models.BooleanField(
+        _("post the resolution to the ERP"),
+        default=False,
+        help_text=_("A rule marked it: exception.resolved goes to the ERP endpoints."),
+    )
     version = models.PositiveIntegerField(default=1)
     # SLA clock (exceptions/sla.py): due times in working time of the site's calendar.
     ack_due_at = models.DateTimeField(_("acknowledge by"), null=True, blank=True)

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from mes.admin.production import ReasonForm
+from mes.events import catalogue
 
 from . import outbound
 from .models import ErpDelivery, ErpEndpoint
@@ -22,7 +23,7 @@ class ErpEndpointForm(forms.ModelForm):
     base_url = forms.URLField(label=_("base URL"), required=False, assume_scheme="https")
     event_types = forms.MultipleChoiceField(
         label=_("events sent"),
-        choices=outbound.erp_events.choices,
+        choices=catalogue.erp_choices,
         widget=forms.CheckboxSelectMultiple,
         required=False,
     )
@@ -62,7 +63,8 @@ class ErpEndpointForm(forms.ModelForm):
         mapping = self.cleaned_data.get("mapping") or {}
         if not isinstance(mapping, dict):
             raise forms.ValidationError(_("The mapping is a JSON object keyed by event type."))
-        unknown = [key for key in mapping if key not in outbound.erp_events]
+        offered = {name for name, _label in catalogue.erp_choices()}
+        unknown = [key for key in mapping if key not in offered]
         if unknown:
             raise forms.ValidationError(
                 _("Unknown event types: %(types)s.") % {"types": ", ".join(unknown)}

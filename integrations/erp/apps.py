@@ -14,6 +14,6 @@ class ErpConfig(AppConfig):
         from . import outbound, projection  # noqa: F401
         from .tryton import TrytonAdapter
 
-        outbound.adapters[TrytonAdapter.name] = TrytonAdapter()
+        outbound.adapters.register(TrytonAdapter.name, TrytonAdapter())
 
         kinds.register("erp_dead_letter", _("ERP delivery failed"))

@@ -41,8 +41,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from mes.events import ERP, catalogue
 from mes.models import OutboxDelivery, OutboxEvent
 from mes.outbox import subscribers
+from mes.registry import Registry
 
 from .models import ErpDelivery, ErpEndpoint
 
@@ -51,41 +53,6 @@ log = logging.getLogger(__name__)
 SUBSCRIBER = "erp"
 BACKOFF_CAP = 600.0  # seconds; attempt n waits ANDON_ERP_BACKOFF * 2**(n-1), times 0.5..1.5
 RETRY_STATUSES = {408, 425, 429}
-
-
-# --- which events go to the ERP ------------------------------------------------------------
-
-
-class ErpEventRegistry:
-    """The event types an endpoint may subscribe to (later capabilities add theirs)."""
-
-    def __init__(self) -> None:
-        self._labels: dict[str, object] = {}
-
-    def register(self, event_type: str, label) -> None:
-        self._labels[event_type] = label
-
-    def __contains__(self, event_type: str) -> bool:
-        return event_type in self._labels
-
-    def choices(self) -> list[tuple[str, str]]:
-        return [(t, str(label)) for t, label in self._labels.items()]
-
-
-erp_events = ErpEventRegistry()
-for _type, _label in [
-    ("operation.confirmed", gettext_lazy("Operation confirmed (good, scrap, minutes, lots)")),
-    ("material.consumed", gettext_lazy("Material consumed (lots and quantities)")),
-    ("lot.produced", gettext_lazy("Lot produced (with the lots it was made from)")),
-    ("work_order.completed", gettext_lazy("Work order completed")),
-    ("work_order.held", gettext_lazy("Work order held")),
-    ("work_order.resumed", gettext_lazy("Work order released from hold")),
-    ("work_order.cancelled", gettext_lazy("Work order cancelled")),
-    ("work_order.projection_moved", gettext_lazy("Projected completion moved (beyond tolerance)")),
-    ("lot.received", gettext_lazy("Lot received")),
-    ("exception.resolved", gettext_lazy("Exception resolved with its decision")),
-]:
-    erp_events.register(_type, _label)
 
 
 # --- rendering ------------------------------------------------------------------------------
@@ -258,7 +225,9 @@ class PullAdapter:
         raise RuntimeError("a pull endpoint is read by the ERP, never pushed to")
 
 
-adapters: dict[str, object] = {RestAdapter.name: RestAdapter(), PullAdapter.name: PullAdapter()}
+adapters = Registry("ERP adapters", "How deliveries reach an ERP (and how a polling one is read).")
+adapters.register(RestAdapter.name, RestAdapter())
+adapters.register(PullAdapter.name, PullAdapter())
 
 
 def pushes(endpoint: ErpEndpoint) -> bool:
@@ -299,7 +268,7 @@ def record_sync(endpoint: ErpEndpoint, summary: dict) -> None:
 
 
 def adapter_choices() -> list[tuple[str, str]]:
-    return [(name, str(getattr(a, "label", name))) for name, a in adapters.items()]
+    return adapters.choices()
 
 
 # --- the outbox subscriber ------------------------------------------------------------------
@@ -317,10 +286,12 @@ def endpoints_for(event: OutboxEvent) -> list[ErpEndpoint]:
     return wanted
 
 
-@subscribers.register(SUBSCRIBER, "*")
+@subscribers.register(SUBSCRIBER, patterns=["*"], audience=ERP)
 def enqueue_deliveries(event: OutboxEvent) -> None:
-    """One delivery per endpoint that wants the event; delivered after the relay commits."""
-    if event.type not in erp_events or _from_the_erp(event):
+    """One delivery per endpoint that wants the event; delivered after the relay commits.
+    A type with ``erp_only_if`` (``exception.resolved``) goes only when its payload says so."""
+    flag = catalogue.event_type(event.type).erp_only_if
+    if (flag and not (event.payload or {}).get(flag)) or _from_the_erp(event):
         return
     endpoints = endpoints_for(event)
     if not endpoints:

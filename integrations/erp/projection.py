@@ -38,7 +38,6 @@ TRIGGERS = (
     "work_order.resumed",
     "work_order.revised",
 )
-MOVED = "work_order.projection_moved"
 
 
 def remaining_minutes(wo: WorkOrder) -> Decimal:
@@ -84,7 +83,7 @@ def reproject(wo: WorkOrder, now: datetime.datetime | None = None) -> OutboxEven
             return None
         moved = round((new - previous).total_seconds() / 60)
         return emit_event(
-            MOVED,
+            "work_order.projection_moved",
             aggregate=wo,
             site=wo.site,
             actor=None,
@@ -100,7 +99,7 @@ def reproject(wo: WorkOrder, now: datetime.datetime | None = None) -> OutboxEven
         )
 
 
-@subscribers.register(SUBSCRIBER, *TRIGGERS)
+@subscribers.register(SUBSCRIBER, patterns=TRIGGERS)
 def on_progress(event: OutboxEvent) -> None:
     work_order_id = event.payload.get("work_order_id") if isinstance(event.payload, dict) else None
     if work_order_id is None:

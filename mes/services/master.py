@@ -29,20 +29,24 @@ from .base import (
 
 # --- master data ------------------------------------------------------------------------
 
-_MASTER_PERMS = {
-    Site: "mes.change_site",
-    WorkCenter: "mes.change_workcenter",
-    Machine: "mes.change_machine",
-    Item: "mes.change_item",
-    Lot: "mes.change_lot",  # corrections only: a lot arrives through receive_lot
-}
-
 
 def save_master_record(obj: Model, *, actor, reason: str = "") -> Model:
-    """Create or update a site, work center, machine or item: validated, with history and event."""
+    """Create or update a site, work center, machine or item (or correct a lot): validated,
+    with history and event."""
+    # model -> (permission to change it, event when created, event when changed); a lot is
+    # received (``receive_lot``), never created here: only corrected.
+    perm, created_event, changed_event = {
+        Site: ("mes.change_site", "site.created", "site.changed"),
+        WorkCenter: ("mes.change_workcenter", "workcenter.created", "workcenter.changed"),
+        Machine: ("mes.change_machine", "machine.created", "machine.changed"),
+        Item: ("mes.change_item", "item.created", "item.changed"),
+        Lot: ("mes.change_lot", None, "lot.changed"),
+    }[type(obj)]
     model = type(obj)
     created = obj.pk is None
-    perm = _MASTER_PERMS[model]
+    event_type = created_event if created else changed_event
+    if event_type is None:
+        raise InvalidInput(_("A lot is received, not created here."), code="lot_not_received")
     if created:
         perm = perm.replace(".change_", ".add_")
     site = obj if isinstance(obj, Site) and not created else getattr(obj, "site", None)
@@ -58,7 +62,7 @@ def save_master_record(obj: Model, *, actor, reason: str = "") -> Model:
             obj, actor=actor, reason=default_reason(reason, "created" if created else "changed")
         )
         emit_event(
-            f"{model._meta.model_name}.{'created' if created else 'changed'}",
+            event_type,
             aggregate=obj,
             site=site if isinstance(site, Site) else None,
             actor=actor,

@@ -449,22 +449,12 @@ def release_work_order(work_order: WorkOrder, *, actor, reason: str = "") -> Wor
     return wo
 
 
-_WO_EVENTS = {
-    "start": "work_order.started",
-    "hold": "work_order.held",
-    "resume": "work_order.resumed",
-    "complete": "work_order.completed",
-    "close": "work_order.closed",
-    "cancel": "work_order.cancelled",
-}
-
-
 def _set_wo_status(
-    wo: WorkOrder, to: str, *, verb: str, actor, reason: str, **payload
+    wo: WorkOrder, to: str, *, verb: str, event_type: str, actor, reason: str, **payload
 ) -> WorkOrder:
-    """Move a locked work order along the table, stamping the matching timestamp."""
+    """Move a locked work order along the table, stamping the matching timestamp, and emit
+    ``event_type`` (each caller names its own, as catalogued in ``mes/events.py``)."""
     check_work_order_action(wo, to, verb)
-    event = _WO_EVENTS[verb]
     previous = wo.status
     fields = ["status", "updated_at"]
     now = timezone.now()
@@ -485,7 +475,7 @@ def _set_wo_status(
     wo.status = to
     save_with_history(wo, actor=actor, reason=reason, fields=fields)
     emit_event(
-        event,
+        event_type,
         aggregate=wo,
         site=wo.site,
         actor=actor,
@@ -506,6 +496,7 @@ def start_work_order(work_order: WorkOrder, *, actor, reason: str = "") -> WorkO
             actor=actor,
             reason=default_reason(reason, "started"),
             verb="start",
+            event_type="work_order.started",
         )
 
 
@@ -515,7 +506,9 @@ def hold_work_order(work_order: WorkOrder, *, actor, reason: str) -> WorkOrder:
     reason = require_reason(reason)
     with transaction.atomic():
         wo = lock_work_order(work_order)
-        return _set_wo_status(wo, WO.ON_HOLD, actor=actor, reason=reason, verb="hold")
+        return _set_wo_status(
+            wo, WO.ON_HOLD, actor=actor, reason=reason, verb="hold", event_type="work_order.held"
+        )
 
 
 def resume_work_order(work_order: WorkOrder, *, actor, reason: str = "") -> WorkOrder:
@@ -529,7 +522,12 @@ def resume_work_order(work_order: WorkOrder, *, actor, reason: str = "") -> Work
             )
         target = wo.status_before_hold or WO.RELEASED
         return _set_wo_status(
-            wo, target, actor=actor, reason=default_reason(reason, "resumed"), verb="resume"
+            wo,
+            target,
+            actor=actor,
+            reason=default_reason(reason, "resumed"),
+            verb="resume",
+            event_type="work_order.resumed",
         )
 
 
@@ -555,6 +553,7 @@ def complete_work_order(work_order: WorkOrder, *, actor, reason: str = "") -> Wo
             actor=actor,
             reason=default_reason(reason, "completed"),
             verb="complete",
+            event_type="work_order.completed",
             **totals,
         )
 
@@ -565,7 +564,12 @@ def close_work_order(work_order: WorkOrder, *, actor, reason: str = "") -> WorkO
     with transaction.atomic():
         wo = lock_work_order(work_order)
         return _set_wo_status(
-            wo, WO.CLOSED, actor=actor, reason=default_reason(reason, "closed"), verb="close"
+            wo,
+            WO.CLOSED,
+            actor=actor,
+            reason=default_reason(reason, "closed"),
+            verb="close",
+            event_type="work_order.closed",
         )
 
 
@@ -580,7 +584,14 @@ def cancel_work_order(work_order: WorkOrder, *, actor, reason: str) -> WorkOrder
             op.status = OP.CANCELLED
             op.dispatch_rank = None
             save_with_history(op, actor=actor, reason=reason, fields=["status", "dispatch_rank"])
-        return _set_wo_status(wo, WO.CANCELLED, actor=actor, reason=reason, verb="cancel")
+        return _set_wo_status(
+            wo,
+            WO.CANCELLED,
+            actor=actor,
+            reason=reason,
+            verb="cancel",
+            event_type="work_order.cancelled",
+        )
 
 
 def _confirmed_totals(wo: WorkOrder) -> dict:

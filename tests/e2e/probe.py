@@ -10,7 +10,7 @@ from django.conf import settings
 from mes.outbox import subscribers
 
 
-@subscribers.register("e2e.probe", "work_order.*")
+@subscribers.register("e2e.probe", patterns=["work_order.*"])
 def probe(event) -> None:
     key = os.environ["ANDON_E2E_PROBE_KEY"]
     redis.Redis.from_url(settings.REDIS_URL).rpush(key, str(event.event_id))

@@ -12,6 +12,8 @@ import uuid
 import pytest
 from celery import Celery
 
+from exceptions import services as exception_services
+from exceptions.models import ExceptionTicket, ExceptionType
 from integrations.erp.models import ErpDelivery, ErpEndpoint
 from mes import services
 from mes.models import OutboxEvent
@@ -134,3 +136,83 @@ def test_a_thousand_events_reach_a_flaky_erp_exactly_once_in_order(erp_worker, p
         # the owner was told about the dead letters
         assert owner.notifications.filter(kind="erp_dead_letter").count() == CYCLES * 2
         assert all(d.acknowledged_at for d in ErpDelivery.objects.filter(status="delivered"))
+
+
+def test_a_resolution_marked_for_the_erp_reaches_it_with_its_decision(erp_worker, p1, monkeypatch):
+    """The default rule marks order changes for the ERP; when one is resolved, the worker
+    delivers ``exception.resolved`` with the decision. An unmarked ticket's does not go."""
+    worker, send_task = erp_worker
+    monkeypatch.setattr(
+        "mes.outbox._enqueue_relay", lambda pk: send_task("mes.tasks.relay_outbox_event", pk)
+    )
+    planner = make_user("planner_e2e", "planner", [p1])
+    wo = make_work_order(p1, erp_number="ZP/2026/12/0900", status="released")
+    with FlakyErp(SECRET, weights={"ok": 1}) as erp:
+        ErpEndpoint.objects.create(
+            name="Resolutions",
+            base_url=erp.url,
+            hmac_secret=SECRET,
+            event_types=["exception.resolved"],
+            mapping={
+                "exception.resolved": {
+                    "seq": "{{ event.id }}",
+                    "exception": "{{ payload.number }}",
+                    "work_order": "{{ payload.work_order }}",
+                    "decision": "{{ payload.decision }}",
+                    "why": "{{ payload.reasoning }}",
+                }
+            },
+            timeout_seconds=5,
+        )
+        marked, unmarked = (
+            exception_services.raise_exception(
+                actor=planner,
+                exception_type=ExceptionType.objects.get(code=code),
+                site=p1,
+                work_order=wo,
+                data=data,
+            )
+            for code, data in (
+                ("order_change", {"change": "quantity", "new_quantity": 80}),
+                ("material_shortage", {"material": "RM-1"}),
+            )
+        )
+        wait_for(
+            lambda: (
+                worker.check_alive("worker")
+                or ExceptionTicket.objects.get(pk=marked.pk).post_to_erp
+            ),
+            timeout=60,
+            message="the rules to mark the order change for the ERP",
+        )
+        for ticket in (marked, unmarked):
+            exception_services.record_decision(
+                ExceptionTicket.objects.get(pk=ticket.pk),
+                actor=planner,
+                decision="Accept 80 pcs",
+                reasoning="Customer confirmed",
+                resolve_to="resolved",
+            )
+        resolved = OutboxEvent.objects.filter(type="exception.resolved")
+        wait_for(
+            lambda: (
+                worker.check_alive("worker")
+                or (
+                    resolved.filter(delivered_at__isnull=False).count() == 2
+                    and ErpDelivery.objects.filter(status="delivered").count() == 1
+                )
+            ),
+            timeout=120,
+            message="the resolution to reach the ERP",
+        )
+        delivery = ErpDelivery.objects.get()
+        assert delivery.event.payload["number"] == marked.number
+        body = erp.bodies[str(delivery.event.event_id)]
+        assert body == {
+            "seq": str(delivery.event.event_id),
+            "exception": marked.number,
+            "work_order": "ZP/2026/12/0900",
+            "decision": "Accept 80 pcs",
+            "why": "Customer confirmed",
+        }
+        assert erp.bad_signatures == 0

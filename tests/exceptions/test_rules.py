@@ -171,8 +171,8 @@ def test_conditions_on_site_work_center_type_and_fields(p1, p2, shortage, breakd
         raise_(p1, breakdown, work_center=press),
     ]
     relay()
-    assert [ExceptionTicket.objects.get(pk=t.pk).erp_pending for t in hits] == [True]
-    assert [ExceptionTicket.objects.get(pk=t.pk).erp_pending for t in misses] == [False] * 6
+    assert [ExceptionTicket.objects.get(pk=t.pk).post_to_erp for t in hits] == [True]
+    assert [ExceptionTicket.objects.get(pk=t.pk).post_to_erp for t in misses] == [False] * 6
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,7 @@
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -16,7 +17,8 @@ SCHEMA = {
         "qty": {"type": "number", "title": "Quantity", "minimum": 0, "maximum": 1000},
         "pieces": {"type": "integer", "title": "Pieces", "minimum": 1},
         "stopped": {"type": "boolean", "title": "Stopped"},
-        "needed_by": {"type": "date", "title": "Needed by"},
+        "needed_by": {"type": "string", "format": "date", "title": "Needed by"},
+        "seen_at": {"type": "string", "format": "date-time", "title": "Seen at"},
         "defect": {"type": "string", "title": "Defect", "enum": ["dimension", "surface"]},
     },
     "required": ["material", "defect"],
@@ -30,8 +32,61 @@ def test_seeded_schemas_are_valid():
 
 
 def test_valid_data_has_no_errors():
-    data = {**GOOD, "qty": 12.5, "pieces": 3, "stopped": True, "needed_by": "2026-12-01"}
+    data = {
+        **GOOD,
+        "qty": 12.5,
+        "pieces": 3,
+        "stopped": True,
+        "needed_by": "2026-12-01",
+        "seen_at": "2026-12-01T10:30:00+01:00",
+    }
     assert validate_data(SCHEMA, data) == {}
+
+
+def test_schemas_are_standard_json_schema_that_outside_tools_read(db):
+    """A stock JSON Schema validator (no Andon code) reads every seeded schema and checks
+    data with it the way Andon does."""
+    from jsonschema import Draft202012Validator
+
+    for exception_type in ExceptionType.objects.all():
+        Draft202012Validator.check_schema(exception_type.form_schema)
+    shortage = ExceptionType.objects.get(code="material_shortage").form_schema
+    assert shortage["properties"]["needed_by"] == {
+        "type": "string",
+        "format": "date",
+        "title": "Needed by",
+    }
+    stock = Draft202012Validator(shortage, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    assert stock.is_valid({"material": "RM-1", "needed_by": "2026-12-01"})
+    assert not stock.is_valid({"material": "RM-1", "needed_by": "01.12.2026"})
+
+
+def test_the_old_date_type_is_refused_with_the_standard_spelling():
+    problems = schema_problems({"properties": {"due": {"type": "date"}}})
+    assert problems == [
+        'Field due: JSON Schema writes a date as {"type": "string", "format": "date"}.'
+    ]
+
+
+def test_the_data_migration_writes_dates_the_standard_way():
+    import importlib
+
+    migration = importlib.import_module("exceptions.migrations.0007_standard_form_schemas")
+    old = {
+        "properties": {
+            "due": {"type": "date", "title": "Due"},
+            "at": {"type": "date-time"},
+            "qty": {"type": "number"},
+        }
+    }
+    new, changed = migration.to_standard(old)
+    assert changed
+    assert new["properties"] == {
+        "due": {"type": "string", "format": "date", "title": "Due"},
+        "at": {"type": "string", "format": "date-time"},
+        "qty": {"type": "number"},
+    }
+    assert migration.to_standard(new) == (new, False)
 
 
 @pytest.mark.parametrize(
@@ -47,6 +102,8 @@ def test_valid_data_has_no_errors():
         ({**GOOD, "pieces": True}, "pieces", "type integer"),
         ({**GOOD, "stopped": "yes"}, "stopped", "type boolean"),
         ({**GOOD, "needed_by": "12.08.2026"}, "needed_by", "date"),
+        ({**GOOD, "seen_at": "2026-12-01"}, "seen_at", "date and time"),
+        ({**GOOD, "seen_at": "2026-12-01T10:30:00"}, "seen_at", "offset"),
         ({**GOOD, "defect": "colour"}, "defect", "one of"),
         ({**GOOD, "colour": "red"}, "colour", "Unknown field"),
     ],
@@ -72,6 +129,8 @@ def test_data_must_be_an_object():
         {"properties": {"x": {"type": "number", "minimum": "zero"}}},
         {"properties": [], "type": "object"},
         {"anyOf": []},
+        {"properties": {"x": {"type": "date"}}},
+        {"properties": {"x": {"type": "string", "format": "email"}}},
         "not a schema",
     ],
 )
@@ -91,16 +150,21 @@ def test_coerce_form_values_from_html():
         "pieces": "3",
         "stopped": "on",
         "needed_by": "2026-12-01",
+        "seen_at": "2026-12-01T10:30",
         "defect": "surface",
     }
-    assert coerce_form_values(SCHEMA, values) == {
+    with timezone.override("Europe/Warsaw"):
+        coerced = coerce_form_values(SCHEMA, values)
+    assert coerced == {
         "material": "RM-1",
         "qty": 12.5,
         "pieces": 3,
         "stopped": True,
         "needed_by": "2026-12-01",
+        "seen_at": "2026-12-01T10:30:00+01:00",
         "defect": "surface",
     }
+    assert validate_data(SCHEMA, coerced) == {}
     # Values that do not convert stay strings, so validation names the field.
     assert validate_data(
         SCHEMA, coerce_form_values(SCHEMA, {**values, "pieces": "three"})
@@ -134,7 +198,7 @@ def test_field_order_survives_postgresql(db):
         "properties": {
             "zeta": {"type": "string"},
             "alpha": {"type": "integer"},
-            "mid": {"type": "date"},
+            "mid": {"type": "string", "format": "date"},
         },
     }
     exception_type.full_clean()

@@ -154,7 +154,13 @@ def test_workflow_table(p1, user_in, shortage, src, role):
             if outcome == "ok":
                 assert (ticket.status, ticket.version) == (dst, before[0] + 1)
                 assert ticket.history.first().history_user == actor
-                assert OutboxEvent.objects.count() == before[2] + 1
+                # entering a resolved state also emits exception.resolved (with the decision)
+                emitted = ["exception.status_changed"] + (
+                    ["exception.resolved"] * (dst == "resolved")
+                )
+                new_events = OutboxEvent.objects.order_by("-pk")[: len(emitted)]
+                assert OutboxEvent.objects.count() == before[2] + len(emitted)
+                assert sorted(e.type for e in new_events) == sorted(emitted)
             else:
                 assert (
                     ticket.status,

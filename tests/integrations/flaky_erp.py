@@ -42,6 +42,7 @@ class FlakyErp:
         self.lock = threading.Lock()
         self.received: Counter[str] = Counter()
         self.applied: Counter[str] = Counter()
+        self.bodies: dict[str, dict] = {}  # key -> the body applied
         self.bad_signatures = 0
         self.sequence_by_work_order: dict = defaultdict(list)
         self.refused: set[str] = set()  # work orders whose events are refused with 422
@@ -75,6 +76,7 @@ class FlakyErp:
             if self.applied[key]:
                 return
             self.applied[key] += 1
+            self.bodies[key] = body
             work_order = body.get("work_order")
             self.sequence_by_work_order[work_order].append(body.get("seq"))
 

@@ -18,7 +18,7 @@ T0 = datetime.datetime(2026, 12, 7, 8, 0, tzinfo=datetime.UTC)  # a Monday
 
 
 def moved_events():
-    return list(OutboxEvent.objects.filter(type=projection.MOVED).order_by("pk"))
+    return list(OutboxEvent.objects.filter(type="work_order.projection_moved").order_by("pk"))
 
 
 def test_remaining_work_counts_setups_not_started_and_quantity_still_to_make(p1, user_in):
@@ -43,7 +43,7 @@ def test_moves_beyond_the_tolerance_are_announced_and_sent_to_the_erp(p1, relay)
     ErpEndpoint.objects.create(
         name="ERP",
         adapter="pull",
-        event_types=[projection.MOVED],
+        event_types=["work_order.projection_moved"],
     )
     wo = make_work_order(p1, status="released", qty="100")
     assert projection.reproject(wo, T0) is None  # the first projection: stored, no event

@@ -169,6 +169,7 @@ def test_escalation_tells_its_roles_at_the_site_and_its_users(p1, p2, people, re
         ExceptionTicket.objects.select_related("site", "type").get(pk=ticket.pk),
         actor=None,
         level=2,
+        clock="acknowledge",
         roles=["manager"],
         users=["planner_p1", "planner_p2"],  # planner_p2 may not see P1: skipped
     )

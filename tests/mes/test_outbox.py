@@ -20,11 +20,13 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("require_postgres")
 def recorder():
     """Two subscribers that record what they receive; removed after the test."""
     seen = {"all": [], "work_orders": []}
-    subscribers.add("test.all", lambda e: seen["all"].append(e.event_id))
-    subscribers.add("test.wo", lambda e: seen["work_orders"].append(e.event_id), ["work_order.*"])
+    subscribers.register("test.all", lambda e: seen["all"].append(e.event_id))
+    subscribers.register(
+        "test.wo", lambda e: seen["work_orders"].append(e.event_id), patterns=["work_order.*"]
+    )
     yield seen
-    subscribers.remove("test.all")
-    subscribers.remove("test.wo")
+    subscribers.unregister("test.all")
+    subscribers.unregister("test.wo")
 
 
 def test_event_is_relayed_after_commit_to_matching_subscribers(
@@ -69,7 +71,7 @@ def test_failed_subscriber_is_retried_by_the_sweep_alone(p1, recorder, settings)
         if len(calls) == 1:
             raise ConnectionError("ERP down")
 
-    subscribers.add("test.flaky", flaky)
+    subscribers.register("test.flaky", flaky)
     try:
         wo = make_work_order(p1, status="planned")
         services.release_work_order(wo, actor=None)
@@ -84,7 +86,7 @@ def test_failed_subscriber_is_retried_by_the_sweep_alone(p1, recorder, settings)
         assert calls.count(event.event_id) == 2
         assert recorder["all"].count(event.event_id) == 1  # the healthy one was not repeated
     finally:
-        subscribers.remove("test.flaky")
+        subscribers.unregister("test.flaky")
 
 
 def test_sweep_delivers_events_whose_relay_never_ran(p1, recorder, settings):
@@ -109,7 +111,7 @@ def test_two_concurrent_relays_deliver_once(p1):
         calls.append(event.event_id)
         time.sleep(0.2)  # widen the window in which the second relay could slip in
 
-    subscribers.add("test.slow", slow)
+    subscribers.register("test.slow", slow)
     try:
         wo = make_work_order(p1, status="planned")
         event = OutboxEvent.objects.get(aggregate_id=str(wo.pk), type="work_order.created")
@@ -133,7 +135,7 @@ def test_two_concurrent_relays_deliver_once(p1):
         assert calls == [event.event_id]
         assert OutboxDelivery.objects.filter(event=event, subscriber="test.slow").count() == 1
     finally:
-        subscribers.remove("test.slow")
+        subscribers.unregister("test.slow")
 
 
 def test_idempotency_records_are_purged_after_a_day(p1, user_in):
@@ -180,7 +182,7 @@ def test_in_process_sweeps_run_in_embedded_mode(p1, settings):
     settings.ANDON_OUTBOX_SWEEP_AFTER = __import__("datetime").timedelta(0)
     inprocess._started.clear()
     events = []
-    subscribers.add("test.inprocess", lambda e: events.append(e.event_id))
+    subscribers.register("test.inprocess", lambda e: events.append(e.event_id))
     try:
         from unittest import mock
 
@@ -202,5 +204,5 @@ def test_in_process_sweeps_run_in_embedded_mode(p1, settings):
             aggregate_id=str(wo.pk), delivered_at__isnull=False
         ).exists()
     finally:
-        subscribers.remove("test.inprocess")
+        subscribers.unregister("test.inprocess")
         inprocess._started.clear()
