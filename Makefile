@@ -33,7 +33,7 @@ tryton: $(TRYTON_STAMP)
 demo: venv
 	env -u DATABASE_URL -u REDIS_URL $(PY) manage.py migrate --noinput
 	env -u DATABASE_URL -u REDIS_URL $(PY) manage.py seed_demo
-	env -u DATABASE_URL -u REDIS_URL ANDON_INPROCESS_SWEEPS=1 $(VENV)/bin/uvicorn mes.asgi:application --host $(HOST) --port $(PORT)
+	env -u DATABASE_URL -u REDIS_URL ANDON_INPROCESS_SWEEPS=1 $(VENV)/bin/uvicorn andon.asgi:application --host $(HOST) --port $(PORT)
 
 # Real PostgreSQL and Redis at their default local addresses unless DATABASE_URL/TEST_REDIS_URL say otherwise.
 test: venv tryton
@@ -45,15 +45,15 @@ run: venv
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput
 	trap 'kill 0' EXIT INT TERM; \
-	$(VENV)/bin/celery -A mes worker -l info & \
-	$(VENV)/bin/celery -A mes beat -l info & \
-	$(VENV)/bin/uvicorn mes.asgi:application --host $(HOST) --port $(PORT) --workers $(WORKERS)
+	$(VENV)/bin/celery -A andon worker -l info & \
+	$(VENV)/bin/celery -A andon beat -l info & \
+	$(VENV)/bin/uvicorn andon.asgi:application --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
 worker: venv
-	$(VENV)/bin/celery -A mes worker -l info
+	$(VENV)/bin/celery -A andon worker -l info
 
 beat: venv
-	$(VENV)/bin/celery -A mes beat -l info
+	$(VENV)/bin/celery -A andon beat -l info
 
 bench: venv
 	url="$$($(PY) tests/services.py --require)" && DATABASE_URL="$$url" $(PY) bench/run.py $(BENCH_ARGS) && DATABASE_URL="$$url" $(PY) bench/sweep.py && DATABASE_URL="$$url" $(PY) bench/push.py && DATABASE_URL="$$url" $(PY) bench/erp_ingest.py && DATABASE_URL="$$url" $(PY) bench/erp_delivery.py

@@ -110,7 +110,7 @@ def main(argv=None) -> int:
                     "-m",
                     "celery",
                     "-A",
-                    "mes",
+                    "andon",
                     "worker",
                     "-l",
                     "warning",

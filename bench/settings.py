@@ -6,7 +6,7 @@ HTTP on 127.0.0.1 only, so the HTTPS redirect and HSTS of production are switche
 
 import os
 
-from mes.settings import *  # noqa: F403
+from andon.settings import *  # noqa: F403
 
 ROOT_URLCONF = "bench.urls"
 ALLOWED_HOSTS = ["127.0.0.1"]

@@ -42,7 +42,7 @@ def main(argv=None) -> int:
         conn.execute(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{DB}"')
     os.environ["DATABASE_URL"] = urlunparse(urlparse(server)._replace(path=f"/{DB}"))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mes.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "andon.settings")
     os.environ.pop("REDIS_URL", None)  # the sweep's outbox relays run in-process, not measured
 
     import django
@@ -53,9 +53,9 @@ def main(argv=None) -> int:
     from django.utils import timezone
 
     call_command("migrate", verbosity=0)
+    from andon.celery import app
     from exceptions import sla
     from exceptions.models import EscalationFiring, EscalationPolicy, ExceptionTicket, ExceptionType
-    from mes.celery import app
     from mes.models import Site
 
     app.conf.task_always_eager = False  # only the sweep is timed: enqueue relays nowhere

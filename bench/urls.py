@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from mes.urls import urlpatterns as project_urlpatterns
+from andon.urls import urlpatterns as project_urlpatterns
 
 CEILING_DDL = """
 CREATE TABLE IF NOT EXISTS bench_ceiling (

@@ -10,7 +10,6 @@ class ExceptionsConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
-        from . import events, notifications, subscribers  # noqa: F401  (importing registers)
         from .defaults import ensure_defaults
 
         post_migrate.connect(ensure_defaults, sender=self, dispatch_uid="andon_exception_defaults")

@@ -2,6 +2,8 @@
 
 from celery import shared_task
 
+from mes.tasks import Periodic
+
 from . import sla
 
 
@@ -9,3 +11,10 @@ from . import sla
 def sweep_escalations() -> int:
     """Fire the escalation levels that are due (every ~30 s from beat). Returns levels fired."""
     return sla.sweep_escalations()
+
+
+PERIODIC_TASKS = {
+    "escalation-sweep": Periodic(
+        "exceptions.tasks.sweep_escalations", 30, "ESCALATION_SWEEP_SECONDS", inprocess=True
+    ),
+}

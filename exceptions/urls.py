@@ -1,12 +1,12 @@
-"""Floor pages for exception tickets (included under ``exceptions/``)."""
+"""Floor pages for exception tickets, under ``exceptions/`` (namespace ``exceptions``)."""
 
-from django.urls import path
+from django.urls import include, path
 
 from . import views
 
 app_name = "exceptions"
 
-urlpatterns = [
+pages = [
     path("mine/", views.my_queue, name="mine"),
     path("site/<str:site_code>/", views.site_list, name="site"),
     path("board/<str:site_code>/", views.board_page, name="board"),
@@ -18,3 +18,5 @@ urlpatterns = [
     path("<int:pk>/decision/", views.decide, name="decision"),
     path("<int:pk>/comment/", views.comment, name="comment"),
 ]
+
+urlpatterns = [path("exceptions/", include((pages, app_name)))]

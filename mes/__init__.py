@@ -1,5 +1,3 @@
-"""Andon project package and production core (sites, work orders, operations, lots)."""
-
-from .celery import app as celery_app
-
-__all__ = ["celery_app"]
+"""The production core: sites and their calendars, work centers, machines, items, work orders,
+operations, lots and confirmations; accounts, roles and site-scoped access; the outbox, the event
+catalogue and notifications. It imports no other Andon app."""

@@ -7,10 +7,8 @@ class MesConfig(AppConfig):
     verbose_name = _("Production")
 
     def ready(self) -> None:
-        # All wiring in one place: history request ids, then plug-in outbox subscribers.
-        import importlib
-
-        from django.conf import settings
+        # The core's signal wiring, in one place. What the apps contribute (events,
+        # subscribers, notifications, roles) is found by the project package (andon.discovery).
         from django.contrib.auth import get_user_model
         from django.db.models.signals import post_migrate, post_save
         from simple_history.signals import pre_create_historical_record
@@ -22,7 +20,3 @@ class MesConfig(AppConfig):
         post_save.connect(
             revoke_inactive_sessions, sender=get_user_model(), dispatch_uid="andon_revoke_ws"
         )
-        from mes import events, notifications  # noqa: F401  (importing registers)
-
-        for module in settings.ANDON_SUBSCRIBER_MODULES:
-            importlib.import_module(module)

@@ -1,11 +1,13 @@
 """Roles are Django groups; this table says which model permissions each role holds.
 
 Site scope is separate: a role's permissions apply only at the sites the user was granted
-(``mes.access.grant_site_access``). ``sync_roles`` is idempotent and is run by data migrations;
-later apps extend ``ROLE_PERMISSIONS`` and add a migration that calls it again.
+(``mes.access.grant_site_access``). Each app grants its own permissions from its ``roles``
+module (:func:`grant`); ``sync_roles`` is idempotent and runs after every ``migrate``.
 """
 
 from __future__ import annotations
+
+from mes.registry import Registry
 
 ROLES = [
     "operator",
@@ -34,34 +36,39 @@ _CORE_MODELS = [
 _VIEW_CORE = [f"mes.view_{m}" for m in _CORE_MODELS]
 _ALL_CORE = [f"mes.{action}_{m}" for m in _CORE_MODELS for action in ("add", "change", "view")]
 
-_EXC = "exceptions"
-_EXC_VIEW = [
-    f"{_EXC}.view_{m}"
-    for m in ("exceptiontype", "exceptionticket", "decision", "attachment", "exceptionevent")
-]
-_EXC_WORK = [*_EXC_VIEW, f"{_EXC}.add_exceptionticket", f"{_EXC}.change_exceptionticket"]
-_EXC_CONFIG = [
-    f"{_EXC}.{action}_{m}"
-    for m in (
-        "exceptiontype",
-        "workflow",
-        "workflowstate",
-        "workflowtransition",
-        "routingrule",
-        "slapolicy",
-        "workingcalendar",
-        "nonworkingday",
-        "escalationpolicy",
-        "escalationlevel",
-    )
-    for action in ("add", "change", "view")
-]
+class RolePermissions(Registry):
+    def describe(self, key: str) -> str:
+        perms = permissions_of(key)
+        by_app = {}
+        for perm in perms:
+            app = perm.split(".", 1)[0]
+            by_app[app] = by_app.get(app, 0) + 1
+        return f"{len(perms)} permissions: " + ", ".join(f"{a} {n}" for a, n in by_app.items())
 
-ROLE_PERMISSIONS: dict[str, list[str]] = {
-    "operator": [*_VIEW_CORE, *_EXC_WORK, "mes.change_operation", "mes.add_confirmation"],
+
+role_permissions = RolePermissions(
+    "role permissions",
+    "Per role, the model permissions each app grants it (the role groups hold their union).",
+    multiple=True,
+)
+
+
+def grant(role: str, permissions) -> None:
+    """Give ``role`` these permissions (an app's ``roles`` module calls this)."""
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}")
+    role_permissions.register(role, tuple(permissions))
+
+
+def permissions_of(role: str) -> list[str]:
+    return sorted({perm for granted in role_permissions.get(role, ()) for perm in granted})
+
+
+_NOTIFICATIONS = ["mes.view_notification", "mes.change_notification"]
+for _role, _perms in {
+    "operator": [*_VIEW_CORE, "mes.change_operation", "mes.add_confirmation"],
     "supervisor": [
         *_VIEW_CORE,
-        *_EXC_WORK,
         "mes.change_operation",
         "mes.add_confirmation",
         "mes.change_workorder",
@@ -69,42 +76,27 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     ],
     "planner": [
         *_VIEW_CORE,
-        *_EXC_WORK,
         "mes.change_workorder",
         "mes.change_operation",
         "mes.resequence_workcenter",
     ],
-    "procurement": [*_VIEW_CORE, *_EXC_WORK, "mes.add_lot"],
-    "quality": [*_VIEW_CORE, *_EXC_WORK, "mes.change_lot"],
-    "maintenance": [*_VIEW_CORE, *_EXC_WORK, "mes.change_machine"],
-    "customer_service": [*_VIEW_CORE, *_EXC_WORK],
+    "procurement": [*_VIEW_CORE, "mes.add_lot"],
+    "quality": [*_VIEW_CORE, "mes.change_lot"],
+    "maintenance": [*_VIEW_CORE, "mes.change_machine"],
+    "customer_service": _VIEW_CORE,
     "manager": [
         *_ALL_CORE,
-        *_EXC_WORK,
-        *_EXC_CONFIG,
         "mes.resequence_workcenter",
         "mes.view_outboxevent",
-        "erp.view_erpendpoint",
-        "erp.add_erpendpoint",
-        "erp.change_erpendpoint",
-        "erp.view_erpdelivery",
-        "erp.change_erpdelivery",
         "auth.view_user",
         "auth.change_user",
         "auth.add_user",
         "auth.view_group",
     ],
     # Auditors read every site and change nothing: the global site permission, no writes.
-    "auditor": [
-        *_VIEW_CORE,
-        *_EXC_VIEW,
-        *[p for p in _EXC_CONFIG if ".view_" in p],
-        "mes.access_site",
-        "mes.view_outboxevent",
-    ],
+    "auditor": [*_VIEW_CORE, "mes.access_site", "mes.view_outboxevent"],
     "erp_integration": [
         *_VIEW_CORE,
-        *_EXC_WORK,
         "mes.add_item",
         "mes.change_item",
         "mes.add_workcenter",
@@ -114,19 +106,14 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "mes.change_operation",
         "mes.add_lot",
         "mes.change_lot",
-        "erp.ingest_erp",
-        "erp.read_erp_feed",
     ],
-}
-
-
-# Everyone reads and marks read their own notifications (the API scopes them to the user).
-for _perms in ROLE_PERMISSIONS.values():
-    _perms += ["mes.view_notification", "mes.change_notification"]
+}.items():
+    # Everyone reads and marks read their own notifications (the API scopes them to the user).
+    grant(_role, [*_perms, *_NOTIFICATIONS])
 
 
 def sync_roles(apps=None, schema_editor=None) -> None:
-    """Create the role groups and give each exactly the permissions in ROLE_PERMISSIONS.
+    """Create the role groups and give each exactly the permissions the apps grant it.
 
     Works with historical models inside a migration (``apps``) or the live registry.
     """
@@ -142,7 +129,7 @@ def sync_roles(apps=None, schema_editor=None) -> None:
     for role in ROLES:
         group, _ = group_model.objects.get_or_create(name=role)
         wanted = []
-        for perm in ROLE_PERMISSIONS[role]:
+        for perm in permissions_of(role):
             app_label, codename = perm.split(".", 1)
             found = permission_model.objects.filter(
                 content_type__app_label=app_label, codename=codename

@@ -1,11 +1,7 @@
-"""Websocket routes (mounted by ``mes.asgi``)."""
+"""The production core's websocket routes (collected by :mod:`andon.routing`)."""
 
 from django.urls import path
 
-from exceptions.consumers import BoardConsumer
 from mes.consumers import NotificationConsumer
 
-websocket_urlpatterns = [
-    path("ws/notifications/", NotificationConsumer.as_asgi()),
-    path("ws/board/<str:site_code>/", BoardConsumer.as_asgi()),
-]
+websocket_urlpatterns = [path("ws/notifications/", NotificationConsumer.as_asgi())]

@@ -1,9 +1,23 @@
 """Celery tasks of the production core: the outbox relay and its sweep."""
 
+from dataclasses import dataclass
+
 from celery import shared_task
 from django.conf import settings
 
 from mes import outbox
+
+
+@dataclass(frozen=True)
+class Periodic:
+    """A task an app runs on a schedule (``PERIODIC_TASKS`` in its ``tasks`` module): every
+    ``seconds`` (or the environment variable ``env``). ``inprocess``: the embedded demo runs it
+    in a thread of its server, having no beat."""
+
+    task: str
+    seconds: float
+    env: str = ""
+    inprocess: bool = False
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -27,3 +41,9 @@ def purge_idempotency_records() -> int:
     from mes.idempotency import purge_idempotency_records as purge
 
     return purge()
+
+
+PERIODIC_TASKS = {
+    "outbox-sweep": Periodic("mes.tasks.sweep_outbox", 30, "OUTBOX_SWEEP_SECONDS", inprocess=True),
+    "idempotency-purge": Periodic("mes.tasks.purge_idempotency_records", 3600),
+}

@@ -10,7 +10,7 @@ import pytest
 from django.db import connection
 from rest_framework.test import APIClient
 
-from mes.celery import app as celery_app
+from andon.celery import app as celery_app
 from mes.models import OutboxEvent
 from mes.tasks import relay_outbox_event
 from tests.factories import SiteFactory, make_user

@@ -8,12 +8,7 @@ class ErpConfig(AppConfig):
     verbose_name = _("ERP integration")
 
     def ready(self) -> None:
-        from mes.notifications import kinds
-
-        # Importing registers the `erp` and `projection` outbox subscribers.
-        from . import outbound, projection  # noqa: F401
+        from . import outbound
         from .tryton import TrytonAdapter
 
         outbound.adapters.register(TrytonAdapter.name, TrytonAdapter())
-
-        kinds.register("erp_dead_letter", _("ERP delivery failed"))

@@ -41,9 +41,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from mes.events import ERP, catalogue
+from mes.events import catalogue
 from mes.models import OutboxDelivery, OutboxEvent
-from mes.outbox import subscribers
 from mes.registry import Registry
 
 from .models import ErpDelivery, ErpEndpoint
@@ -286,7 +285,6 @@ def endpoints_for(event: OutboxEvent) -> list[ErpEndpoint]:
     return wanted
 
 
-@subscribers.register(SUBSCRIBER, patterns=["*"], audience=ERP)
 def enqueue_deliveries(event: OutboxEvent) -> None:
     """One delivery per endpoint that wants the event; delivered after the relay commits.
     A type with ``erp_only_if`` (``exception.resolved``) goes only when its payload says so."""

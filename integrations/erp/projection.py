@@ -27,7 +27,7 @@ from django.utils import timezone
 from mes.choices import OperationStatus as OP
 from mes.choices import WorkOrderStatus as WO
 from mes.models import OutboxEvent, WorkOrder
-from mes.outbox import emit_event, subscribers
+from mes.outbox import emit_event
 from mes.services.base import save_with_history, work_order_payload
 
 SUBSCRIBER = "projection"
@@ -99,7 +99,6 @@ def reproject(wo: WorkOrder, now: datetime.datetime | None = None) -> OutboxEven
         )
 
 
-@subscribers.register(SUBSCRIBER, patterns=TRIGGERS)
 def on_progress(event: OutboxEvent) -> None:
     work_order_id = event.payload.get("work_order_id") if isinstance(event.payload, dict) else None
     if work_order_id is None:

@@ -3,6 +3,8 @@
 from celery import shared_task
 from django.utils import timezone
 
+from mes.tasks import Periodic
+
 from . import outbound
 from .models import ErpDelivery, ErpEndpoint
 
@@ -39,3 +41,13 @@ def sync_polling_endpoints() -> int:
                 continue  # recorded on the endpoint; the owner sees it in the admin
             count += 1
     return count
+
+
+PERIODIC_TASKS = {
+    "erp-delivery-sweep": Periodic(
+        "integrations.erp.tasks.sweep_deliveries", 15, "ERP_DELIVERY_SWEEP_SECONDS"
+    ),
+    "erp-order-sync": Periodic(
+        "integrations.erp.tasks.sync_polling_endpoints", 300, "ERP_SYNC_SECONDS"
+    ),
+}

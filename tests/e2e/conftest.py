@@ -36,7 +36,7 @@ def celery_worker_argv(queue: str) -> list[str]:
         "-m",
         "celery",
         "-A",
-        "mes",
+        "andon",
         "worker",
         "-l",
         "info",

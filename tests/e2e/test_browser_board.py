@@ -34,13 +34,13 @@ def _missing(reason: str):
 
 @pytest.fixture
 def asgi_server(require_postgres, transactional_db, tmp_path):
-    """``uvicorn mes.asgi:application`` on a free port, on the test database, without Redis."""
+    """``uvicorn andon.asgi:application`` on a free port, on the test database, without Redis."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DJANGO_SETTINGS_MODULE")}
     env.update({"DATABASE_URL": _database_url(), "DEBUG": "1"})
     log_path = tmp_path / "uvicorn.log"
     server = start_process(
-        [sys.executable, "-m", "uvicorn", "mes.asgi:application", "--port", str(port)],
+        [sys.executable, "-m", "uvicorn", "andon.asgi:application", "--port", str(port)],
         env,
         log_path,
     )

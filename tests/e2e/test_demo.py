@@ -19,7 +19,7 @@ pytestmark = pytest.mark.e2e
 def demo_server(tmp_path_factory):
     db = tmp_path_factory.mktemp("demo") / "andon.sqlite3"
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "DEBUG"}}
-    env.update(DATABASE_URL=f"sqlite:///{db}", DJANGO_SETTINGS_MODULE="mes.settings")
+    env.update(DATABASE_URL=f"sqlite:///{db}", DJANGO_SETTINGS_MODULE="andon.settings")
 
     def manage(*args):
         result = subprocess.run(
@@ -43,7 +43,7 @@ def demo_server(tmp_path_factory):
             sys.executable,
             "-m",
             "uvicorn",
-            "mes.asgi:application",
+            "andon.asgi:application",
             "--host",
             "127.0.0.1",
             "--port",

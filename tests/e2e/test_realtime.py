@@ -62,7 +62,7 @@ def stack(require_postgres, redis_url, transactional_db, tmp_path):
             sys.executable,
             "-m",
             "uvicorn",
-            "mes.asgi:application",
+            "andon.asgi:application",
             "--host",
             "127.0.0.1",
             "--port",

@@ -126,7 +126,7 @@ def test_acknowledged_ticket_is_judged_by_its_resolve_time_only(p1, sup):
 
 
 async def _connect(path):
-    from mes.asgi import application
+    from andon.asgi import application
 
     comm = WebsocketCommunicator(application, path)
     connected, code = await comm.connect()

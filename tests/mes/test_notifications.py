@@ -346,7 +346,7 @@ def _token(user) -> str:
 
 
 async def _connect(path="/ws/notifications/", headers=None):
-    from mes.asgi import application
+    from andon.asgi import application
 
     comm = WebsocketCommunicator(application, path, headers=headers or [])
     connected, code = await comm.connect()
@@ -616,7 +616,7 @@ def test_a_burst_fan_out_on_redis_reaches_every_socket_of_one_process(
 
     from django.contrib.auth.models import User
 
-    from mes.settings import redis_channel_layer
+    from andon.settings import redis_channel_layer
 
     settings.CHANNEL_LAYERS = {
         "default": redis_channel_layer(redis_url, prefix=f"t{secrets.token_hex(4)}")

@@ -177,7 +177,7 @@ def test_in_process_sweeps_run_in_embedded_mode(p1, settings):
     """Without Redis the ASGI process runs the sweeps itself (demo mode)."""
     import time
 
-    from mes import inprocess
+    from andon import inprocess
 
     settings.ANDON_OUTBOX_SWEEP_AFTER = __import__("datetime").timedelta(0)
     inprocess._started.clear()

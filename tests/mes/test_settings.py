@@ -9,7 +9,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 PROBE = (
     "import django, json; django.setup(); from django.conf import settings as s; "
-    "from mes.celery import app; print(json.dumps({'db': s.DATABASES['default']['ENGINE'], "
+    "from andon.celery import app; print(json.dumps({'db': s.DATABASES['default']['ENGINE'], "
     "'layer': s.CHANNEL_LAYERS['default']['BACKEND'], 'eager': app.conf.task_always_eager, "
     "'broker': app.conf.broker_url, 'debug': s.DEBUG}))"
 )
@@ -24,7 +24,7 @@ def run(args, **env):
     return subprocess.run(  # noqa: S603
         [sys.executable, *args],
         cwd=ROOT,
-        env={**base, "DJANGO_SETTINGS_MODULE": "mes.settings", **env},
+        env={**base, "DJANGO_SETTINGS_MODULE": "andon.settings", **env},
         capture_output=True,
         text=True,
         timeout=120,

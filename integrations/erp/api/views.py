@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 from mes.errors import InvalidInput, NotFound
 from mes.idempotency import HEADER, idempotent_response
 
-from . import feed, inbound, reconciliation
+from .. import feed, inbound, reconciliation
 
 
 class CanIngest(BasePermission):

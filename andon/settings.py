@@ -43,11 +43,12 @@ INSTALLED_APPS = [
     "guardian",
     "simple_history",
     "django_celery_beat",
-    "mes",
-    "exceptions",
-    "quality",
-    "integrations.erp",
 ]
+# Andon's own apps, in dependency order: each contributes its pages, API routes, websocket
+# routes, admin, events, subscribers, notifications, roles, periodic tasks and demo data
+# (andon.discovery). The project package comes last: it wires them together.
+ANDON_APPS = ["mes", "exceptions", "quality", "integrations.erp"]
+INSTALLED_APPS += [*ANDON_APPS, "andon"]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -63,9 +64,9 @@ MIDDLEWARE = [
     "simple_history.middleware.HistoryRequestMiddleware",
 ]
 
-ROOT_URLCONF = "mes.urls"
-WSGI_APPLICATION = "mes.wsgi.application"
-ASGI_APPLICATION = "mes.asgi.application"
+ROOT_URLCONF = "andon.urls"
+WSGI_APPLICATION = "andon.wsgi.application"
+ASGI_APPLICATION = "andon.asgi.application"
 
 TEMPLATES = [
     {
@@ -229,28 +230,7 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
-CELERY_BEAT_SCHEDULE = {
-    "outbox-sweep": {
-        "task": "mes.tasks.sweep_outbox",
-        "schedule": timedelta(seconds=env.int("OUTBOX_SWEEP_SECONDS", default=30)),
-    },
-    "escalation-sweep": {
-        "task": "exceptions.tasks.sweep_escalations",
-        "schedule": timedelta(seconds=env.int("ESCALATION_SWEEP_SECONDS", default=30)),
-    },
-    "erp-delivery-sweep": {
-        "task": "integrations.erp.tasks.sweep_deliveries",
-        "schedule": timedelta(seconds=env.int("ERP_DELIVERY_SWEEP_SECONDS", default=15)),
-    },
-    "erp-order-sync": {
-        "task": "integrations.erp.tasks.sync_polling_endpoints",
-        "schedule": timedelta(seconds=env.int("ERP_SYNC_SECONDS", default=300)),
-    },
-    "idempotency-purge": {
-        "task": "mes.tasks.purge_idempotency_records",
-        "schedule": timedelta(hours=1),
-    },
-}
+# The schedule is what the apps declare (PERIODIC_TASKS in their tasks.py): andon.periodic.
 
 # --- Andon ------------------------------------------------------------------------------
 # Events older than this and still undelivered are relayed again by the sweep.

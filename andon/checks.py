@@ -1,0 +1,1 @@
+"""System checks of the project (registered when the andon app is ready)."""

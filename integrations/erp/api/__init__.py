@@ -1,0 +1,1 @@
+"""The ERP's REST API: batch ingest, the pull feed, reconciliation and time to ERP."""
