@@ -36,6 +36,7 @@ _CORE_MODELS = [
 _VIEW_CORE = [f"mes.view_{m}" for m in _CORE_MODELS]
 _ALL_CORE = [f"mes.{action}_{m}" for m in _CORE_MODELS for action in ("add", "change", "view")]
 
+
 class RolePermissions(Registry):
     def describe(self, key: str) -> str:
         perms = permissions_of(key)
