@@ -16,8 +16,6 @@ _CONFIG = [
         "workflowtransition",
         "routingrule",
         "slapolicy",
-        "workingcalendar",
-        "nonworkingday",
         "escalationpolicy",
         "escalationlevel",
     )

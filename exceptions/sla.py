@@ -1,6 +1,6 @@
 """SLA clocks and escalation ladders.
 
-Time counts only while the site works (its ``WorkingCalendar``; none = around the clock) and
+Time counts only while the site works (its ``mes`` working calendar; none = around the clock) and
 while the ticket is not in a state that pauses the clock. Every deadline is
 ``raised_at + (target + paused minutes)`` in working time. ``schedule()`` recomputes a ticket's
 due times and its ``next_escalation_at`` after every change; the sweep reads only tickets whose
@@ -11,12 +11,11 @@ take the same ticket) and records each fired level in a unique row (never fired 
 from __future__ import annotations
 
 import datetime
-import re
-import zoneinfo
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django.utils.translation import gettext as _
+
+from mes.calendars import calendar_for
 
 from .choices import SEVERITY_RANK
 from .models import (
@@ -26,113 +25,9 @@ from .models import (
     ExceptionTicket,
     SlaPolicy,
     WorkflowState,
-    WorkingCalendar,
 )
 
 Phase = WorkflowState.Phase
-_TIME = re.compile(r"^([01]\d|2[0-4]):([0-5]\d)$")
-MAX_DAYS = 400  # a calendar with no working time at all must not loop forever
-
-
-# --- calendars --------------------------------------------------------------------------
-
-
-def calendar_problems(shifts) -> list[str]:
-    if not isinstance(shifts, dict):
-        return [_('Use {"0": [["06:00", "14:00"]], ...} with 0 = Monday.')]
-    problems = []
-    for day, intervals in shifts.items():
-        if str(day) not in {str(i) for i in range(7)} or not isinstance(intervals, list):
-            problems.append(
-                _("Day %(d)s: use 0 (Monday) to 6 with a list of intervals.") % {"d": day}
-            )
-            continue
-        for interval in intervals:
-            ok = (
-                isinstance(interval, list | tuple)
-                and len(interval) == 2
-                and all(isinstance(t, str) and _TIME.match(t) for t in interval)
-                and interval[0] < interval[1]
-                and interval[1] <= "24:00"
-            )
-            if not ok:
-                problems.append(
-                    _("Day %(d)s: %(i)r is not [start, end] with HH:MM times.")
-                    % {"d": day, "i": interval}
-                )
-    return problems
-
-
-def _minutes(text: str) -> int:
-    h, m = text.split(":")
-    return int(h) * 60 + int(m)
-
-
-class Calendar:
-    """Working intervals of one site, in UTC, day by day."""
-
-    def __init__(self, site_tz: str, shifts: dict, closed: set[datetime.date]):
-        self.tz = zoneinfo.ZoneInfo(site_tz)
-        self.shifts = {
-            int(k): [(_minutes(a), _minutes(b)) for a, b in v] for k, v in shifts.items()
-        }
-        self.closed = closed
-
-    def intervals(self, day: datetime.date):
-        if day in self.closed:
-            return
-        midnight = datetime.datetime.combine(day, datetime.time(0), tzinfo=self.tz)
-        for start, end in self.shifts.get(day.weekday(), []):
-            a = (midnight + datetime.timedelta(minutes=start)).astimezone(datetime.UTC)
-            b = (midnight + datetime.timedelta(minutes=end)).astimezone(datetime.UTC)
-            yield a, b
-
-    def add(self, start: datetime.datetime, minutes: float) -> datetime.datetime | None:
-        """The moment ``minutes`` of working time after ``start``."""
-        remaining = datetime.timedelta(minutes=minutes)
-        day = start.astimezone(self.tz).date() - datetime.timedelta(days=1)
-        for _day in range(MAX_DAYS):
-            for a, b in self.intervals(day):
-                a = max(a, start)
-                if b <= a:
-                    continue
-                if b - a >= remaining:
-                    return a + remaining
-                remaining -= b - a
-            day += datetime.timedelta(days=1)
-        return None
-
-    def between(self, start: datetime.datetime, end: datetime.datetime) -> float:
-        """Working minutes between two moments."""
-        if end <= start:
-            return 0.0
-        total = datetime.timedelta()
-        day = start.astimezone(self.tz).date() - datetime.timedelta(days=1)
-        last = end.astimezone(self.tz).date()
-        while day <= last:
-            for a, b in self.intervals(day):
-                lo, hi = max(a, start), min(b, end)
-                if hi > lo:
-                    total += hi - lo
-            day += datetime.timedelta(days=1)
-        return total.total_seconds() / 60
-
-
-class AroundTheClock:
-    def add(self, start, minutes):
-        return start + datetime.timedelta(minutes=minutes)
-
-    def between(self, start, end):
-        return max((end - start).total_seconds() / 60, 0.0)
-
-
-def calendar_for(site) -> Calendar | AroundTheClock:
-    calendar = (
-        WorkingCalendar.objects.filter(site_id=site.pk).prefetch_related("closed_days").first()
-    )
-    if calendar is None:
-        return AroundTheClock()
-    return Calendar(site.timezone, calendar.shifts, {d.date for d in calendar.closed_days.all()})
 
 
 # --- policies ---------------------------------------------------------------------------

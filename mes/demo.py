@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from mes import services
 from mes.access import grant_site_access
-from mes.models import Item, Machine, Site, WorkCenter
+from mes.models import Item, Machine, NonWorkingDay, Site, WorkCenter, WorkingCalendar
 from mes.roles import ROLES
 
 PASSWORD = "andon-demo"  # noqa: S105 - documented demo password
@@ -92,11 +92,33 @@ def _master_data() -> list[Site]:
                     actor=None,
                     reason="seed_demo",
                 )
+    _calendars(sites)
     for code, name, kind, unit in ITEMS:
         services.save_master_record(
             Item(code=code, name=name, kind=kind, unit=unit), actor=None, reason="seed_demo"
         )
     return sites
+
+
+def _calendars(sites: list[Site]) -> None:
+    """P1 runs three shifts Monday 06:00 to Saturday 06:00; P2 runs 06:00-22:00 on weekdays
+    and closes for the summer break (SLA clocks and projections stop when a plant does)."""
+    by_code = {s.code: s for s in sites}
+    WorkingCalendar.objects.create(
+        site=by_code["P1"],
+        shifts={
+            "0": [["06:00", "24:00"]],
+            **{str(d): [["00:00", "24:00"]] for d in range(1, 5)},
+            "5": [["00:00", "06:00"]],
+        },
+    )
+    p2 = WorkingCalendar.objects.create(
+        site=by_code["P2"], shifts={str(d): [["06:00", "22:00"]] for d in range(5)}
+    )
+    for day in range(3, 15):
+        NonWorkingDay.objects.create(
+            calendar=p2, date=datetime.date(2026, 8, day), reason="Werksferien"
+        )
 
 
 def _users(sites: list[Site]) -> dict[str, User]:

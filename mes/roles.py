@@ -33,6 +33,9 @@ _CORE_MODELS = [
     "confirmation",
     "lotconsumption",
 ]
+_CALENDARS = [
+    f"mes.{a}_{m}" for m in ("workingcalendar", "nonworkingday") for a in ("add", "change", "view")
+]
 _VIEW_CORE = [f"mes.view_{m}" for m in _CORE_MODELS]
 _ALL_CORE = [f"mes.{action}_{m}" for m in _CORE_MODELS for action in ("add", "change", "view")]
 
@@ -87,6 +90,7 @@ for _role, _perms in {
     "customer_service": _VIEW_CORE,
     "manager": [
         *_ALL_CORE,
+        *_CALENDARS,
         "mes.resequence_workcenter",
         "mes.view_outboxevent",
         "auth.view_user",
@@ -95,7 +99,12 @@ for _role, _perms in {
         "auth.view_group",
     ],
     # Auditors read every site and change nothing: the global site permission, no writes.
-    "auditor": [*_VIEW_CORE, "mes.access_site", "mes.view_outboxevent"],
+    "auditor": [
+        *_VIEW_CORE,
+        *[p for p in _CALENDARS if ".view_" in p],
+        "mes.access_site",
+        "mes.view_outboxevent",
+    ],
     "erp_integration": [
         *_VIEW_CORE,
         "mes.add_item",

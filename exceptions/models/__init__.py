@@ -9,9 +9,7 @@ from .sla import (
     EscalationFiring,
     EscalationLevel,
     EscalationPolicy,
-    NonWorkingDay,
     SlaPolicy,
-    WorkingCalendar,
 )
 from .tickets import (
     Attachment,
@@ -33,13 +31,11 @@ __all__ = [
     "ExceptionQuerySet",
     "ExceptionTicket",
     "ExceptionType",
-    "NonWorkingDay",
     "RoutingRule",
     "SiteCounter",
     "SlaPolicy",
     "Workflow",
     "WorkflowState",
     "WorkflowTransition",
-    "WorkingCalendar",
     "attachment_path",
 ]

@@ -10,7 +10,6 @@ from simple_history.models import HistoricalRecords
 from mes.models import (
     GlobalQuerySet,
     HistoryAuditFields,
-    Site,
 )
 
 from ..choices import Severity
@@ -46,51 +45,6 @@ class SlaPolicy(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type or _('any type')} / {self.severity or _('any severity')}"
-
-
-class WorkingCalendar(models.Model):
-    """When a site works. ``shifts`` maps weekday (0 = Monday) to ``[["06:00", "22:00"], ...]``
-    in the site's time zone ("24:00" ends at midnight). No calendar: the clock never stops."""
-
-    site = models.OneToOneField(Site, on_delete=models.CASCADE, related_name="calendar")
-    shifts = models.JSONField(_("weekly shifts"), default=dict)
-
-    history = HistoricalRecords(bases=[HistoryAuditFields])
-
-    class Meta:
-        verbose_name = _("working calendar")
-        verbose_name_plural = _("working calendars")
-
-    def __str__(self) -> str:
-        return str(self.site)
-
-    def clean(self) -> None:
-        from ..sla import calendar_problems
-
-        problems = calendar_problems(self.shifts)
-        if problems:
-            raise ValidationError({"shifts": problems})
-
-
-class NonWorkingDay(models.Model):
-    calendar = models.ForeignKey(
-        WorkingCalendar, on_delete=models.CASCADE, related_name="closed_days"
-    )
-    date = models.DateField(_("date"))
-    reason = models.CharField(_("reason"), max_length=200, blank=True)
-
-    history = HistoricalRecords(bases=[HistoryAuditFields])
-
-    class Meta:
-        ordering = ["date"]
-        verbose_name = _("non-working day")
-        verbose_name_plural = _("non-working days")
-        constraints = [
-            models.UniqueConstraint(fields=["calendar", "date"], name="closed_day_unique")
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.date} {self.reason}"
 
 
 class EscalationPolicy(models.Model):

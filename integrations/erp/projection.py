@@ -1,7 +1,7 @@
 """Projected completion of work orders, announced when it moves.
 
 The projection of an open work order (released or in progress) is **now + its remaining work
-content**, laid on the site's working calendar (``exceptions.sla.calendar_for``: shifts and
+content**, laid on the site's working calendar (``mes.calendars.calendar_for``: shifts and
 closed days; around the clock when the site has none). Remaining work: the setup of every
 operation not started yet, plus the run time per unit of the quantity each open operation has
 still to make (planned minus good confirmed). It ignores queues in front of the work centers:
@@ -24,6 +24,7 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from mes.calendars import calendar_for
 from mes.choices import OperationStatus as OP
 from mes.choices import WorkOrderStatus as WO
 from mes.models import OutboxEvent, WorkOrder
@@ -56,8 +57,6 @@ def remaining_minutes(wo: WorkOrder) -> Decimal:
 
 
 def project(wo: WorkOrder, now: datetime.datetime | None = None) -> datetime.datetime | None:
-    from exceptions.sla import calendar_for
-
     now = now or timezone.now()
     return calendar_for(wo.site).add(now, float(remaining_minutes(wo)))
 

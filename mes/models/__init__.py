@@ -1,4 +1,5 @@
 from .base import GlobalQuerySet, HistoryAuditFields, SiteScopedQuerySet
+from .calendars import NonWorkingDay, WorkingCalendar
 from .idempotency import IdempotencyRecord
 from .notifications import Notification, NotificationPreference
 from .outbox import OutboxDelivery, OutboxEvent
@@ -22,6 +23,7 @@ __all__ = [
     "Lot",
     "LotConsumption",
     "Machine",
+    "NonWorkingDay",
     "Notification",
     "NotificationPreference",
     "Operation",
@@ -32,4 +34,5 @@ __all__ = [
     "WorkCenter",
     "WorkOrder",
     "WorkOrderComponent",
+    "WorkingCalendar",
 ]

@@ -11,15 +11,9 @@ import time_machine
 from django.db import connection
 
 from exceptions import services, sla
-from exceptions.models import (
-    EscalationFiring,
-    ExceptionTicket,
-    NonWorkingDay,
-    WorkflowState,
-    WorkflowTransition,
-    WorkingCalendar,
-)
-from mes.models import OutboxEvent
+from exceptions.models import EscalationFiring, ExceptionTicket, WorkflowState, WorkflowTransition
+from mes import calendars
+from mes.models import NonWorkingDay, OutboxEvent, WorkingCalendar
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("require_postgres")]
 
@@ -145,7 +139,7 @@ def _type(code):
 
 def test_calendar_arithmetic_across_midnight_and_dst():
     shifts = {"0": [["06:00", "24:00"]], "1": [["00:00", "24:00"]], "5": [["00:00", "06:00"]]}
-    cal = sla.Calendar("Europe/Warsaw", shifts, set())
+    cal = calendars.Calendar("Europe/Warsaw", shifts, set())
     warsaw = zoneinfo.ZoneInfo("Europe/Warsaw")
     monday = datetime.datetime(2026, 10, 19, 5, 0, tzinfo=warsaw)
     assert cal.add(monday, 60) == datetime.datetime(2026, 10, 19, 7, 0, tzinfo=warsaw)
@@ -154,12 +148,16 @@ def test_calendar_arithmetic_across_midnight_and_dst():
     tuesday_late = datetime.datetime(2026, 10, 20, 23, 30, tzinfo=warsaw)
     assert cal.add(tuesday_late, 60) == datetime.datetime(2026, 10, 24, 0, 30, tzinfo=warsaw)
     # DST ends on Sunday 2026-10-25: a 24/7 calendar still counts real minutes
-    always = sla.Calendar("Europe/Warsaw", {str(d): [["00:00", "24:00"]] for d in range(7)}, set())
+    always = calendars.Calendar(
+        "Europe/Warsaw", {str(d): [["00:00", "24:00"]] for d in range(7)}, set()
+    )
     saturday = datetime.datetime(2026, 10, 24, 12, 0, tzinfo=warsaw)
     assert always.add(saturday, 24 * 60) == saturday.astimezone(UTC) + datetime.timedelta(hours=24)
-    assert sla.Calendar("UTC", {}, set()).add(monday, 1) is None  # never works: no deadline
-    assert sla.calendar_problems({"7": []}) and sla.calendar_problems({"0": [["22:00", "06:00"]]})
-    assert sla.calendar_problems(shifts) == []
+    assert calendars.Calendar("UTC", {}, set()).add(monday, 1) is None  # never works: no deadline
+    assert calendars.calendar_problems({"7": []}) and calendars.calendar_problems(
+        {"0": [["22:00", "06:00"]]}
+    )
+    assert calendars.calendar_problems(shifts) == []
 
 
 def test_pausing_state_stops_and_shifts_the_clock(p1, breakdown, user_in):
@@ -249,14 +247,14 @@ def test_manager_edits_the_clocks_in_the_admin(p1, user_in, client):
     client.force_login(manager)
     for url in [
         "/admin/exceptions/slapolicy/",
-        "/admin/exceptions/workingcalendar/",
+        "/admin/mes/workingcalendar/",
         "/admin/exceptions/escalationpolicy/",
         "/admin/exceptions/escalationpolicy/add/",
-        "/admin/exceptions/workingcalendar/add/",
+        "/admin/mes/workingcalendar/add/",
     ]:
         assert client.get(url).status_code == 200, url
     response = client.post(
-        "/admin/exceptions/workingcalendar/add/",
+        "/admin/mes/workingcalendar/add/",
         {
             "site": p1.pk,
             "shifts": '{"0": [["22:00", "06:00"]]}',

@@ -5,11 +5,10 @@ from decimal import Decimal
 
 import pytest
 
-from exceptions.models import WorkingCalendar
 from integrations.erp import projection
 from integrations.erp.models import ErpDelivery, ErpEndpoint
 from mes import services
-from mes.models import OutboxEvent
+from mes.models import OutboxEvent, WorkingCalendar
 from tests.factories import make_work_order
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("require_postgres")]

@@ -1,0 +1,39 @@
+"""Admin of the sites' working calendars: shifts and closed days."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+from simple_history.admin import SimpleHistoryAdmin
+
+from mes.models import NonWorkingDay, WorkingCalendar
+
+from .base import SiteScopedAdminMixin
+
+
+class NonWorkingDayInline(admin.TabularInline):
+    model = NonWorkingDay
+    extra = 1
+
+
+@admin.register(WorkingCalendar)
+class WorkingCalendarAdmin(SiteScopedAdminMixin, SimpleHistoryAdmin):
+    """Shifts per weekday in the site's time zone: SLA clocks and projected completions count
+    only the time inside them."""
+
+    list_display = ["site", "shifts"]
+    list_select_related = ["site"]
+    inlines = [NonWorkingDayInline]
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": ["site", "shifts"],
+                "description": _(
+                    "Weekday 0 = Monday. Example (three shifts Monday 06:00 to Saturday 06:00): "
+                    '{"0": [["06:00", "24:00"]], "1": [["00:00", "24:00"]], ..., '
+                    '"5": [["00:00", "06:00"]]}. A site without a calendar works around the clock.'
+                ),
+            },
+        )
+    ]
