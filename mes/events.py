@@ -160,7 +160,7 @@ event(
     "work_order.revised",
     _("Work order revised by the ERP"),
     (*WORK_ORDER, "changed", "planned_qty", "due_date", "erp_version"),
-    f"{_WO}.revise_work_order",
+    "mes.services.revisions.revise_work_order",
 )
 event("work_order.released", _("Work order released"), WORK_ORDER, f"{_WO}.release_work_order")
 event("work_order.started", _("Work order started"), TRANSITION, f"{_WO}.start_work_order")
@@ -195,7 +195,7 @@ event(
     "work_order.projection_moved",
     _("Projected completion moved (beyond tolerance)"),
     (*WORK_ORDER, "previous_projected_end", "projected_end", "moved_minutes", "due_date", "late"),
-    "integrations.erp.projection.reproject",
+    "mes.services.projection.reproject_work_order",
     ERP,
 )
 event(

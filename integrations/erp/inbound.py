@@ -27,7 +27,6 @@ import threading
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -351,40 +350,40 @@ def _apply_order(data: dict, actor, lookups: Lookups) -> dict:
             _("Work order %(number)s was cancelled.") % {"number": wo.erp_number},
             code="work_order_cancelled",
         )
-    changes = differences(wo, data, resolved)
-    if not changes or version == wo.erp_version:
-        if changes and not _pending_change(wo, version):
-            raise DomainError(
-                _("Version %(v)s was already received with other content; send a new version.")
-                % {"v": version},
-                code="version_conflict",
-            )
-        if version > wo.erp_version:
-            services.record_erp_version(wo, version, actor=actor, reason=reason)
-        return {"status": UNCHANGED, "id": wo.pk}
-    if services.has_started(wo):
-        ticket = _raise_order_change(wo, data, changes, actor)
-        services.record_erp_version(wo, version, actor=actor, reason=reason)
-        return {
-            "status": UPDATED,
-            "id": wo.pk,
-            "applied": False,
-            "changed": changes,
-            "order_change": ticket.number,
-        }
-    wo, changed = services.revise_work_order(
+    outcome = services.revise_work_order(
         wo,
+        services.Revision(
+            item=resolved.item,
+            planned_qty=data["quantity"],
+            due_date=data["due_date"],
+            operations=resolved.operations,
+            components=resolved.components,
+            erp_version=version,
+        ),
         actor=actor,
-        item=resolved.item,
-        planned_qty=data["quantity"],
-        due_date=data["due_date"],
-        operations=resolved.operations,
-        components=resolved.components,
-        erp_version=version,
         reason=reason,
     )
-    lookups.orders[(wo.site_id, wo.erp_number)] = wo
-    return {"status": UPDATED, "id": wo.pk, "applied": True, "changed": changed}
+    lookups.orders[(wo.site_id, wo.erp_number)] = outcome.work_order
+    if outcome.applied:
+        return {"status": UPDATED, "id": wo.pk, "applied": True, "changed": outcome.changed}
+    if not outcome.changed:
+        return {"status": UNCHANGED, "id": wo.pk}
+    if outcome.same_version:
+        if _pending_change(wo, version):
+            return {"status": UNCHANGED, "id": wo.pk}
+        raise DomainError(
+            _("Version %(v)s was already received with other content; send a new version.")
+            % {"v": version},
+            code="version_conflict",
+        )
+    ticket = _raise_order_change(wo, data, outcome.changed, actor)
+    return {
+        "status": UPDATED,
+        "id": wo.pk,
+        "applied": False,
+        "changed": outcome.changed,
+        "order_change": ticket.number,
+    }
 
 
 def _cancel(wo: WorkOrder, data: dict, actor, reason: str) -> dict:
@@ -407,41 +406,6 @@ def _cancel(wo: WorkOrder, data: dict, actor, reason: str) -> dict:
     )
     services.record_erp_version(wo, data["erp_version"], actor=actor, reason=reason)
     return {"status": UPDATED, "id": wo.pk, "applied": True, "changed": ["status"]}
-
-
-def differences(wo: WorkOrder, data: dict, resolved: Resolved) -> list[str]:
-    """What the record would change on the floor: item, quantity, due_date, routing,
-    components (empty: nothing)."""
-    changes = []
-    if wo.item_id != resolved.item.pk:
-        changes.append("item")
-    if wo.planned_qty != Decimal(data["quantity"]):
-        changes.append("quantity")
-    if wo.due_date != data["due_date"]:
-        changes.append("due_date")
-    stored_ops = {
-        op.sequence: (
-            op.work_center_id,
-            op.planned_setup_minutes,
-            op.planned_run_minutes_per_unit,
-        )
-        for op in wo.operations.exclude(status="cancelled")
-    }
-    wanted_ops = {
-        spec.sequence: (
-            spec.work_center.pk,
-            Decimal(spec.setup_minutes),
-            Decimal(spec.run_minutes_per_unit),
-        )
-        for spec in resolved.operations
-    }
-    if stored_ops != wanted_ops:
-        changes.append("routing")
-    stored_components = {c.item_id: c.quantity for c in wo.components.all()}
-    wanted_components = {spec.item.pk: Decimal(spec.quantity) for spec in resolved.components}
-    if stored_components != wanted_components:
-        changes.append("components")
-    return changes
 
 
 def _pending_change(wo: WorkOrder, version: int) -> bool:

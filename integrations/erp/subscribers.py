@@ -1,10 +1,9 @@
-"""What the ERP integration does with outbox events: deliveries to the ERP endpoints that
-want them, and the projected completion of work orders."""
+"""What the ERP integration does with outbox events: a delivery to every ERP endpoint that
+wants the event (:mod:`integrations.erp.outbound`)."""
 
 from mes.events import ERP
 from mes.outbox import subscribers
 
-from . import outbound, projection
+from . import outbound
 
 subscribers.register(outbound.SUBSCRIBER, outbound.enqueue_deliveries, patterns=["*"], audience=ERP)
-subscribers.register(projection.SUBSCRIBER, projection.on_progress, patterns=projection.TRIGGERS)

@@ -87,7 +87,7 @@ class WorkOrder(models.Model):
     erp_version = models.PositiveBigIntegerField(_("ERP version"), default=0)
     planned_start = models.DateTimeField(_("planned start"), null=True, blank=True)
     planned_end = models.DateTimeField(_("planned end"), null=True, blank=True)
-    # The projected completion last announced (integrations.erp.projection).
+    # The projected completion last announced (mes.projection).
     projected_end = models.DateTimeField(_("projected completion"), null=True, blank=True)
     released_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)

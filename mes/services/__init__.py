@@ -9,6 +9,15 @@ means the system itself (a task, a migration); it skips the permission check.
 from .base import authorize, save_with_history
 from .master import receive_lot, save_master_record
 from .operations import Consumption, confirm_operation, resequence_work_center, start_operation
+from .projection import reproject_work_order
+from .revisions import (
+    Revision,
+    RevisionOutcome,
+    has_started,
+    record_erp_version,
+    revise_work_order,
+    revision_changes,
+)
 from .work_orders import (
     ComponentSpec,
     NewWorkOrder,
@@ -18,12 +27,9 @@ from .work_orders import (
     complete_work_order,
     create_work_order,
     create_work_orders,
-    has_started,
     hold_work_order,
-    record_erp_version,
     release_work_order,
     resume_work_order,
-    revise_work_order,
     start_work_order,
 )
 
@@ -44,9 +50,13 @@ __all__ = [
     "receive_lot",
     "record_erp_version",
     "release_work_order",
+    "reproject_work_order",
     "resequence_work_center",
     "resume_work_order",
+    "Revision",
+    "RevisionOutcome",
     "revise_work_order",
+    "revision_changes",
     "save_master_record",
     "save_with_history",
     "start_operation",

@@ -5,10 +5,10 @@ from decimal import Decimal
 
 import pytest
 
-from integrations.erp import projection
 from integrations.erp.models import ErpDelivery, ErpEndpoint
-from mes import services
+from mes import projection, services
 from mes.models import OutboxEvent, WorkingCalendar
+from mes.services import reproject_work_order
 from tests.factories import make_work_order
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("require_postgres")]
@@ -45,11 +45,11 @@ def test_moves_beyond_the_tolerance_are_announced_and_sent_to_the_erp(p1, relay)
         event_types=["work_order.projection_moved"],
     )
     wo = make_work_order(p1, status="released", qty="100")
-    assert projection.reproject(wo, T0) is None  # the first projection: stored, no event
+    assert reproject_work_order(wo, T0) is None  # the first projection: stored, no event
     wo.refresh_from_db()
     assert wo.projected_end == T0 + datetime.timedelta(minutes=120)
-    assert projection.reproject(wo, T0 + datetime.timedelta(hours=3)) is None  # within 4 h
-    event = projection.reproject(wo, T0 + datetime.timedelta(hours=5))  # nothing done for 5 h
+    assert reproject_work_order(wo, T0 + datetime.timedelta(hours=3)) is None  # within 4 h
+    event = reproject_work_order(wo, T0 + datetime.timedelta(hours=5))  # nothing done for 5 h
     assert event.payload["moved_minutes"] == 300
     assert event.payload["previous_projected_end"] == (T0 + datetime.timedelta(hours=2)).isoformat()
     assert event.payload["projected_end"] == (T0 + datetime.timedelta(hours=7)).isoformat()
@@ -79,6 +79,6 @@ def test_progress_events_reproject_through_the_outbox(p1, user_in, relay):
 
 def test_orders_not_released_are_not_projected(p1):
     wo = make_work_order(p1, status="planned")
-    assert projection.reproject(wo, T0) is None
+    assert reproject_work_order(wo, T0) is None
     wo.refresh_from_db()
     assert wo.projected_end is None

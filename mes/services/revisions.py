@@ -1,0 +1,225 @@
+"""Revisions of a work order by the ERP: one comparison says what a revision changes, one
+service applies it (or, once the floor has started the order, only notes its version)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import Max
+from django.utils.translation import gettext as _
+
+from mes.errors import TransitionNotAllowed
+from mes.models import Item, Operation, WorkCenter, WorkOrder, WorkOrderComponent
+from mes.outbox import emit_event
+
+from .base import (
+    OP,
+    WO,
+    authorize,
+    default_reason,
+    lock_work_order,
+    save_with_history,
+    work_order_payload,
+)
+from .work_orders import (
+    ComponentSpec,
+    OperationSpec,
+    _check_components,
+    _check_quantity,
+    _check_routing,
+    _operation_values,
+)
+
+
+@dataclass(frozen=True)
+class Revision:
+    """What the ERP says an order is now, at ``erp_version``."""
+
+    item: Item
+    planned_qty: Decimal
+    due_date: date
+    operations: Sequence[OperationSpec]
+    components: Sequence[ComponentSpec] = ()
+    erp_version: int = 0
+
+
+@dataclass(frozen=True)
+class RevisionOutcome:
+    """``changed``: what the revision differs in (``item``, ``quantity``, ``due_date``,
+    ``routing``, ``components``). ``applied``: the floor's copy was rewritten. ``started``: the
+    floor has begun the order, so nothing was rewritten (a change needs a decision).
+    ``same_version``: the order is already at this ERP version."""
+
+    work_order: WorkOrder
+    changed: list[str]
+    applied: bool = False
+    started: bool = False
+    same_version: bool = False
+
+
+def has_started(wo: WorkOrder) -> bool:
+    """Has the floor begun the order (an operation started, or the order ever in progress)?"""
+    if wo.started_at is not None or wo.status in (WO.IN_PROGRESS, WO.COMPLETED, WO.CLOSED):
+        return True
+    return wo.operations.exclude(status__in=[OP.QUEUED, OP.CANCELLED]).exists()
+
+
+def revision_changes(wo: WorkOrder, revision: Revision) -> list[str]:
+    """What ``revision`` would change on the floor (empty: nothing). The routing is compared
+    by work center and planned minutes of the operations not cancelled; components by item
+    and quantity."""
+    changes = []
+    if wo.item_id != revision.item.pk:
+        changes.append("item")
+    if wo.planned_qty != Decimal(revision.planned_qty):
+        changes.append("quantity")
+    if wo.due_date != revision.due_date:
+        changes.append("due_date")
+    stored_ops = {
+        op.sequence: (op.work_center_id, op.planned_setup_minutes, op.planned_run_minutes_per_unit)
+        for op in wo.operations.exclude(status=OP.CANCELLED)
+    }
+    wanted_ops = {
+        spec.sequence: (
+            spec.work_center.pk,
+            Decimal(spec.setup_minutes),
+            Decimal(spec.run_minutes_per_unit),
+        )
+        for spec in revision.operations
+    }
+    if stored_ops != wanted_ops:
+        changes.append("routing")
+    stored_components = {c.item_id: c.quantity for c in wo.components.all()}
+    wanted_components = {spec.item.pk: Decimal(spec.quantity) for spec in revision.components}
+    if stored_components != wanted_components:
+        changes.append("components")
+    return changes
+
+
+def revise_work_order(
+    work_order: WorkOrder, revision: Revision, *, actor, reason: str = ""
+) -> RevisionOutcome:
+    """Apply an ERP revision to a work order the floor has not started: item, quantity, due
+    date, routing and components become the revision's, and its ERP version is recorded.
+
+    Nothing is rewritten when nothing changed or the order is already at this version (a
+    higher version is still noted), nor when the floor has started the order: then only the
+    version is noted and the outcome says ``started`` (the caller raises the decision). A
+    cancelled order is refused (``work_order_cancelled``)."""
+    authorize(actor, "mes.change_workorder", work_order.site_id)
+    qty = _check_quantity(revision.planned_qty)
+    _check_routing(work_order.site, revision.operations)
+    materials = _check_components(revision.components)
+    reason = default_reason(reason, "revised")
+    with transaction.atomic():
+        wo = lock_work_order(work_order)
+        if wo.status == WO.CANCELLED:
+            raise TransitionNotAllowed(
+                _("Work order %(number)s is cancelled.") % {"number": wo.erp_number},
+                code="work_order_cancelled",
+            )
+        changed = revision_changes(wo, revision)
+        same_version = revision.erp_version == wo.erp_version
+        started = bool(changed) and not same_version and has_started(wo)
+        if not changed or same_version or started:
+            _note_version(wo, revision.erp_version, actor=actor, reason=reason)
+            return RevisionOutcome(wo, changed, started=started, same_version=same_version)
+        fields = ["updated_at", "erp_version"]
+        for name, field, value in (
+            ("item", "item", revision.item),
+            ("quantity", "planned_qty", qty),
+            ("due_date", "due_date", revision.due_date),
+        ):
+            if name in changed:
+                setattr(wo, field, value)
+                fields.append(field)
+        if "routing" in changed:
+            _revise_routing(wo, revision.operations, actor=actor, reason=reason)
+        if "components" in changed:
+            _revise_components(wo, materials, actor=actor, reason=reason)
+        wo.erp_version = revision.erp_version
+        save_with_history(wo, actor=actor, reason=reason, fields=fields)
+        emit_event(
+            "work_order.revised",
+            aggregate=wo,
+            site=wo.site,
+            actor=actor,
+            reason=reason,
+            payload=work_order_payload(
+                wo,
+                changed=changed,
+                planned_qty=str(wo.planned_qty),
+                due_date=wo.due_date.isoformat(),
+                erp_version=wo.erp_version,
+            ),
+        )
+    return RevisionOutcome(wo, changed, applied=True)
+
+
+def _note_version(wo: WorkOrder, erp_version: int, *, actor, reason: str) -> None:
+    if erp_version > wo.erp_version:
+        wo.erp_version = erp_version
+        save_with_history(wo, actor=actor, reason=reason, fields=["erp_version", "updated_at"])
+
+
+def record_erp_version(work_order: WorkOrder, erp_version: int, *, actor, reason: str) -> None:
+    """Note that the ERP's order is now at ``erp_version`` without changing the floor's copy
+    (a change to a started order waits for a decision)."""
+    authorize(actor, "mes.change_workorder", work_order.site_id)
+    with transaction.atomic():
+        _note_version(lock_work_order(work_order), erp_version, actor=actor, reason=reason)
+
+
+def _revise_routing(wo: WorkOrder, operations: Sequence[OperationSpec], *, actor, reason) -> None:
+    """Make the queued routing the given one; a released order's new or moved operations join
+    the tail of their work center's queue."""
+    existing = {op.sequence: op for op in wo.operations.select_for_update()}
+    wanted = {spec.sequence: spec for spec in operations}
+    for sequence, op in existing.items():
+        if sequence not in wanted:
+            op._history_user, op._change_reason = actor, reason[:100]
+            op.delete()
+    for sequence, spec in sorted(wanted.items()):
+        values = _operation_values(spec)
+        op = existing.get(sequence)
+        if op is None:
+            op = Operation(work_order=wo, sequence=sequence, **values)
+            moved = True
+        else:
+            moved = op.work_center_id != spec.work_center.pk
+            if not moved and all(getattr(op, k) == v for k, v in values.items()):
+                continue
+            for key, value in values.items():
+                setattr(op, key, value)
+        if moved and wo.status != WO.PLANNED:
+            op.dispatch_rank = _queue_tail(spec.work_center) + 1
+        save_with_history(op, actor=actor, reason=reason)
+
+
+def _queue_tail(work_center: WorkCenter) -> int:
+    WorkCenter.objects.select_for_update().filter(pk=work_center.pk).first()
+    tail = Operation.objects.filter(work_center=work_center, dispatch_rank__isnull=False).aggregate(
+        m=Max("dispatch_rank")
+    )["m"]
+    return tail or 0
+
+
+def _revise_components(wo: WorkOrder, materials: list[tuple[Item, Decimal]], *, actor, reason):
+    existing = {c.item_id: c for c in wo.components.select_for_update()}
+    wanted = {material.pk: (material, quantity) for material, quantity in materials}
+    for item_id, component in existing.items():
+        if item_id not in wanted:
+            component._history_user, component._change_reason = actor, reason[:100]
+            component.delete()
+    for item_id, (material, quantity) in wanted.items():
+        component = existing.get(item_id)
+        if component is not None and component.quantity == quantity:
+            continue
+        if component is None:
+            component = WorkOrderComponent(work_order=wo, item=material)
+        component.quantity = quantity
+        save_with_history(component, actor=actor, reason=reason)

@@ -1,0 +1,25 @@
+"""What the production core does with outbox events: keep work orders' projected completion
+current (:mod:`mes.projection`)."""
+
+from mes.models import OutboxEvent, WorkOrder
+from mes.outbox import subscribers
+from mes.services import reproject_work_order
+
+PROJECTION_TRIGGERS = (
+    "operation.started",
+    "operation.confirmed",
+    "work_order.released",
+    "work_order.resumed",
+    "work_order.revised",
+)
+
+
+@subscribers.register("projection", patterns=PROJECTION_TRIGGERS)
+def reproject_on_progress(event: OutboxEvent) -> None:
+    """Progress or a new routing moves the projection of the event's work order."""
+    work_order_id = event.payload.get("work_order_id") if isinstance(event.payload, dict) else None
+    if work_order_id is None:
+        return
+    wo = WorkOrder.objects.filter(pk=work_order_id).first()
+    if wo is not None:
+        reproject_work_order(wo)
