@@ -48,6 +48,8 @@ INSTALLED_APPS = [
 # routes, admin, events, subscribers, notifications, roles, periodic tasks and demo data
 # (andon.discovery). The project package comes last: it wires them together.
 ANDON_APPS = ["mes", "exceptions", "quality", "integrations.erp"]
+# Plug-in apps (and the tests' probes) join without editing this file.
+ANDON_APPS += env.list("ANDON_EXTRA_APPS", default=[])
 INSTALLED_APPS += [*ANDON_APPS, "andon"]
 
 MIDDLEWARE = [

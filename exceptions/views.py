@@ -19,8 +19,8 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from mes import selectors as mes_selectors
 from mes.errors import DomainError, InvalidInput
+from mes.pages import render_page, site_or_404
 
 from . import board, selectors, services
 from .choices import RaisedVia
@@ -33,22 +33,9 @@ ADD_PERM = "exceptions.add_exceptionticket"
 CHANGE_PERM = "exceptions.change_exceptionticket"
 
 
-def _render(request: HttpRequest, template: str, context: dict, status: int = 200) -> HttpResponse:
-    """Render a page with the top bar's site links."""
-    context = {"nav_sites": mes_selectors.visible_sites(request.user), **context}
-    return render(request, template, context, status=status)
-
-
-def _site(request: HttpRequest, site_code: str):
-    site = mes_selectors.get_visible_site(request.user, site_code)
-    if site is None:
-        raise Http404(_("No such site."))
-    return site
-
-
 def _raise_context(request: HttpRequest, site_code: str) -> selectors.RaiseContext:
     """The site and context of a raise page, or 404; 403 without the right to raise."""
-    site = _site(request, site_code)
+    site = site_or_404(request, site_code)
     if not request.user.has_perm(ADD_PERM):
         raise PermissionDenied(_("You may not raise exceptions."))
     try:
@@ -86,7 +73,7 @@ def raise_types(request: HttpRequest, site_code: str) -> HttpResponse:
         (t, reverse("exceptions:raise-form", args=[context.site.code, t.code]), query)
         for t in selectors.active_types()
     ]
-    return _render(
+    return render_page(
         request,
         "exceptions/raise_types.html",
         {"site": context.site, "ctx": context, "tiles": tiles},
@@ -140,7 +127,7 @@ def raise_form(request: HttpRequest, site_code: str, type_code: str) -> HttpResp
         status = 200
     query = urlencode(context.query())
     back = reverse("exceptions:raise", args=[context.site.code])
-    return _render(
+    return render_page(
         request,
         "exceptions/raise_form.html",
         {
@@ -163,7 +150,7 @@ def raise_form(request: HttpRequest, site_code: str, type_code: str) -> HttpResp
 @permission_required(VIEW_PERM, raise_exception=True)
 def my_queue(request: HttpRequest) -> HttpResponse:
     tickets = selectors.with_state_names(selectors.my_queue(request.user))
-    return _render(
+    return render_page(
         request,
         "exceptions/list.html",
         {
@@ -180,7 +167,7 @@ def my_queue(request: HttpRequest) -> HttpResponse:
 @permission_required(VIEW_PERM, raise_exception=True)
 def site_list(request: HttpRequest, site_code: str) -> HttpResponse:
     """A site's open tickets; with ``?work_order=<id>`` every ticket of that order."""
-    site = _site(request, site_code)
+    site = site_or_404(request, site_code)
     work_order = None
     if request.GET.get("work_order"):
         try:
@@ -199,7 +186,7 @@ def site_list(request: HttpRequest, site_code: str) -> HttpResponse:
     else:
         heading = _("Open exceptions")
         empty = _("No open exceptions at this site.")
-    return _render(
+    return render_page(
         request,
         "exceptions/list.html",
         {
@@ -217,7 +204,7 @@ def site_list(request: HttpRequest, site_code: str) -> HttpResponse:
 
 
 def _board_context(request: HttpRequest, site_code: str) -> dict:
-    site = _site(request, site_code)
+    site = site_or_404(request, site_code)
     tickets = selectors.site_tickets(request.user, site)
     return {"site": site, "lanes": board.lanes(tickets)}
 
@@ -227,7 +214,7 @@ def _board_context(request: HttpRequest, site_code: str) -> dict:
 @permission_required(VIEW_PERM, raise_exception=True)
 def board_page(request: HttpRequest, site_code: str) -> HttpResponse:
     """A site's open tickets by work center, coloured by SLA state, kept live by websocket."""
-    return _render(request, "exceptions/board.html", _board_context(request, site_code))
+    return render_page(request, "exceptions/board.html", _board_context(request, site_code))
 
 
 @require_safe
@@ -253,7 +240,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         target = transition.to_state
         (resolutions if target.requires_decision else transitions).append(transition)
     state = ticket.workflow.states.filter(code=ticket.status).first()
-    return _render(
+    return render_page(
         request,
         "exceptions/detail.html",
         {

@@ -14,7 +14,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.utils.functional import Promise
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -25,6 +25,7 @@ from mes import notifications, selectors, services
 from mes.choices import WORK_ORDER_ACTIONS
 from mes.errors import DomainError
 from mes.models import Notification, WorkOrder
+from mes.pages import render_page, site_or_404, visible
 
 CHANGE_WORK_ORDER = "mes.change_workorder"
 
@@ -96,17 +97,11 @@ def available_actions(user, wo: WorkOrder) -> list[WorkOrderAction]:
     return [action for action in ACTIONS.values() if action.allowed_from(wo)]
 
 
-def _render(request: HttpRequest, template: str, context: dict, status: int = 200) -> HttpResponse:
-    """Render a page with the top bar's site links."""
-    context = {"nav_sites": selectors.visible_sites(request.user), **context}
-    return render(request, template, context, status=status)
-
-
 @require_safe
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     summaries = selectors.site_summaries(request.user)
-    return _render(
+    return render_page(
         request,
         "mes/home.html",
         {"summaries": summaries, "nav_sites": [s.site for s in summaries]},
@@ -116,11 +111,9 @@ def home(request: HttpRequest) -> HttpResponse:
 @require_safe
 @login_required
 def floor(request: HttpRequest, site_code: str) -> HttpResponse:
-    site = selectors.get_visible_site(request.user, site_code)
-    if site is None:
-        raise Http404(_("No such site."))
+    site = site_or_404(request, site_code)
     board = selectors.floor_board(request.user, site)
-    return _render(request, "mes/floor.html", {"site": site, "board": board})
+    return render_page(request, "mes/floor.html", {"site": site, "board": board})
 
 
 @require_safe
@@ -138,7 +131,7 @@ def work_order_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "history": selectors.recent_history(wo),
         "actions": available_actions(request.user, wo),
     }
-    return _render(request, "mes/work_order.html", context)
+    return render_page(request, "mes/work_order.html", context)
 
 
 @require_POST
@@ -178,7 +171,7 @@ NOTIFICATIONS_PER_PAGE = 30
 def notification_list(request: HttpRequest) -> HttpResponse:
     """The user's own notifications, newest first, and the kinds they can mute."""
     page = Paginator(
-        Notification.objects.visible_to(request.user).select_related("site").order_by("-pk"),
+        visible(request, Notification).select_related("site").order_by("-pk"),
         NOTIFICATIONS_PER_PAGE,
     ).get_page(request.GET.get("page"))
     labels = dict(notifications.kinds.choices())
@@ -186,14 +179,14 @@ def notification_list(request: HttpRequest) -> HttpResponse:
         row.kind_label = labels.get(row.kind, row.kind)
     muted = set(notifications.muted_kinds(request.user))
     kinds = [(kind, label, kind in muted) for kind, label in labels.items()]
-    return _render(request, "mes/notifications.html", {"page": page, "kinds": kinds})
+    return render_page(request, "mes/notifications.html", {"page": page, "kinds": kinds})
 
 
 @require_POST
 @login_required
 def notification_open(request: HttpRequest, pk: int) -> HttpResponse:
     """Mark one of the user's notifications read and follow its link (a local one only)."""
-    row = Notification.objects.visible_to(request.user).filter(pk=pk).first()
+    row = visible(request, Notification).filter(pk=pk).first()
     if row is None:
         raise Http404(_("No such notification."))
     notifications.mark_read(request.user, ids=[row.pk])

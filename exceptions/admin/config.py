@@ -12,7 +12,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from mes.admin.base import ScopedForeignKeysMixin
+from mes.admin.base import ScopedAdminMixin
 from mes.roles import ROLES
 
 from ..models import ExceptionTicket, ExceptionType, Workflow, WorkflowState, WorkflowTransition
@@ -66,7 +66,7 @@ class ExceptionTypeForm(forms.ModelForm):
 
 
 @admin.register(ExceptionType)
-class ExceptionTypeAdmin(ScopedForeignKeysMixin, SimpleHistoryAdmin):
+class ExceptionTypeAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
     form = ExceptionTypeForm
     list_display = (
         "code",
@@ -212,7 +212,7 @@ class WorkflowTransitionInline(admin.TabularInline):
 
 
 @admin.register(Workflow)
-class WorkflowAdmin(SimpleHistoryAdmin):
+class WorkflowAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
     """A workflow with its states and transitions on one page. New states become choices for
     transitions once saved (save, then add the transitions that use them)."""
 

@@ -14,6 +14,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
+from mes.admin.base import ScopedAdminMixin
 from mes.models import Site, WorkCenter
 from mes.roles import ROLES
 
@@ -338,7 +339,7 @@ class CategoryFilter(admin.SimpleListFilter):
 
 
 @admin.register(RoutingRule)
-class RoutingRuleAdmin(SimpleHistoryAdmin):
+class RoutingRuleAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
     form = RoutingRuleForm
     list_display = (
         "order",

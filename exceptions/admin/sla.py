@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
+from mes.admin.base import ScopedAdminMixin
+
 from ..models import (
     EscalationLevel,
     EscalationPolicy,
@@ -13,7 +15,7 @@ from ..models import (
 
 
 @admin.register(SlaPolicy)
-class SlaPolicyAdmin(SimpleHistoryAdmin):
+class SlaPolicyAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
     list_display = [
         "__str__",
         "type",
@@ -42,7 +44,7 @@ class EscalationLevelInline(admin.TabularInline):
 
 
 @admin.register(EscalationPolicy)
-class EscalationPolicyAdmin(SimpleHistoryAdmin):
+class EscalationPolicyAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
     """A ladder: after N working minutes without acknowledge/resolve, notify roles at the
     ticket's site or users, optionally raise the severity. Each level fires once per ticket."""
 

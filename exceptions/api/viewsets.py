@@ -7,8 +7,6 @@ Every detail answer carries ``ETag: "<version>"``; writes honour ``If-Match`` (a
 
 from __future__ import annotations
 
-import re
-
 import django_filters
 from django.db.models import Prefetch
 from django.http import FileResponse
@@ -22,7 +20,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
-from mes.api.viewsets import ScopedViewSet
+from mes.api.viewsets import ScopedViewSet, etag
 from mes.errors import InvalidInput
 from mes.idempotency import idempotent_response
 
@@ -39,30 +37,6 @@ from ..models import (
 from . import serializers as s
 
 CHANGE = ["exceptions.change_exceptionticket"]
-
-# --- conditional requests ---------------------------------------------------------------
-
-_ETAG = re.compile(r'^"(\d{1,10})"$|^(\d{1,10})$')
-
-
-def etag(version: int) -> str:
-    return f'"{version}"'
-
-
-def if_match(request) -> int | None:
-    """The version the client's ``If-Match`` names; None when absent or ``*``."""
-    raw = request.headers.get("If-Match")
-    if raw is None or raw.strip() == "*":
-        return None
-    match = _ETAG.match(raw.strip())
-    if not match:
-        raise InvalidInput(
-            _('If-Match must be one ETag of this API, like "3".'),
-            code="invalid_if_match",
-            fields={"If-Match": [_("Malformed.")]},
-        )
-    return int(match.group(1) or match.group(2))
-
 
 NUMBER_PARAM = OpenApiParameter(
     "number",
@@ -303,9 +277,8 @@ class ExceptionViewSet(ScopedViewSet, mixins.ListModelMixin, mixins.RetrieveMode
         return s.ExceptionSerializer(fresh, context=self.get_serializer_context()).data
 
     def read(self, obj, status_code=status.HTTP_200_OK) -> Response:
-        """The ticket as committed, with its ETag."""
-        data = self._detail_data(obj)
-        return Response(data, status=status_code, headers={"ETag": etag(data["version"])})
+        """The ticket as committed, with its timeline, decisions and attachments."""
+        return Response(self._detail_data(obj), status=status_code)
 
     # --- read ---
 
@@ -336,7 +309,7 @@ class ExceptionViewSet(ScopedViewSet, mixins.ListModelMixin, mixins.RetrieveMode
             return status.HTTP_201_CREATED, self._detail_data(ticket)
 
         response = idempotent_response(request, produce)
-        response["ETag"] = etag(response.data["version"])
+        response["ETag"] = etag(response.data[self.version_field])
         response["Location"] = reverse(
             "exception-detail", kwargs={"number": response.data["number"]}
         )
@@ -352,7 +325,7 @@ class ExceptionViewSet(ScopedViewSet, mixins.ListModelMixin, mixins.RetrieveMode
     def partial_update(self, request, number=None):
         """Change severity, description, form data, assignee, queue, context or ERP refs."""
         ticket = self.get_object()
-        expected = if_match(request)
+        expected = self.expected_version()
         body = s.ExceptionUpdateSerializer(
             data=request.data, context={**self.get_serializer_context(), "ticket": ticket}
         )
@@ -374,7 +347,7 @@ class ExceptionViewSet(ScopedViewSet, mixins.ListModelMixin, mixins.RetrieveMode
         """Move the ticket along its workflow: 409 `transition_not_allowed`, 403
         `role_not_allowed`, 400 `reason_required`, 409 `decision_required`."""
         ticket = self.get_object()
-        expected = if_match(request)
+        expected = self.expected_version()
         body = s.TransitionSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         services.transition_exception(
@@ -395,7 +368,7 @@ class ExceptionViewSet(ScopedViewSet, mixins.ListModelMixin, mixins.RetrieveMode
     def comments(self, request, number=None):
         """Add a comment to the timeline."""
         ticket = self.get_object()
-        expected = if_match(request)
+        expected = self.expected_version()
         body = s.CommentSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         services.comment_exception(
@@ -412,7 +385,7 @@ class ExceptionViewSet(ScopedViewSet, mixins.ListModelMixin, mixins.RetrieveMode
     def decision(self, request, number=None):
         """Record what was decided and why; by default also resolve the ticket (`to`)."""
         ticket = self.get_object()
-        expected = if_match(request)
+        expected = self.expected_version()
         body = s.DecisionInputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
@@ -435,7 +408,7 @@ class ExceptionViewSet(ScopedViewSet, mixins.ListModelMixin, mixins.RetrieveMode
     def attachments(self, request, number=None):
         """Attach a photo or document (`file`); types and size are limited by the plant."""
         ticket = self.get_object()
-        expected = if_match(request)
+        expected = self.expected_version()
         body = s.AttachmentUploadSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         services.add_attachment(

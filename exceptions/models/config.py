@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from mes.models import (
+    GLOBAL,
     GlobalQuerySet,
     HistoryAuditFields,
     Site,
@@ -19,6 +20,8 @@ from ..schema import schema_problems, with_field_order
 
 class Workflow(models.Model):
     """A state machine for tickets: states and the transitions between them."""
+
+    scope = GLOBAL
 
     code = models.SlugField(_("code"), max_length=40, unique=True)
     name = models.CharField(_("name"), max_length=200)
@@ -43,6 +46,8 @@ class Workflow(models.Model):
 class WorkflowState(models.Model):
     """A state of a workflow. ``phase`` says what it means for timestamps, rules and SLAs."""
 
+    scope = GLOBAL
+
     class Phase(models.TextChoices):
         OPEN = "open", _("Open, nobody acknowledged yet")
         ACKNOWLEDGED = "acknowledged", _("Acknowledged")
@@ -66,6 +71,7 @@ class WorkflowState(models.Model):
         help_text=_("A ticket enters this state only after a decision is recorded."),
     )
 
+    objects = GlobalQuerySet.as_manager()
     history = HistoricalRecords(bases=[HistoryAuditFields])
 
     class Meta:
@@ -88,6 +94,8 @@ class WorkflowTransition(models.Model):
     """An allowed move. No from-state means "from any state that is not closed or cancelled";
     no roles means any role that may change exceptions."""
 
+    scope = GLOBAL
+
     workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="transitions")
     from_state = models.ForeignKey(
         WorkflowState,
@@ -104,6 +112,7 @@ class WorkflowTransition(models.Model):
     roles = models.ManyToManyField(Group, blank=True, related_name="+", verbose_name=_("roles"))
     reason_required = models.BooleanField(_("reason required"), default=False)
 
+    objects = GlobalQuerySet.as_manager()
     history = HistoricalRecords(bases=[HistoryAuditFields], m2m_fields=[roles])
 
     class Meta:
@@ -125,6 +134,8 @@ class WorkflowTransition(models.Model):
 
 class ExceptionType(models.Model):
     """What can go wrong, with the form the floor fills in (a JSON Schema subset)."""
+
+    scope = GLOBAL
 
     code = models.SlugField(_("code"), max_length=40, unique=True)
     name = models.CharField(_("name"), max_length=200)
@@ -177,6 +188,8 @@ class RoutingRule(models.Model):
     ``[{"field": "qty_missing", "op": "greater", "value": 100}]``. ``actions`` come from the
     action registry: ``[{"action": "assign_role", "role": "procurement"}]``.
     """
+
+    scope = GLOBAL
 
     name = models.CharField(_("name"), max_length=200)
     order = models.PositiveIntegerField(_("order"), default=100)

@@ -8,8 +8,11 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from mes.models import (
+    GLOBAL,
+    INTERNAL,
     GlobalQuerySet,
     HistoryAuditFields,
+    InternalQuerySet,
 )
 
 from ..choices import Severity
@@ -20,6 +23,8 @@ from .tickets import ExceptionTicket
 class SlaPolicy(models.Model):
     """Targets per type and severity; the most specific active policy applies (type and
     severity, then type, then severity, then neither)."""
+
+    scope = GLOBAL
 
     type = models.ForeignKey(
         ExceptionType, on_delete=models.CASCADE, null=True, blank=True, related_name="sla_policies"
@@ -50,6 +55,8 @@ class SlaPolicy(models.Model):
 class EscalationPolicy(models.Model):
     """A ladder of levels for tickets of some types and severities (empty = all)."""
 
+    scope = GLOBAL
+
     name = models.CharField(_("name"), max_length=200)
     order = models.PositiveIntegerField(_("order"), default=100)
     is_active = models.BooleanField(_("active"), default=True)
@@ -72,6 +79,8 @@ class EscalationLevel(models.Model):
     """After ``after_minutes`` of working time without acknowledge (or resolve), notify these
     roles (at the ticket's site) and users, and optionally raise the severity."""
 
+    scope = GLOBAL
+
     class Clock(models.TextChoices):
         ACKNOWLEDGE = "acknowledge", _("without acknowledge")
         RESOLVE = "resolve", _("without resolve")
@@ -90,6 +99,7 @@ class EscalationLevel(models.Model):
         _("raise severity to"), max_length=10, choices=Severity.choices, blank=True
     )
 
+    objects = GlobalQuerySet.as_manager()
     history = HistoricalRecords(bases=[HistoryAuditFields], m2m_fields=[notify_users])
 
     class Meta:
@@ -116,11 +126,15 @@ class EscalationLevel(models.Model):
 class EscalationFiring(models.Model):
     """A level fired for a ticket. Unique: a level never fires twice for the same ticket."""
 
+    scope = INTERNAL
+
     exception = models.ForeignKey(
         ExceptionTicket, on_delete=models.CASCADE, related_name="escalations"
     )
     level = models.ForeignKey(EscalationLevel, on_delete=models.CASCADE, related_name="+")
     fired_at = models.DateTimeField(default=timezone.now)
+
+    objects = InternalQuerySet.as_manager()
 
     class Meta:
         constraints = [

@@ -10,7 +10,9 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from mes.models import (
+    INTERNAL,
     HistoryAuditFields,
+    InternalQuerySet,
     Lot,
     Machine,
     Operation,
@@ -249,9 +251,13 @@ class Attachment(models.Model):
 class SiteCounter(models.Model):
     """Per-site running numbers (P1-000123), incremented under a row lock."""
 
+    scope = INTERNAL
+
     site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="+")
     name = models.CharField(max_length=40)
     value = models.PositiveBigIntegerField(default=0)
+
+    objects = InternalQuerySet.as_manager()
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["site", "name"], name="site_counter_unique")]

@@ -11,6 +11,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
+from mes.admin.base import ScopedAdminMixin
 from mes.admin.production import ReasonForm
 from mes.events import catalogue
 
@@ -99,7 +100,7 @@ class ErpEndpointForm(forms.ModelForm):
 
 
 @admin.register(ErpEndpoint)
-class ErpEndpointAdmin(SimpleHistoryAdmin):
+class ErpEndpointAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
     form = ErpEndpointForm
     list_display = ("name", "adapter", "base_url", "is_active", "owner")
     list_filter = ("adapter", "is_active")
@@ -107,6 +108,15 @@ class ErpEndpointAdmin(SimpleHistoryAdmin):
     filter_horizontal = ("sites",)
     readonly_fields = ("feed_acknowledged", "synced_at", "sync_summary")
     actions = ("sync_now",)
+
+    def has_change_permission(self, request, obj=None):
+        # Read by whoever sees one of its sites; changed only by who sees all of them.
+        if (
+            obj is not None
+            and not ErpEndpoint.objects.manageable_by(request.user).filter(pk=obj.pk).exists()
+        ):
+            return False
+        return super().has_change_permission(request, obj)
 
     @admin.action(description=_("Sync now: import orders from the ERP"), permissions=["change"])
     def sync_now(self, request, queryset):
@@ -140,7 +150,7 @@ class ErpEndpointAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(ErpDelivery)
-class ErpDeliveryAdmin(SimpleHistoryAdmin):
+class ErpDeliveryAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
     """Every event on its way to an ERP; dead letters are retried or replayed from here."""
 
     list_display = (

@@ -6,12 +6,37 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from mes.models import HistoryAuditFields, OutboxEvent, Site, WorkOrder
+from mes.access import visible_site_ids
+from mes.models import HistoryAuditFields, OutboxEvent, Site, SiteScopedQuerySet, WorkOrder
+
+
+class ErpEndpointQuerySet(SiteScopedQuerySet):
+    def visible_to(self, user):
+        """An endpoint serves its sites (none named: every site): whoever may see one of
+        them sees it (its deliveries of their sites, its reconciliation)."""
+        visible = visible_site_ids(user)
+        if not visible:
+            return self.none()
+        serving = self.filter(sites__in=visible).values("pk")
+        return self.filter(models.Q(pk__in=serving) | models.Q(sites__isnull=True)).distinct()
+
+    def manageable_by(self, user):
+        """Endpoints every site of which the user may see: only those may they change (an
+        endpoint of every site, only someone who sees every site)."""
+        visible = visible_site_ids(user)
+        if not visible:
+            return self.none()
+        scoped = self.visible_to(user).exclude(sites__in=Site.objects.exclude(pk__in=visible))
+        if Site.objects.exclude(pk__in=visible).exists():
+            scoped = scoped.filter(pk__in=self.filter(sites__isnull=False).values("pk"))
+        return scoped
 
 
 class ErpEndpoint(models.Model):
     """One ERP that Andon talks to: its address and credentials, which events it receives and
     how each is shaped (``mapping``: event type -> JSON template). Edited in the admin."""
+
+    site_path = "sites"
 
     name = models.CharField(_("name"), max_length=100, unique=True)
     adapter = models.CharField(_("adapter"), max_length=40, default="rest")
@@ -59,6 +84,7 @@ class ErpEndpoint(models.Model):
     synced_at = models.DateTimeField(_("last sync"), null=True, blank=True)
     sync_summary = models.JSONField(_("last sync result"), default=dict, blank=True)
 
+    objects = ErpEndpointQuerySet.as_manager()
     history = HistoricalRecords(
         bases=[HistoryAuditFields], excluded_fields=["auth_value", "synced_at", "sync_summary"]
     )
@@ -78,7 +104,9 @@ class ErpEndpoint(models.Model):
 
 class ErpDelivery(models.Model):
     """One outbox event on its way to one endpoint: attempts, the ERP's answer, and when it
-    acknowledged (the end of the event's "time to ERP")."""
+    acknowledged (the end of the event's "time to ERP"). Visible with its event's site."""
+
+    site_path = "event__site"
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Pending")
@@ -105,6 +133,7 @@ class ErpDelivery(models.Model):
     # ERP first reads past it; never reused.
     feed_position = models.BigIntegerField(_("feed cursor"), null=True, blank=True)
 
+    objects = SiteScopedQuerySet.as_manager()
     history = HistoricalRecords(bases=[HistoryAuditFields], excluded_fields=["response_body"])
 
     class Meta:

@@ -70,11 +70,13 @@ class Query:
         self.endpoint_given = bool(endpoint)
         if endpoint:
             if endpoint.isdigit():
-                self.endpoint = ErpEndpoint.objects.filter(pk=int(endpoint)).first()
+                self.endpoint = (
+                    ErpEndpoint.objects.visible_to(user).filter(pk=int(endpoint)).first()
+                )
             if self.endpoint is None:
                 fields["endpoint"] = [_("No such ERP endpoint.")]
         else:
-            self.endpoint = default_endpoint()
+            self.endpoint = default_endpoint(user)
         self.site = params.get("site") or ""
         if self.site and not Site.objects.visible_to(user).filter(code=self.site).exists():
             raise NotPermitted(_("You have no access to this site."), code="wrong_site")
@@ -102,9 +104,10 @@ def _date_start(text: str) -> datetime | None:
     return datetime.combine(day, datetime.min.time()) if day else None
 
 
-def default_endpoint() -> ErpEndpoint | None:
-    """The first active endpoint that takes confirmations (the usual single ERP)."""
-    for endpoint in ErpEndpoint.objects.filter(is_active=True).order_by("pk"):
+def default_endpoint(user) -> ErpEndpoint | None:
+    """The first active endpoint the user sees that takes confirmations (the usual single
+    ERP)."""
+    for endpoint in ErpEndpoint.objects.visible_to(user).filter(is_active=True).order_by("pk"):
         if CONFIRMED in (endpoint.event_types or []):
             return endpoint
     return None

@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_safe
 
 from mes.errors import DomainError
-from mes.views import _render
+from mes.pages import render_page
 
 from . import reconciliation
 from .models import ErpEndpoint
@@ -24,7 +24,9 @@ def reconciliation_page(request: HttpRequest) -> HttpResponse:
     if not request.user.has_perm("erp.view_erpdelivery"):
         raise PermissionDenied
     context = {
-        "endpoints": ErpEndpoint.objects.filter(is_active=True).order_by("name"),
+        "endpoints": ErpEndpoint.objects.visible_to(request.user)
+        .filter(is_active=True)
+        .order_by("name"),
         "states": reconciliation.STATES,
         "params": request.GET,
     }
@@ -32,7 +34,7 @@ def reconciliation_page(request: HttpRequest) -> HttpResponse:
         query = reconciliation.Query(request.user, request.GET)
     except DomainError as exc:
         context["error"] = exc
-        return _render(request, "erp/reconciliation.html", context, status=exc.status)
+        return render_page(request, "erp/reconciliation.html", context, status=exc.status)
     context["query"] = query
     if query.endpoint is not None:
         rows = reconciliation.work_orders(
@@ -51,4 +53,4 @@ def reconciliation_page(request: HttpRequest) -> HttpResponse:
     filters = request.GET.copy()
     filters.pop("page", None)
     context["filters"] = filters.urlencode()
-    return _render(request, "erp/reconciliation.html", context)
+    return render_page(request, "erp/reconciliation.html", context)

@@ -27,16 +27,27 @@ class ScopedForeignKeysMixin:
             kwargs["queryset"] = manager.visible_to(request.user)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        manager = db_field.remote_field.model._default_manager
+        if "queryset" not in kwargs and hasattr(manager, "visible_to"):
+            kwargs["queryset"] = manager.visible_to(request.user)
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
 
-class SiteScopedAdminMixin(ScopedForeignKeysMixin):
-    """The one scope of every admin here: ``visible_to(user)``; domain rows are never deleted.
+
+class ScopedAdminMixin(ScopedForeignKeysMixin):
+    """The one scope of every admin of an Andon model (a system check insists):
+    ``visible_to(user)``; rows are never deleted here.
 
     A record of another site is simply absent, so opening it by URL gets the admin's
-    "doesn't exist" answer, its history page a 404.
+    "doesn't exist" answer, its history page a 404. An admin with a wider audience than the
+    model's API (support lists) says so by overriding :meth:`scoped`.
     """
 
     def get_queryset(self, request):
-        return super().get_queryset(request).visible_to(request.user)
+        return self.scoped(super().get_queryset(request), request)
+
+    def scoped(self, queryset, request):
+        return queryset.visible_to(request.user)
 
     def has_delete_permission(self, request, obj=None):
         return False
@@ -131,7 +142,7 @@ def _admin_reason(form, created: bool) -> str:
     return gettext("Changed in the admin: %(fields)s.") % {"fields": ", ".join(labels)}
 
 
-class MasterDataAdmin(SiteScopedAdminMixin, SimpleHistoryAdmin):
+class MasterDataAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
     """Sites, work centers, machines and items: edited here, saved by ``save_master_record``.
 
     A refused save (``DomainError``) rolls the whole request back and shows the form again
@@ -179,7 +190,7 @@ class MasterDataAdmin(SiteScopedAdminMixin, SimpleHistoryAdmin):
 # --- production records: read-only here, changed by services -------------------------------
 
 
-class DomainRecordAdmin(SiteScopedAdminMixin, SimpleHistoryAdmin):
+class DomainRecordAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
     """Records the admin shows but never creates or edits.
 
     ``service_actions`` admins keep the model's change permission on the changelist, because

@@ -8,7 +8,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from mes.models import NonWorkingDay, WorkingCalendar
 
-from .base import SiteScopedAdminMixin
+from .base import ScopedAdminMixin
 
 
 class NonWorkingDayInline(admin.TabularInline):
@@ -17,7 +17,7 @@ class NonWorkingDayInline(admin.TabularInline):
 
 
 @admin.register(WorkingCalendar)
-class WorkingCalendarAdmin(SiteScopedAdminMixin, SimpleHistoryAdmin):
+class WorkingCalendarAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
     """Shifts per weekday in the site's time zone: SLA clocks and projected completions count
     only the time inside them."""
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.db.models import Q
 
 from mes.access import visible_site_ids
 from mes.models import Notification, NotificationPreference
 
+from .base import ScopedAdminMixin
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+
+class ReadOnlyAdmin(ScopedAdminMixin, admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
@@ -41,15 +44,15 @@ class NotificationAdmin(ReadOnlyAdmin):
         "read_at",
     )
 
-    def get_queryset(self, request):
-        from django.db.models import Q
-
-        qs = super().get_queryset(request)
-        return qs.filter(Q(site__in=visible_site_ids(request.user)) | Q(user=request.user))
+    def scoped(self, queryset, request):
+        # Support ("was I told?"): the messages of the sites the reader may see, and their own.
+        return queryset.filter(Q(site__in=visible_site_ids(request.user)) | Q(user=request.user))
 
 
 @admin.register(NotificationPreference)
 class NotificationPreferenceAdmin(ReadOnlyAdmin):
+    """A user's mutes (their own only: preferences belong to their owner)."""
+
     list_display = ("user", "kind", "muted")
     list_filter = ("kind", "muted")
     list_select_related = ("user",)

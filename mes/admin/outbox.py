@@ -17,7 +17,7 @@ from mes.models import (
 from .base import (
     SITE_FILTER,
     ReadOnlyInline,
-    SiteScopedAdminMixin,
+    ScopedAdminMixin,
 )
 
 # --- outbox: read-only ---------------------------------------------------------------------
@@ -47,7 +47,7 @@ class OutboxDeliveryInline(ReadOnlyInline):
 
 
 @admin.register(OutboxEvent)
-class OutboxEventAdmin(SiteScopedAdminMixin, admin.ModelAdmin):
+class OutboxEventAdmin(ScopedAdminMixin, admin.ModelAdmin):
     """Events as written with their changes, and which subscribers handled them."""
 
     list_display = (

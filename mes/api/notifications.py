@@ -5,7 +5,7 @@ Every signed-in user may read and mark their own notifications; nobody sees anyo
 
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import mixins, serializers, viewsets
+from rest_framework import mixins, serializers
 from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
@@ -14,6 +14,8 @@ from rest_framework.views import APIView
 from mes import notifications
 from mes.errors import InvalidInput
 from mes.models import Notification
+
+from .viewsets import ScopedViewSet
 
 
 class NotificationSerializer(serializers.ModelSerializer):
@@ -59,7 +61,7 @@ class UnreadSerializer(serializers.Serializer):
     unread = serializers.IntegerField()
 
 
-class NotificationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+class NotificationViewSet(ScopedViewSet, mixins.ListModelMixin):
     """Own notifications. ``?after=<id>`` lists those newer than a seen id, oldest first (a
     reconnecting client resyncs with it); without it, newest first."""
 
@@ -68,7 +70,7 @@ class NotificationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     queryset = Notification.objects.select_related("site", "related_type")
 
     def get_queryset(self):
-        qs = super().get_queryset().visible_to(self.request.user)
+        qs = super().get_queryset()  # visible_to: the user's own
         params = self.request.query_params
         if params.get("unread", "").lower() in ("1", "true", "yes"):
             qs = qs.unread()

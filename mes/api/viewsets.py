@@ -1,8 +1,11 @@
 """Viewsets: scope every queryset with ``visible_to``; writes go through serializers to services."""
 
+import re
+
 import django_filters
 from django.db.models import Prefetch
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -10,6 +13,7 @@ from rest_framework.response import Response
 
 from mes import services
 from mes.choices import OperationStatus, WorkOrderStatus
+from mes.errors import InvalidInput
 from mes.models import (
     Confirmation,
     Item,
@@ -29,11 +33,22 @@ SITE_PARAM = OpenApiParameter(
 )
 
 
+_ETAG = re.compile(r'^"(\d{1,10})"$|^(\d{1,10})$')
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
 class ScopedViewSet(viewsets.GenericViewSet):
-    """Base of every API viewset: the user's sites only, records addressed by natural key."""
+    """Base of every API viewset: the user's sites only (``visible_to``), records addressed
+    by natural key, and for a model with a ``version`` field (a versioned resource) an
+    ``ETag: "<version>"`` on every answer about one record and ``If-Match`` on writes
+    (:meth:`expected_version`; a stale one is the service's 412)."""
 
     lookup_value_regex = ".+"  # ERP numbers contain slashes (ZP/2026/07/0001)
     read_serializer_class = None
+    version_field = "version"
 
     def get_queryset(self):
         return super().get_queryset().visible_to(self.request.user)
@@ -43,6 +58,39 @@ class ScopedViewSet(viewsets.GenericViewSet):
         obj = get_or_404(self.get_queryset(), value, site=self.request.query_params.get("site"))
         self.check_object_permissions(self.request, obj)
         return obj
+
+    @property
+    def versioned(self) -> bool:
+        model = getattr(self.queryset, "model", None)
+        return model is not None and any(f.name == self.version_field for f in model._meta.fields)
+
+    def expected_version(self) -> int | None:
+        """The version the client's ``If-Match`` names; None when absent or ``*``."""
+        raw = self.request.headers.get("If-Match")
+        if raw is None or raw.strip() == "*" or not self.versioned:
+            return None
+        match = _ETAG.match(raw.strip())
+        if not match:
+            raise InvalidInput(
+                _('If-Match must be one ETag of this API, like "3".'),
+                code="invalid_if_match",
+                fields={"If-Match": [_("Malformed.")]},
+            )
+        return int(match.group(1) or match.group(2))
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        """Every successful answer about one versioned record carries its ETag."""
+        data = getattr(response, "data", None)
+        if (
+            self.detail
+            and self.versioned
+            and 200 <= response.status_code < 300
+            and isinstance(data, dict)
+            and self.version_field in data
+            and not response.has_header("ETag")
+        ):
+            response["ETag"] = etag(data[self.version_field])
+        return super().finalize_response(request, response, *args, **kwargs)
 
     def read(self, obj, status_code=status.HTTP_200_OK) -> Response:
         """Answer with the fresh read shape of ``obj``."""

@@ -1,4 +1,13 @@
-from .base import GlobalQuerySet, HistoryAuditFields, SiteScopedQuerySet
+from .base import (
+    GLOBAL,
+    INTERNAL,
+    OWNER,
+    GlobalQuerySet,
+    HistoryAuditFields,
+    InternalQuerySet,
+    OwnerQuerySet,
+    SiteScopedQuerySet,
+)
 from .calendars import NonWorkingDay, WorkingCalendar
 from .idempotency import IdempotencyRecord
 from .notifications import Notification, NotificationPreference
@@ -15,6 +24,11 @@ from .production import (
 from .sites import Machine, Site, WorkCenter
 
 __all__ = [
+    "GLOBAL",
+    "INTERNAL",
+    "OWNER",
+    "InternalQuerySet",
+    "OwnerQuerySet",
     "Confirmation",
     "GlobalQuerySet",
     "HistoryAuditFields",

@@ -1,8 +1,27 @@
-"""Shared model pieces: the site-scoped queryset and the audit fields on history rows."""
+"""Shared model pieces: how every model reaches its site (its scope), the querysets that apply
+it, and the audit fields on history rows.
+
+Every model of an Andon app declares its scope, and ``manage.py check`` refuses to start when
+one does not (``andon.checks``):
+
+- ``site_path = "work_order__site"``: the path to its :class:`~mes.models.Site`; the default
+  manager is (or derives from) :class:`SiteScopedQuerySet`;
+- ``scope = GLOBAL``: shared by all sites (items, configuration): every signed-in user reads it;
+- ``scope = OWNER``: one user's own rows (notifications): nobody else's, not even a superuser's;
+- ``scope = INTERNAL``: bookkeeping that no page, API or admin lists (outbox deliveries,
+  idempotency records, counters).
+
+``Model.objects.visible_to(user)`` is then the one scope of every API, page, admin and export.
+"""
 
 from django.db import models
 
 from mes.access import visible_site_ids
+
+GLOBAL = "global"
+OWNER = "owner"
+INTERNAL = "internal"
+SCOPES = (GLOBAL, OWNER, INTERNAL)
 
 
 class SiteScopedQuerySet(models.QuerySet):
@@ -22,6 +41,22 @@ class GlobalQuerySet(models.QuerySet):
         if user is None or not user.is_authenticated or not user.is_active:
             return self.none()
         return self.all()
+
+
+class OwnerQuerySet(models.QuerySet):
+    """One user's own rows, and nobody else's (not even a superuser's)."""
+
+    def visible_to(self, user):
+        if user is None or not user.is_authenticated or not user.is_active:
+            return self.none()
+        return self.filter(user=user)
+
+
+class InternalQuerySet(models.QuerySet):
+    """Bookkeeping rows: never listed to anyone (services read them directly)."""
+
+    def visible_to(self, user):
+        return self.none()
 
 
 class HistoryAuditFields(models.Model):

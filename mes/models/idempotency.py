@@ -5,6 +5,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from .base import INTERNAL, InternalQuerySet
+
 
 class IdempotencyRecord(models.Model):
     """The answer given to one ``(user, key)``: a retry with the same request gets it again.
@@ -13,6 +15,8 @@ class IdempotencyRecord(models.Model):
     when the change committed. ``request_hash`` fingerprints method, path and body; the same key
     with another request is refused. Generic on purpose: any endpoint may use it.
     """
+
+    scope = INTERNAL
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     key = models.CharField(_("idempotency key"), max_length=255)
@@ -23,6 +27,8 @@ class IdempotencyRecord(models.Model):
     # The JSON text as first sent; text, not jsonb, so a replay keeps the key order byte for byte.
     response_body = models.TextField()
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    objects = InternalQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("idempotency record")

@@ -12,17 +12,12 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from .base import OWNER, OwnerQuerySet
 from .outbox import OutboxEvent
 from .sites import Site
 
 
-class NotificationQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        """A user's own notifications, and nobody else's (not even a superuser's)."""
-        if user is None or not user.is_authenticated or not user.is_active:
-            return self.none()
-        return self.filter(user=user)
-
+class NotificationQuerySet(OwnerQuerySet):
     def unread(self):
         return self.filter(read_at__isnull=True)
 
@@ -32,6 +27,8 @@ class Notification(models.Model):
 
     ``(event, user, kind)`` is unique, so a redelivered event can never notify twice.
     """
+
+    scope = OWNER
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -89,6 +86,8 @@ class Notification(models.Model):
 class NotificationPreference(models.Model):
     """A user's choice for one kind of notification; a muted kind is never created for them."""
 
+    scope = OWNER
+
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.CASCADE,
@@ -97,6 +96,8 @@ class NotificationPreference(models.Model):
     )
     kind = models.CharField(_("kind"), max_length=40)
     muted = models.BooleanField(_("muted"), default=True)
+
+    objects = OwnerQuerySet.as_manager()
 
     class Meta:
         ordering = ["user", "kind"]

@@ -8,7 +8,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .base import SiteScopedQuerySet
+from .base import INTERNAL, InternalQuerySet, SiteScopedQuerySet
 from .sites import Site
 
 
@@ -60,9 +60,13 @@ class OutboxEvent(models.Model):
 class OutboxDelivery(models.Model):
     """Proof that one subscriber handled one event: the unique pair makes redelivery a no-op."""
 
+    scope = INTERNAL
+
     event = models.ForeignKey(OutboxEvent, on_delete=models.CASCADE, related_name="deliveries")
     subscriber = models.CharField(max_length=100)
     delivered_at = models.DateTimeField(default=timezone.now)
+
+    objects = InternalQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("outbox delivery")

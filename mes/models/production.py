@@ -11,7 +11,7 @@ from simple_history.models import HistoricalRecords
 
 from mes.choices import ItemKind, LotStatus, OperationStatus, Unit, WorkOrderStatus
 
-from .base import GlobalQuerySet, HistoryAuditFields, SiteScopedQuerySet
+from .base import GLOBAL, GlobalQuerySet, HistoryAuditFields, SiteScopedQuerySet
 from .sites import Machine, Site, WorkCenter
 
 QTY = {"max_digits": 14, "decimal_places": 3}
@@ -21,6 +21,8 @@ NON_NEGATIVE = [MinValueValidator(Decimal(0))]
 
 class Item(models.Model):
     """A material: finished good, semi-finished part or raw material. Shared by all sites."""
+
+    scope = GLOBAL
 
     code = models.CharField(_("code"), max_length=60, unique=True)
     name = models.CharField(_("name"), max_length=200)

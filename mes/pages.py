@@ -1,0 +1,42 @@
+"""What every server-rendered page of every app shares: the one way to read records for a
+user (``visible_to``), the site of a URL, and the frame of the page (the top bar's sites).
+
+Pages read through these (or through selectors built on ``visible_to``), so another site's
+record is a 404, never a leak; they change nothing themselves: services do.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Model, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+
+from mes import selectors
+
+
+def visible(request: HttpRequest, model: type[Model]) -> QuerySet:
+    """The records of ``model`` the signed-in user may see."""
+    return model._default_manager.visible_to(request.user)
+
+
+def visible_or_404(request: HttpRequest, model: type[Model], **lookup) -> Model:
+    found = visible(request, model).filter(**lookup).first()
+    if found is None:
+        raise Http404(_("No such record."))
+    return found
+
+
+def site_or_404(request: HttpRequest, site_code: str):
+    site = selectors.get_visible_site(request.user, site_code)
+    if site is None:
+        raise Http404(_("No such site."))
+    return site
+
+
+def render_page(
+    request: HttpRequest, template: str, context: dict, status: int = 200
+) -> HttpResponse:
+    """Render a page with the top bar's site links."""
+    context = {"nav_sites": selectors.visible_sites(request.user), **context}
+    return render(request, template, context, status=status)

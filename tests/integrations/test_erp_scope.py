@@ -1,0 +1,94 @@
+"""ERP endpoints and deliveries are scoped like every other record: a manager of one site sees
+the endpoints that serve only sites they manage, and the deliveries of their sites' events."""
+
+import pytest
+from django.test import Client
+
+from integrations.erp.models import ErpDelivery, ErpEndpoint
+from mes import services
+from tests.factories import make_user, make_work_order
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("require_postgres")]
+
+
+def _endpoint(name, *sites):
+    endpoint = ErpEndpoint.objects.create(
+        name=name, adapter="pull", event_types=["work_order.held"]
+    )
+    endpoint.sites.set(sites)
+    return endpoint
+
+
+@pytest.fixture
+def endpoints(p1, p2):
+    return {
+        "p1": _endpoint("P1 only", p1),
+        "p2": _endpoint("P2 only", p2),
+        "both": _endpoint("P1 and P2", p1, p2),
+        "all": _endpoint("every site"),
+    }
+
+
+def test_a_site_manager_sees_endpoints_serving_their_sites_and_changes_only_their_own(
+    p1, p2, endpoints
+):
+    p1_manager = make_user("manager_p1", "manager", [p1], is_staff=True)
+    boss = make_user("boss", "manager", [p1, p2], is_staff=True)
+    visible = ErpEndpoint.objects.visible_to(p1_manager)
+    assert set(visible.values_list("name", flat=True)) == {"P1 only", "P1 and P2", "every site"}
+    manageable = ErpEndpoint.objects.manageable_by(p1_manager)
+    assert set(manageable.values_list("name", flat=True)) == {"P1 only"}
+    everything = {"P1 only", "P2 only", "P1 and P2", "every site"}
+    assert set(ErpEndpoint.objects.visible_to(boss).values_list("name", flat=True)) == everything
+    assert set(ErpEndpoint.objects.manageable_by(boss).values_list("name", flat=True)) == everything
+
+    browser = Client()
+    browser.force_login(p1_manager)
+    listing = browser.get("/admin/erp/erpendpoint/").content.decode()
+    assert "P1 only" in listing and "P1 and P2" in listing
+    assert "P2 only" not in listing
+    hidden = endpoints["p2"].pk
+    assert browser.get(f"/admin/erp/erpendpoint/{hidden}/change/").status_code == 302
+    assert browser.get(f"/admin/erp/erpendpoint/{hidden}/history/").status_code == 404
+    # an endpoint that also serves P2 is shown read-only: a POST changes nothing
+    shared = endpoints["both"]
+    page = browser.get(f"/admin/erp/erpendpoint/{shared.pk}/change/").content.decode()
+    assert 'name="base_url"' not in page
+    browser.post(f"/admin/erp/erpendpoint/{shared.pk}/change/", {"name": "hijacked"})
+    shared.refresh_from_db()
+    assert shared.name == "P1 and P2"
+    own = browser.get(f"/admin/erp/erpendpoint/{endpoints['p1'].pk}/change/").content.decode()
+    assert 'name="base_url"' in own
+    # and the site choices of the form are their own sites only
+    form = browser.get("/admin/erp/erpendpoint/add/").content.decode()
+    assert "Zakład Gliwice" in form and "Werk Zwickau" not in form
+
+
+def test_deliveries_of_another_sites_events_are_invisible(p1, p2, endpoints, relay):
+    p1_manager = make_user("manager_p1", "manager", [p1], is_staff=True)
+    for site, number in ((p1, "ZP/2026/12/0001"), (p2, "FA26-004501")):
+        services.hold_work_order(
+            make_work_order(site, erp_number=number, status="released"), actor=None, reason="x"
+        )
+    relay()
+    assert ErpDelivery.objects.filter(event__site=p2).exists()
+    visible = ErpDelivery.objects.visible_to(p1_manager)
+    assert {d.event.site_id for d in visible} == {p1.pk}
+
+    browser = Client()
+    browser.force_login(p1_manager)
+    search = browser.get("/admin/erp/erpdelivery/", {"q": "FA26"}).content.decode()
+    assert "FA26-004501" not in search
+    p2_delivery = ErpDelivery.objects.filter(event__site=p2).first()
+    assert browser.get(f"/admin/erp/erpdelivery/{p2_delivery.pk}/change/").status_code == 302
+
+
+def test_the_reconciliation_page_offers_only_visible_endpoints(p1, p2, endpoints):
+    p1_manager = make_user("manager_p1", "manager", [p1], is_staff=True)
+    browser = Client()
+    browser.force_login(p1_manager)
+    page = browser.get("/erp/reconciliation/").content.decode()
+    assert "P1 only" in page and "every site" in page
+    assert "P2 only" not in page
+    asked = browser.get("/erp/reconciliation/", {"endpoint": endpoints["p2"].pk})
+    assert asked.status_code == 400  # another site's endpoint: "no such ERP endpoint"
