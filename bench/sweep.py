@@ -3,7 +3,7 @@
 ``make bench`` runs it after ``bench/run.py``. It recreates the database ``andon_bench_sweep`` on
 the server of ``DATABASE_URL``, migrates it (seeded workflow, types, SLA and escalation
 defaults), bulk-inserts ``--open`` open tickets at site P1 whose next escalation lies in the
-future, and ``--due`` whose first level is due now, then times ``sla.sweep_escalations()``:
+future, and ``--due`` whose first level is due now, then times ``services.sweep_escalations()``:
 the sweep that fires the due ones, and an idle sweep with nothing due. It also records the
 query plan of the due-ticket selection, to show it reads the ``next_escalation_at`` index and
 not the open tickets. Results go to stdout and ``bench/results/sweep-latest.json``.
@@ -54,7 +54,7 @@ def main(argv=None) -> int:
 
     call_command("migrate", verbosity=0)
     from andon.celery import app
-    from exceptions import sla
+    from exceptions import services
     from exceptions.models import EscalationFiring, EscalationPolicy, ExceptionTicket, ExceptionType
     from mes.models import Site
 
@@ -97,10 +97,10 @@ def main(argv=None) -> int:
     )
     with mock.patch("mes.outbox._enqueue_relay"):
         t = time.perf_counter()
-        fired = sla.sweep_escalations()
+        fired = services.sweep_escalations()
         busy = time.perf_counter() - t
         t = time.perf_counter()
-        idle_fired = sla.sweep_escalations()
+        idle_fired = services.sweep_escalations()
         idle = time.perf_counter() - t
     result = {
         "open_tickets": args.open + args.due,

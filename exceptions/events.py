@@ -21,7 +21,7 @@ TICKET = catalogue.name_fields(
     ),
 )
 RULE = (*TICKET, "rule")
-_S = "exceptions.services"
+_S = "exceptions.services.tickets"
 _R = "exceptions.rules"
 
 event(
@@ -73,7 +73,7 @@ event(
     "exception.routed",
     _("Exception routed by a rule (queue, assignee, severity)"),
     (*RULE, "changed"),
-    f"{_S}.route_exception",
+    "exceptions.services.routing.route_exception",
     NOTIFICATIONS,
 )
 event(
@@ -111,6 +111,6 @@ event(
     "exception.escalated",
     _("Escalation level fired"),
     (*TICKET, "level", "clock", "roles", "users"),
-    f"{_S}.record_escalation",
+    "exceptions.services.escalation.record_escalation",
     NOTIFICATIONS,
 )

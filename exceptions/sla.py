@@ -12,9 +12,6 @@ from __future__ import annotations
 
 import datetime
 
-from django.db import IntegrityError, transaction
-from django.utils import timezone
-
 from mes.calendars import calendar_for
 
 from .choices import SEVERITY_RANK
@@ -130,39 +127,6 @@ def track_pause(
         ticket.sla_paused_since = None
         return ["sla_paused_since", "sla_paused_minutes"]
     return []
-
-
-# --- the sweep --------------------------------------------------------------------------
-
-
-def sweep_escalations(now: datetime.datetime | None = None, batch: int = 500) -> int:
-    """Fire every escalation level that is due. Reads only tickets whose next escalation has
-    passed; safe to run concurrently. Returns the number of levels fired."""
-    from . import services
-
-    now = now or timezone.now()
-    fired = 0
-    with transaction.atomic():
-        due = list(
-            ExceptionTicket.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("site", "type")
-            .filter(next_escalation_at__lte=now)
-            .order_by("next_escalation_at")[:batch]
-        )
-        for ticket in due:
-            calendar = calendar_for(ticket.site)
-            for level in pending_levels(ticket):
-                if deadline(ticket, level.after_minutes, calendar) > now:
-                    break
-                try:
-                    with transaction.atomic():
-                        EscalationFiring.objects.create(exception=ticket, level=level, fired_at=now)
-                except IntegrityError:
-                    continue
-                services.record_escalation(ticket, level=level, now=now)
-                fired += 1
-            services.reschedule(ticket)
-    return fired
 
 
 def escalated_severity(current: str, wanted: str) -> str:

@@ -4,13 +4,13 @@ from celery import shared_task
 
 from mes.tasks import Periodic
 
-from . import sla
+from . import services
 
 
 @shared_task(acks_late=True, ignore_result=True)
 def sweep_escalations() -> int:
     """Fire the escalation levels that are due (every ~30 s from beat). Returns levels fired."""
-    return sla.sweep_escalations()
+    return services.sweep_escalations()
 
 
 PERIODIC_TASKS = {

@@ -158,7 +158,7 @@ def test_schema_errors_from_the_service_land_on_their_field(p1, user_in, monkeyp
     """The service is the authority: a limit the Django form does not know still shows."""
     client = client_logged_in(user_in("supervisor", p1))
     shortage = ExceptionType.objects.get(code="material_shortage")
-    real_validate = services.validate_data
+    real_validate = services.tickets.validate_data
 
     def stricter(schema, data):
         errors = real_validate(schema, data)
@@ -166,7 +166,7 @@ def test_schema_errors_from_the_service_land_on_their_field(p1, user_in, monkeyp
             errors["material"] = ["Not orderable."]
         return errors
 
-    monkeypatch.setattr(services, "validate_data", stricter)
+    monkeypatch.setattr(services.tickets, "validate_data", stricter)
 
     response = client.post(
         raise_url(p1, shortage.code), {"data-material": "FORBIDDEN", "severity": "high"}

@@ -10,7 +10,7 @@ import pytest
 import time_machine
 from django.db import connection
 
-from exceptions import services, sla
+from exceptions import services
 from exceptions.models import EscalationFiring, ExceptionTicket, WorkflowState, WorkflowTransition
 from mes import calendars
 from mes.models import NonWorkingDay, OutboxEvent, WorkingCalendar
@@ -39,7 +39,7 @@ def raise_at(when, site, exception_type, severity="medium", **kwargs):
 
 def sweep(when) -> int:
     with time_machine.travel(when, tick=False):
-        return sla.sweep_escalations()
+        return services.sweep_escalations()
 
 
 def escalations(ticket):

@@ -164,7 +164,7 @@ def test_escalation_tells_its_roles_at_the_site_and_its_users(p1, p2, people, re
     make_user("manager_p2", "manager", [p2])
 
     # the escalation sweep's event (issue 4, SLAs): ticket payload + level, roles, users
-    exc._emit(
+    exc.emit_ticket_event(
         "exception.escalated",
         ExceptionTicket.objects.select_related("site", "type").get(pk=ticket.pk),
         actor=None,

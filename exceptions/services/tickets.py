@@ -1,15 +1,15 @@
-"""Every change of an exception ticket.
+"""Raising a ticket, moving it along its workflow, deciding, commenting, changing it and
+attaching files.
 
 Same contract as :mod:`mes.services`: atomic, row lock, permission and site check, one history
 row per changed record (actor and reason), a timeline event for the business meaning, and an
-OutboxEvent that the rule engine (and later notifications, ERP) consume after commit. Writes
-that carry ``expected_version`` (the API's If-Match) are refused with 412 when it is stale.
+OutboxEvent that the rule engine, notifications and ERP consume after commit. Writes that carry
+``expected_version`` (the API's If-Match) are refused with 412 when it is stale.
 """
 
 from __future__ import annotations
 
 from django.conf import settings
-from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -17,95 +17,31 @@ from django.utils.translation import gettext as _
 from mes.access import can_access_site
 from mes.errors import DomainError, InvalidInput, NotPermitted, TransitionNotAllowed
 from mes.models import Lot, Machine, Operation, Site, WorkCenter, WorkOrder
-from mes.outbox import emit_event
 from mes.roles import ROLES
 from mes.services import authorize, save_with_history
 
-from . import sla
-from .choices import EventKind, RaisedVia, Severity
-from .models import (
+from .. import sla
+from ..choices import EventKind, RaisedVia
+from ..models import (
     Attachment,
     Decision,
     ExceptionEvent,
     ExceptionTicket,
     ExceptionType,
     SiteCounter,
-    WorkflowState,
 )
-from .schema import validate_data
-from .workflow import role_allows, transitions_from
-
-Phase = WorkflowState.Phase
-CHANGE_PERM = "exceptions.change_exceptionticket"
-
-
-class PreconditionFailed(DomainError):
-    status = 412
-    code = "precondition_failed"
-
-
-# --- helpers ----------------------------------------------------------------------------
-
-
-def _lock(ticket: ExceptionTicket | int, expected_version: int | None = None) -> ExceptionTicket:
-    pk = ticket if isinstance(ticket, int) else ticket.pk
-    locked = (
-        ExceptionTicket.objects.select_for_update(of=("self",))
-        .select_related("site", "type", "workflow", "work_order")
-        .get(pk=pk)
-    )
-    if expected_version is not None and locked.version != expected_version:
-        raise PreconditionFailed(
-            _("Exception %(number)s was changed by someone else (version %(v)s); reload it.")
-            % {"number": locked.number, "v": locked.version}
-        )
-    return locked
-
-
-def _timeline(
-    ticket, kind: str, *, actor=None, rule=None, message: str = "", **data
-) -> ExceptionEvent:
-    return ExceptionEvent.objects.create(
-        exception=ticket,
-        kind=kind,
-        actor=actor if actor is not None and actor.is_authenticated else None,
-        rule=rule,
-        message=message,
-        data=data,
-    )
-
-
-def _save(ticket: ExceptionTicket, *, actor, reason: str, fields: list[str]) -> None:
-    ticket.version += 1
-    save_with_history(ticket, actor=actor, reason=reason, fields=[*fields, "version", "updated_at"])
-
-
-def ticket_payload(ticket: ExceptionTicket, **extra) -> dict:
-    return {
-        "exception_id": ticket.pk,
-        "number": ticket.number,
-        "site": ticket.site.code,
-        "type": ticket.type.code,
-        "category": ticket.type.category,
-        "severity": ticket.severity,
-        "status": ticket.status,
-        "phase": ticket.phase,
-        "work_order": ticket.work_order.erp_number if ticket.work_order_id else None,
-        "queue": ticket.queue.name if ticket.queue_id else None,
-        "assignee": ticket.assignee.username if ticket.assignee_id else None,
-        **extra,
-    }
-
-
-def _emit(event_type: str, ticket: ExceptionTicket, *, actor, reason: str = "", **extra):
-    return emit_event(
-        event_type,
-        aggregate=ticket,
-        site=ticket.site,
-        actor=actor,
-        reason=reason,
-        payload=ticket_payload(ticket, **extra),
-    )
+from ..schema import validate_data
+from ..workflow import role_allows, transitions_from
+from .base import (
+    CHANGE_PERM,
+    Phase,
+    add_to_timeline,
+    check_same_site,
+    check_severity,
+    emit_ticket_event,
+    lock_ticket,
+    save_ticket,
+)
 
 
 def _next_number(site: Site) -> str:
@@ -114,29 +50,6 @@ def _next_number(site: Site) -> str:
     counter.value += 1
     counter.save(update_fields=["value"])
     return f"{site.code}-{counter.value:06d}"
-
-
-def _check_same_site(site: Site, **objects) -> None:
-    for field, obj in objects.items():
-        if obj is not None and obj.site_id != site.pk:
-            raise InvalidInput(
-                _("The %(field)s belongs to another site.") % {"field": field},
-                code="wrong_site",
-                fields={field: [_("Of another site.")]},
-            )
-
-
-def _check_severity(severity: str) -> str:
-    if severity not in Severity.values:
-        raise InvalidInput(
-            _("Unknown severity %(s)s.") % {"s": severity},
-            code="invalid_severity",
-            fields={"severity": [_("Choose low, medium, high or critical.")]},
-        )
-    return severity
-
-
-# --- raise ------------------------------------------------------------------------------
 
 
 def raise_exception(
@@ -191,8 +104,8 @@ def raise_exception(
                 fields={"machine": [_("Not in this work center.")]},
             )
         work_center = work_center or machine.work_center
-    _check_same_site(site, work_center=work_center, machine=machine, work_order=work_order, lot=lot)
-    severity = _check_severity(severity or exception_type.default_severity)
+    check_same_site(site, work_center=work_center, machine=machine, work_order=work_order, lot=lot)
+    severity = check_severity(severity or exception_type.default_severity)
     workflow = exception_type.workflow
     state = workflow.states.filter(code=workflow.initial_state).first()
     if state is None:
@@ -222,18 +135,15 @@ def raise_exception(
         )
         sla.schedule(ticket, at_raise=True)
         save_with_history(ticket, actor=actor, reason="raised")
-        _timeline(
+        add_to_timeline(
             ticket,
             EventKind.RAISED,
             actor=actor,
             message=description[:200] if description else "",
             via=raised_via,
         )
-        _emit("exception.raised", ticket, actor=actor, data=data)
+        emit_ticket_event("exception.raised", ticket, actor=actor, data=data)
     return ticket
-
-
-# --- workflow ---------------------------------------------------------------------------
 
 
 def transition_exception(
@@ -248,7 +158,7 @@ def transition_exception(
     such move, 403 when the actor's roles may not make it, 400 when a reason is missing."""
     authorize(actor, CHANGE_PERM, ticket.site_id)
     with transaction.atomic():
-        locked = _lock(ticket, expected_version)
+        locked = lock_ticket(ticket, expected_version)
         _apply_transition(locked, actor=actor, to=to, reason=(reason or "").strip())
     return locked
 
@@ -297,15 +207,19 @@ def _apply_transition(ticket: ExceptionTicket, *, actor, to: str, reason: str) -
         fields.append("closed_at")
     fields += sla.track_pause(ticket, target, now)
     fields += sla.schedule(ticket)
-    _save(ticket, actor=actor, reason=reason or f"{previous} -> {target.code}", fields=fields)
+    save_ticket(ticket, actor=actor, reason=reason or f"{previous} -> {target.code}", fields=fields)
     kind = (
         EventKind.ACKNOWLEDGED if target.phase == Phase.ACKNOWLEDGED else EventKind.STATUS_CHANGED
     )
-    _timeline(ticket, kind, actor=actor, message=reason, **{"from": previous, "to": target.code})
-    _emit("exception.status_changed", ticket, actor=actor, reason=reason, previous_status=previous)
+    add_to_timeline(
+        ticket, kind, actor=actor, message=reason, **{"from": previous, "to": target.code}
+    )
+    emit_ticket_event(
+        "exception.status_changed", ticket, actor=actor, reason=reason, previous_status=previous
+    )
     if target.phase == Phase.RESOLVED:
         decision = ticket.decisions.order_by("-decided_at", "-pk").first()
-        _emit(
+        emit_ticket_event(
             "exception.resolved",
             ticket,
             actor=actor,
@@ -338,7 +252,7 @@ def record_decision(
             fields={"decision": [_("This field is required.")]},
         )
     with transaction.atomic():
-        locked = _lock(ticket, expected_version)
+        locked = lock_ticket(ticket, expected_version)
         if locked.phase in (Phase.CLOSED, Phase.CANCELLED):
             raise TransitionNotAllowed(
                 _("Exception %(number)s is closed.") % {"number": locked.number}
@@ -350,7 +264,7 @@ def record_decision(
             decided_by=actor if actor is not None and actor.is_authenticated else None,
         )
         save_with_history(record, actor=actor, reason="decision")
-        _timeline(
+        add_to_timeline(
             locked,
             EventKind.DECISION,
             actor=actor,
@@ -358,8 +272,8 @@ def record_decision(
             reasoning=record.reasoning,
             decision_id=record.pk,
         )
-        _save(locked, actor=actor, reason="decision recorded", fields=[])
-        _emit(
+        save_ticket(locked, actor=actor, reason="decision recorded", fields=[])
+        emit_ticket_event(
             "exception.decision", locked, actor=actor, decision=decision, reasoning=record.reasoning
         )
         if resolve_to:
@@ -381,9 +295,9 @@ def comment_exception(
             fields={"text": [_("This field is required.")]},
         )
     with transaction.atomic():
-        locked = _lock(ticket, expected_version)
-        event = _timeline(locked, EventKind.COMMENTED, actor=actor, message=text[:4000])
-        _emit("exception.commented", locked, actor=actor, comment=text[:500])
+        locked = lock_ticket(ticket, expected_version)
+        event = add_to_timeline(locked, EventKind.COMMENTED, actor=actor, message=text[:4000])
+        emit_ticket_event("exception.commented", locked, actor=actor, comment=text[:500])
     return event
 
 
@@ -419,27 +333,27 @@ def update_exception(
             code="read_only_field",
         )
     with transaction.atomic():
-        locked = _lock(ticket, expected_version)
+        locked = lock_ticket(ticket, expected_version)
         if locked.phase in (Phase.CLOSED, Phase.CANCELLED):
             raise TransitionNotAllowed(
                 _("Exception %(number)s is closed.") % {"number": locked.number}
             )
-        changed = _apply_changes(locked, changes, actor=actor, rule=None)
+        changed = apply_changes(locked, changes, actor=actor, rule=None)
         if not changed:
             return locked
         # A new severity may mean another SLA policy: due times move with it.
         clock = sla.schedule(locked) if "severity" in changed else []
-        _save(
+        save_ticket(
             locked,
             actor=actor,
             reason=reason or "updated: " + ", ".join(changed),
             fields=[*changed, *clock],
         )
-        _emit("exception.updated", locked, actor=actor, reason=reason, changed=changed)
+        emit_ticket_event("exception.updated", locked, actor=actor, reason=reason, changed=changed)
     return locked
 
 
-def _apply_changes(ticket: ExceptionTicket, changes: dict, *, actor, rule) -> list[str]:
+def apply_changes(ticket: ExceptionTicket, changes: dict, *, actor, rule) -> list[str]:
     """Validate and set ``changes`` on a locked ticket, writing timeline events; returns the
     names of the fields that really changed."""
     changed = []
@@ -450,7 +364,7 @@ def _apply_changes(ticket: ExceptionTicket, changes: dict, *, actor, rule) -> li
                 _("Invalid form data."), code="invalid_form", fields={"data": errors}
             )
     if "severity" in changes:
-        _check_severity(changes["severity"])
+        check_severity(changes["severity"])
     if changes.get("assignee") is not None:
         user = changes["assignee"]
         if (
@@ -468,7 +382,7 @@ def _apply_changes(ticket: ExceptionTicket, changes: dict, *, actor, rule) -> li
         raise InvalidInput(
             _("Not a role."), code="invalid_queue", fields={"queue": [_("Not a role.")]}
         )
-    _check_same_site(
+    check_same_site(
         ticket.site,
         **{
             k: changes[k]
@@ -488,7 +402,7 @@ def _apply_changes(ticket: ExceptionTicket, changes: dict, *, actor, rule) -> li
                 if value is not None
                 else None
             )
-            _timeline(
+            add_to_timeline(
                 ticket,
                 EventKind.ASSIGNED,
                 actor=actor,
@@ -498,7 +412,7 @@ def _apply_changes(ticket: ExceptionTicket, changes: dict, *, actor, rule) -> li
                 value=name,
             )
         elif field == "severity":
-            _timeline(
+            add_to_timeline(
                 ticket,
                 EventKind.SEVERITY_CHANGED,
                 actor=actor,
@@ -506,7 +420,7 @@ def _apply_changes(ticket: ExceptionTicket, changes: dict, *, actor, rule) -> li
                 **{"from": old, "to": value},
             )
         else:
-            _timeline(ticket, EventKind.UPDATED, actor=actor, rule=rule, field=field)
+            add_to_timeline(ticket, EventKind.UPDATED, actor=actor, rule=rule, field=field)
     return changed
 
 
@@ -529,7 +443,7 @@ def add_attachment(
             fields={"file": [_("Too large.")]},
         )
     with transaction.atomic():
-        locked = _lock(ticket, expected_version)
+        locked = lock_ticket(ticket, expected_version)
         attachment = Attachment(
             exception=locked,
             file=upload,
@@ -538,113 +452,14 @@ def add_attachment(
             uploaded_by=actor if actor is not None and actor.is_authenticated else None,
         )
         save_with_history(attachment, actor=actor, reason="attachment")
-        _timeline(
+        add_to_timeline(
             locked,
             EventKind.ATTACHMENT,
             actor=actor,
             message=attachment.file.name.rsplit("/", 1)[-1],
             attachment_id=attachment.pk,
         )
-        _emit("exception.attachment_added", locked, actor=actor, attachment_id=attachment.pk)
+        emit_ticket_event(
+            "exception.attachment_added", locked, actor=actor, attachment_id=attachment.pk
+        )
     return attachment
-
-
-# --- for the rule engine ----------------------------------------------------------------
-
-
-def route_exception(ticket: ExceptionTicket, *, rule, changes: dict) -> list[str]:
-    """Apply a routing rule's changes as the system. Emits ``exception.routed``, which rules do
-    not listen to, so a rule never triggers itself."""
-    with transaction.atomic():
-        locked = _lock(ticket)
-        changed = _apply_changes(locked, changes, actor=None, rule=rule)
-        if changed:
-            _save(locked, actor=None, reason=f"rule: {rule.name}"[:100], fields=changed)
-            _emit(
-                "exception.routed",
-                locked,
-                actor=None,
-                reason=rule.name,
-                rule=rule.name,
-                changed=changed,
-            )
-    return changed
-
-
-def note_rule_effect(
-    ticket: ExceptionTicket,
-    *,
-    rule,
-    kind: str,
-    event_type: str,
-    message: str = "",
-    fields: dict | None = None,
-    **data,
-) -> None:
-    """Record an effect a rule had outside the ticket (a held order, a notification), with any
-    ticket flags it set, as one audited change: a timeline entry of ``kind`` and an outbox
-    event of ``event_type`` (the rule action names it; see ``exceptions/events.py``)."""
-    with transaction.atomic():
-        locked = _lock(ticket)
-        _timeline(locked, kind, rule=rule, message=message, **data)
-        if fields:
-            for name, value in fields.items():
-                setattr(locked, name, value)
-            _save(locked, actor=None, reason=f"rule: {rule.name}"[:100], fields=list(fields))
-        _emit(event_type, locked, actor=None, reason=rule.name, rule=rule.name, **data)
-
-
-def role_group(name: str) -> Group | None:
-    return Group.objects.filter(name=name).first() if name in ROLES else None
-
-
-# --- for the escalation sweep -----------------------------------------------------------
-
-
-def record_escalation(ticket: ExceptionTicket, *, level, now) -> None:
-    """A ladder level fired on a ticket the sweep holds locked: raise the severity if the level
-    says so, write the timeline, and emit ``exception.escalated`` for the notifications."""
-    roles = list(level.notify_roles or [])
-    users = list(level.notify_users.values_list("username", flat=True))
-    fields = []
-    new_severity = sla.escalated_severity(ticket.severity, level.raise_severity_to)
-    if new_severity != ticket.severity:
-        _timeline(
-            ticket,
-            EventKind.SEVERITY_CHANGED,
-            **{"from": ticket.severity, "to": new_severity, "level": level.level},
-        )
-        ticket.severity = new_severity
-        fields.append("severity")
-    _timeline(
-        ticket,
-        EventKind.ESCALATED,
-        message=", ".join([*roles, *users]),
-        level=level.level,
-        clock=level.clock,
-        roles=roles,
-        users=users,
-    )
-    _save(ticket, actor=None, reason=f"escalation level {level.level}", fields=fields)
-    _emit(
-        "exception.escalated",
-        ticket,
-        actor=None,
-        reason=f"level {level.level}",
-        level=level.level,
-        clock=level.clock,
-        roles=roles,
-        users=users,
-    )
-
-
-def reschedule(ticket: ExceptionTicket) -> None:
-    """After a sweep: store the next escalation and due times (bookkeeping, no version bump)."""
-    changed = sla.schedule(ticket)
-    if changed:
-        columns = {
-            name if name != "escalation_policy" else "escalation_policy_id" for name in changed
-        }
-        ExceptionTicket.objects.filter(pk=ticket.pk).update(
-            **{c: getattr(ticket, c) for c in columns}
-        )

@@ -1,0 +1,37 @@
+"""Every change of an exception ticket, and of the configuration that governs tickets.
+
+``tickets``: raise, transition, decide, comment, update, attach. ``routing``: what the rules
+do. ``escalation``: the sweep and rescheduling. ``config``: types, workflows, rules, SLA and
+escalation policies, saved with a reason and an event.
+"""
+
+from .base import PreconditionFailed, emit_ticket_event, lock_ticket, ticket_payload
+from .escalation import record_escalation, reschedule, sweep_escalations
+from .routing import note_rule_effect, role_group, route_exception
+from .tickets import (
+    add_attachment,
+    comment_exception,
+    raise_exception,
+    record_decision,
+    transition_exception,
+    update_exception,
+)
+
+__all__ = [
+    "PreconditionFailed",
+    "add_attachment",
+    "comment_exception",
+    "emit_ticket_event",
+    "lock_ticket",
+    "note_rule_effect",
+    "raise_exception",
+    "record_decision",
+    "record_escalation",
+    "reschedule",
+    "role_group",
+    "route_exception",
+    "sweep_escalations",
+    "ticket_payload",
+    "transition_exception",
+    "update_exception",
+]

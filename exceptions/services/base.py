@@ -1,0 +1,107 @@
+"""What every change of an exception ticket shares: the row lock with the If-Match check, the
+timeline, the audited save that bumps the version, and the ticket's outbox event."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext as _
+
+from mes.errors import DomainError, InvalidInput
+from mes.models import Site
+from mes.outbox import emit_event
+from mes.services import save_with_history
+
+from ..choices import Severity
+from ..models import ExceptionEvent, ExceptionTicket, WorkflowState
+
+Phase = WorkflowState.Phase
+CHANGE_PERM = "exceptions.change_exceptionticket"
+
+
+class PreconditionFailed(DomainError):
+    status = 412
+    code = "precondition_failed"
+
+
+def lock_ticket(
+    ticket: ExceptionTicket | int, expected_version: int | None = None
+) -> ExceptionTicket:
+    pk = ticket if isinstance(ticket, int) else ticket.pk
+    locked = (
+        ExceptionTicket.objects.select_for_update(of=("self",))
+        .select_related("site", "type", "workflow", "work_order")
+        .get(pk=pk)
+    )
+    if expected_version is not None and locked.version != expected_version:
+        raise PreconditionFailed(
+            _("Exception %(number)s was changed by someone else (version %(v)s); reload it.")
+            % {"number": locked.number, "v": locked.version}
+        )
+    return locked
+
+
+def add_to_timeline(
+    ticket, kind: str, *, actor=None, rule=None, message: str = "", **data
+) -> ExceptionEvent:
+    return ExceptionEvent.objects.create(
+        exception=ticket,
+        kind=kind,
+        actor=actor if actor is not None and actor.is_authenticated else None,
+        rule=rule,
+        message=message,
+        data=data,
+    )
+
+
+def save_ticket(ticket: ExceptionTicket, *, actor, reason: str, fields: list[str]) -> None:
+    ticket.version += 1
+    save_with_history(ticket, actor=actor, reason=reason, fields=[*fields, "version", "updated_at"])
+
+
+def ticket_payload(ticket: ExceptionTicket, **extra) -> dict:
+    return {
+        "exception_id": ticket.pk,
+        "number": ticket.number,
+        "site": ticket.site.code,
+        "type": ticket.type.code,
+        "category": ticket.type.category,
+        "severity": ticket.severity,
+        "status": ticket.status,
+        "phase": ticket.phase,
+        "work_order": ticket.work_order.erp_number if ticket.work_order_id else None,
+        "queue": ticket.queue.name if ticket.queue_id else None,
+        "assignee": ticket.assignee.username if ticket.assignee_id else None,
+        **extra,
+    }
+
+
+def emit_ticket_event(
+    event_type: str, ticket: ExceptionTicket, *, actor, reason: str = "", **extra
+):
+    return emit_event(
+        event_type,
+        aggregate=ticket,
+        site=ticket.site,
+        actor=actor,
+        reason=reason,
+        payload=ticket_payload(ticket, **extra),
+    )
+
+
+def check_same_site(site: Site, **objects) -> None:
+    for field, obj in objects.items():
+        if obj is not None and obj.site_id != site.pk:
+            raise InvalidInput(
+                _("The %(field)s belongs to another site.") % {"field": field},
+                code="wrong_site",
+                fields={field: [_("Of another site.")]},
+            )
+
+
+def check_severity(severity: str) -> str:
+    if severity not in Severity.values:
+        raise InvalidInput(
+            _("Unknown severity %(s)s.") % {"s": severity},
+            code="invalid_severity",
+            fields={"severity": [_("Choose low, medium, high or critical.")]},
+        )
+    return severity
