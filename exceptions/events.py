@@ -114,3 +114,16 @@ event(
     "exceptions.services.escalation.record_escalation",
     NOTIFICATIONS,
 )
+
+CONFIG = catalogue.field_sets["configuration"]
+_C = "exceptions.services.config"
+event("exception_type.changed", _("Exception type saved"), CONFIG, f"{_C}.save_exception_type")
+event("workflow.changed", _("Workflow saved"), CONFIG, f"{_C}.save_workflow")
+event("routing_rule.changed", _("Routing rule saved"), CONFIG, f"{_C}.save_routing_rule")
+event("sla_policy.changed", _("SLA policy saved"), CONFIG, f"{_C}.save_sla_policy")
+event(
+    "escalation_policy.changed",
+    _("Escalation policy saved"),
+    CONFIG,
+    f"{_C}.save_escalation_policy",
+)

@@ -1,9 +1,11 @@
-"""What this app does with outbox events: the routing rules and the live boards."""
+"""What this app does with outbox events: the routing rules, the live boards, and the clocks
+of open tickets when their rules change."""
 
 from mes.events import RULES
 from mes.outbox import subscribers
 
 from . import board, rules
+from .services.escalation import reschedule_after
 
 # The rule engine runs on raises, users' changes and resolutions (not on "exception.routed",
 # which the rules themselves emit, so a rule never triggers itself).
@@ -15,3 +17,10 @@ subscribers.register(
 )
 # Live boards: every exception event hints the site's open boards to refresh.
 subscribers.register(board.SUBSCRIBER, board.on_exception_event, patterns=["exception.*"])
+# An SLA or escalation policy or a site calendar changed: the open tickets they govern get
+# new due times and next escalation.
+subscribers.register(
+    "exceptions.reschedule",
+    reschedule_after,
+    patterns=["sla_policy.changed", "escalation_policy.changed", "calendar.changed"],
+)

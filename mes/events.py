@@ -242,3 +242,9 @@ event(
     ("work_center", "site", "previous", "order"),
     f"{_OPS}.resequence_work_center",
 )
+event(
+    "calendar.changed",
+    _("Site calendar changed (shifts, closed days)"),
+    catalogue.name_fields("configuration", ("id", "label", "created", "changed", "previous")),
+    "mes.services.config.save_calendar",
+)

@@ -1,6 +1,7 @@
 """What the production core does with outbox events: keep work orders' projected completion
-current (:mod:`mes.projection`)."""
+current (:mod:`mes.projection`), also when a site's calendar changes."""
 
+from mes.choices import WorkOrderStatus
 from mes.models import OutboxEvent, WorkOrder
 from mes.outbox import subscribers
 from mes.services import reproject_work_order
@@ -22,4 +23,14 @@ def reproject_on_progress(event: OutboxEvent) -> None:
         return
     wo = WorkOrder.objects.filter(pk=work_order_id).first()
     if wo is not None:
+        reproject_work_order(wo)
+
+
+@subscribers.register("projection.calendar", patterns=["calendar.changed"])
+def reproject_site(event: OutboxEvent) -> None:
+    """A site's working time changed: every open order there is projected again."""
+    open_orders = WorkOrder.objects.filter(
+        site_id=event.site_id, status__in=[WorkOrderStatus.RELEASED, WorkOrderStatus.IN_PROGRESS]
+    )
+    for wo in open_orders.only("pk"):
         reproject_work_order(wo)

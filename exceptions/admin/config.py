@@ -10,11 +10,11 @@ from django.db.models import Count
 from django.template.loader import render_to_string
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from simple_history.admin import SimpleHistoryAdmin
 
-from mes.admin.base import ScopedAdminMixin
+from mes.admin.base import ConfigAdmin
 from mes.roles import ROLES
 
+from .. import services
 from ..models import ExceptionTicket, ExceptionType, Workflow, WorkflowState, WorkflowTransition
 from ..schema import fields, schema_problems, type_help
 
@@ -66,7 +66,8 @@ class ExceptionTypeForm(forms.ModelForm):
 
 
 @admin.register(ExceptionType)
-class ExceptionTypeAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
+class ExceptionTypeAdmin(ConfigAdmin):
+    save_service = staticmethod(services.save_exception_type)
     form = ExceptionTypeForm
     list_display = (
         "code",
@@ -212,10 +213,11 @@ class WorkflowTransitionInline(admin.TabularInline):
 
 
 @admin.register(Workflow)
-class WorkflowAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
+class WorkflowAdmin(ConfigAdmin):
     """A workflow with its states and transitions on one page. New states become choices for
     transitions once saved (save, then add the transitions that use them)."""
 
+    save_service = staticmethod(services.save_workflow)
     list_display = ("code", "name", "initial_state", "state_count", "transition_count")
     search_fields = ("code", "name")
     ordering = ("code",)

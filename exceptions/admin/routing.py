@@ -12,13 +12,12 @@ from django.urls import path
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
-from simple_history.admin import SimpleHistoryAdmin
 
-from mes.admin.base import ScopedAdminMixin
+from mes.admin.base import ConfigAdmin
 from mes.models import Site, WorkCenter
 from mes.roles import ROLES
 
-from .. import rules
+from .. import rules, services
 from ..choices import Category, FieldOperator, RuleTrigger, Severity
 from ..models import ExceptionTicket, ExceptionType, RoutingRule
 from ..schema import validate_data
@@ -339,7 +338,8 @@ class CategoryFilter(admin.SimpleListFilter):
 
 
 @admin.register(RoutingRule)
-class RoutingRuleAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
+class RoutingRuleAdmin(ConfigAdmin):
+    save_service = staticmethod(services.save_routing_rule)
     form = RoutingRuleForm
     list_display = (
         "order",
@@ -393,16 +393,21 @@ class RoutingRuleAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
             kwargs["queryset"] = ExceptionType.objects.order_by("sort_order", "name")
         return super().formfield_for_manytomany(db_field, request, **kwargs)
 
-    def save_related(self, request, form, formsets, change):
+    def m2m_callbacks(self, request, form, change) -> list:
+        """The form's choices, then back the sites and work centers the user cannot see:
+        a manager picks among their own, the others' stay."""
         hidden = {}
         if change:
             for name, model in self.scoped_m2m.items():
                 visible = model.objects.visible_to(request.user).values("pk")
                 hidden[name] = list(getattr(form.instance, name).exclude(pk__in=visible))
-        super().save_related(request, form, formsets, change)
-        for name, objects in hidden.items():
-            if objects:
-                getattr(form.instance, name).add(*objects)
+
+        def keep_hidden():
+            for name, objects in hidden.items():
+                if objects:
+                    getattr(form.instance, name).add(*objects)
+
+        return [form.save_m2m, keep_hidden]
 
     @admin.display(description=_("conditions"))
     def conditions(self, obj):

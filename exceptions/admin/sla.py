@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from simple_history.admin import SimpleHistoryAdmin
 
-from mes.admin.base import ScopedAdminMixin
+from mes.admin.base import ConfigAdmin
 
+from .. import services
 from ..models import (
     EscalationLevel,
     EscalationPolicy,
@@ -15,7 +15,8 @@ from ..models import (
 
 
 @admin.register(SlaPolicy)
-class SlaPolicyAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
+class SlaPolicyAdmin(ConfigAdmin):
+    save_service = staticmethod(services.save_sla_policy)
     list_display = [
         "__str__",
         "type",
@@ -44,10 +45,11 @@ class EscalationLevelInline(admin.TabularInline):
 
 
 @admin.register(EscalationPolicy)
-class EscalationPolicyAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
+class EscalationPolicyAdmin(ConfigAdmin):
     """A ladder: after N working minutes without acknowledge/resolve, notify roles at the
     ticket's site or users, optionally raise the severity. Each level fires once per ticket."""
 
+    save_service = staticmethod(services.save_escalation_policy)
     list_display = ["name", "order", "is_active"]
     list_editable = ["order", "is_active"]
     filter_horizontal = ["types"]

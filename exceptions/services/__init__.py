@@ -6,7 +6,14 @@ escalation policies, saved with a reason and an event.
 """
 
 from .base import PreconditionFailed, emit_ticket_event, lock_ticket, ticket_payload
-from .escalation import record_escalation, reschedule, sweep_escalations
+from .config import (
+    save_escalation_policy,
+    save_exception_type,
+    save_routing_rule,
+    save_sla_policy,
+    save_workflow,
+)
+from .escalation import record_escalation, reschedule, reschedule_open, sweep_escalations
 from .routing import note_rule_effect, role_group, route_exception
 from .tickets import (
     add_attachment,
@@ -30,6 +37,12 @@ __all__ = [
     "reschedule",
     "role_group",
     "route_exception",
+    "reschedule_open",
+    "save_escalation_policy",
+    "save_exception_type",
+    "save_routing_rule",
+    "save_sla_policy",
+    "save_workflow",
     "sweep_escalations",
     "ticket_payload",
     "transition_exception",

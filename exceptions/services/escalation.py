@@ -12,7 +12,7 @@ from mes.calendars import calendar_for
 
 from .. import sla
 from ..choices import EventKind
-from ..models import EscalationFiring, ExceptionTicket
+from ..models import EscalationFiring, ExceptionTicket, SlaPolicy, WorkflowState
 from .base import add_to_timeline, emit_ticket_event, save_ticket
 
 
@@ -54,7 +54,8 @@ def record_escalation(ticket: ExceptionTicket, *, level, now) -> None:
 
 
 def reschedule(ticket: ExceptionTicket) -> None:
-    """After a sweep: store the next escalation and due times (bookkeeping, no version bump)."""
+    """Store a locked ticket's next escalation and due times, recomputed (bookkeeping of the
+    clock, no version bump: the change that moved them has its own history)."""
     changed = sla.schedule(ticket)
     if changed:
         columns = {
@@ -91,3 +92,54 @@ def sweep_escalations(now: datetime.datetime | None = None, batch: int = 500) ->
                 fired += 1
             reschedule(ticket)
     return fired
+
+
+RUNNING = [WorkflowState.Phase.RESOLVED, WorkflowState.Phase.CLOSED, WorkflowState.Phase.CANCELLED]
+
+
+def reschedule_open(tickets, batch: int = 500) -> int:
+    """Recompute the clocks of the open tickets among ``tickets`` (a queryset), a batch per
+    transaction, each ticket under its row lock: the rules of their clock changed (an SLA or
+    escalation policy, the site's calendar). Returns how many were looked at."""
+    ids = list(tickets.exclude(phase__in=RUNNING).order_by("pk").values_list("pk", flat=True))
+    for start in range(0, len(ids), batch):
+        with transaction.atomic():
+            for ticket in (
+                ExceptionTicket.objects.select_for_update(of=("self",))
+                .select_related("site", "type")
+                .filter(pk__in=ids[start : start + batch])
+                .order_by("pk")
+            ):
+                reschedule(ticket)
+    return len(ids)
+
+
+def _types_and_severities(event) -> tuple[set, set]:
+    """The types and severities an SLA policy governed before and after its change (None in
+    a set: any)."""
+    policy = SlaPolicy.objects.filter(pk=event.payload["id"]).values("type_id", "severity")
+    now = policy.first() or {}
+    before = {**now, **event.payload.get("previous", {})}
+    types = {now.get("type_id"), before.get("type_id")}
+    severities = {now.get("severity") or None, before.get("severity") or None}
+    return types, severities
+
+
+def reschedule_after(event) -> int:
+    """Outbox subscriber: the open tickets whose clock a configuration change governs get
+    new due times and next escalation: an SLA policy's type and severity (before and after),
+    an escalation policy's tickets, a calendar's site."""
+    tickets = ExceptionTicket.objects.all()
+    if event.type == "sla_policy.changed":
+        types, severities = _types_and_severities(event)
+        if None not in types:
+            tickets = tickets.filter(type_id__in=types)
+        if None not in severities:
+            tickets = tickets.filter(severity__in=severities)
+    elif event.type == "escalation_policy.changed":
+        tickets = tickets.filter(escalation_policy_id=event.payload["id"])
+    elif event.type == "calendar.changed":
+        tickets = tickets.filter(site_id=event.site_id)
+    else:
+        return 0
+    return reschedule_open(tickets)

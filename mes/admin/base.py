@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from mes import services
@@ -132,45 +134,54 @@ def _form_with_refusal(form_class, refused: _Refused):
     return form
 
 
-def _admin_reason(form, created: bool) -> str:
-    """The history/outbox reason for an admin save: what the form says was changed."""
+REASON_FIELD = "change_reason"
+
+
+def with_reason_field(form_class):
+    """``form_class`` with an optional "reason for the change" that history keeps."""
+    field = forms.CharField(
+        label=_("Reason for the change"),
+        required=False,
+        max_length=100,
+        help_text=_("Kept in the history with your name. Empty: the fields you changed."),
+    )
+    return type(form_class.__name__, (form_class,), {REASON_FIELD: field})
+
+
+def admin_reason(form, created: bool, formsets=()) -> str:
+    """The history/outbox reason of an admin save: the one the user gave, else what the form
+    and its inlines say was changed."""
+    given = (form.cleaned_data.get(REASON_FIELD) or "").strip() if form is not None else ""
+    if given:
+        return given
     if created:
         return gettext("Added in the admin.")
-    labels = [str(form.fields[name].label or name) for name in form.changed_data]
+    labels = [
+        str(form.fields[name].label or name) for name in form.changed_data if name != REASON_FIELD
+    ]
+    labels += [str(fs.model._meta.verbose_name_plural) for fs in formsets if fs.has_changed()]
     if not labels:
         return gettext("Saved in the admin without changes.")
     return gettext("Changed in the admin: %(fields)s.") % {"fields": ", ".join(labels)}
 
 
-class MasterDataAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
-    """Sites, work centers, machines and items: edited here, saved by ``save_master_record``.
+class ServiceAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
+    """An admin whose saves go through a service, with an optional reason for the change.
 
     A refused save (``DomainError``) rolls the whole request back and shows the form again
     with the service's message.
     """
 
-    def save_model(self, request, obj, form, change):
-        self._save_master(request, obj, _admin_reason(form, not change))
+    def __init__(self, model, admin_site):
+        super().__init__(model, admin_site)
+        self.form = with_reason_field(self.form)
 
-    def save_formset(self, request, form, formset, change):
-        formset.save(commit=False)
-        for obj in formset.new_objects:
-            self.prepare_inline_object(form.instance, obj)
-            self._save_master(request, obj, _admin_reason(None, True), inline=True)
-        for obj, changed in formset.changed_objects:
-            reason = gettext("Changed in the admin: %(fields)s.") % {"fields": ", ".join(changed)}
-            self._save_master(request, obj, reason, inline=True)
-        formset.save_m2m()
-
-    def prepare_inline_object(self, parent, obj) -> None:
-        """Fill what an inline row inherits from its parent before it is saved."""
-
-    def _save_master(self, request, obj, reason: str, *, inline: bool = False) -> None:
-        try:
-            services.save_master_record(obj, actor=request.user, reason=reason)
-        except DomainError as exc:
-            record = f"{obj._meta.verbose_name} {getattr(obj, 'code', '')}".strip()
-            raise _Refused(exc, record if inline else "") from exc
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = list(super().get_fieldsets(request, obj))
+        named = {f for _name, opts in fieldsets for f in opts.get("fields", ())}
+        if REASON_FIELD not in named and self.has_change_permission(request, obj):
+            fieldsets.append((None, {"fields": [REASON_FIELD]}))
+        return fieldsets
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         try:
@@ -185,6 +196,69 @@ class MasterDataAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
         form = super().get_form(request, obj, change, **kwargs)
         refusal = getattr(request, "_andon_refusal", None)
         return _form_with_refusal(form, refusal) if refusal is not None else form
+
+    def refused(self, exc: DomainError, obj, inline: bool = False) -> _Refused:
+        record = f"{obj._meta.verbose_name} {getattr(obj, 'code', '')}".strip()
+        return _Refused(exc, record if inline else "")
+
+
+class MasterDataAdmin(ServiceAdmin):
+    """Sites, work centers, machines and items: edited here, saved by ``save_master_record``."""
+
+    def save_model(self, request, obj, form, change):
+        self._save_master(request, obj, admin_reason(form, not change))
+
+    def save_formset(self, request, form, formset, change):
+        formset.save(commit=False)
+        for obj in formset.new_objects:
+            self.prepare_inline_object(form.instance, obj)
+            self._save_master(request, obj, admin_reason(None, True), inline=True)
+        for obj, changed in formset.changed_objects:
+            reason = gettext("Changed in the admin: %(fields)s.") % {"fields": ", ".join(changed)}
+            self._save_master(request, obj, reason, inline=True)
+        formset.save_m2m()
+
+    def prepare_inline_object(self, parent, obj) -> None:
+        """Fill what an inline row inherits from its parent before it is saved."""
+
+    def _save_master(self, request, obj, reason: str, *, inline: bool = False) -> None:
+        try:
+            services.save_master_record(obj, actor=request.user, reason=reason)
+        except DomainError as exc:
+            raise self.refused(exc, obj, inline) from exc
+
+
+class ConfigAdmin(ServiceAdmin):
+    """Configuration (calendars, types, workflows, rules, policies): the object, its inlines
+    and its many-to-many are saved together by ``save_service`` (one transaction, history with
+    the reason, one event), never by the admin itself."""
+
+    save_service = None  # e.g. staticmethod(mes.services.save_calendar)
+
+    def save_model(self, request, obj, form, change):
+        """Saved with its inlines in :meth:`save_related`, by the service."""
+
+    def m2m_callbacks(self, request, form, change) -> list:
+        return [form.save_m2m]
+
+    def save_related(self, request, form, formsets, change):
+        children, removed, after_children = [], [], []
+        for formset in formsets:
+            children += formset.save(commit=False)
+            removed += formset.deleted_objects
+            after_children.append(formset.save_m2m)
+        try:
+            self.save_service(
+                form.instance,
+                actor=request.user,
+                reason=admin_reason(form, not change, formsets),
+                children=children,
+                removed=removed,
+                after_save=self.m2m_callbacks(request, form, change),
+                after_children=after_children,
+            )
+        except DomainError as exc:
+            raise self.refused(exc, form.instance) from exc
 
 
 # --- production records: read-only here, changed by services -------------------------------

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
-from simple_history.admin import SimpleHistoryAdmin
 
+from mes import services
 from mes.models import NonWorkingDay, WorkingCalendar
 
-from .base import ScopedAdminMixin
+from .base import ConfigAdmin
 
 
 class NonWorkingDayInline(admin.TabularInline):
@@ -17,10 +17,11 @@ class NonWorkingDayInline(admin.TabularInline):
 
 
 @admin.register(WorkingCalendar)
-class WorkingCalendarAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
+class WorkingCalendarAdmin(ConfigAdmin):
     """Shifts per weekday in the site's time zone: SLA clocks and projected completions count
     only the time inside them."""
 
+    save_service = staticmethod(services.save_calendar)
     list_display = ["site", "shifts"]
     list_select_related = ["site"]
     inlines = [NonWorkingDayInline]

@@ -7,6 +7,7 @@ means the system itself (a task, a migration); it skips the permission check.
 """
 
 from .base import authorize, save_with_history
+from .config import save_calendar, save_configuration
 from .master import receive_lot, save_master_record
 from .operations import Consumption, confirm_operation, resequence_work_center, start_operation
 from .projection import reproject_work_order
@@ -57,6 +58,8 @@ __all__ = [
     "RevisionOutcome",
     "revise_work_order",
     "revision_changes",
+    "save_calendar",
+    "save_configuration",
     "save_master_record",
     "save_with_history",
     "start_operation",

@@ -4,6 +4,7 @@ import datetime
 from decimal import Decimal
 
 import pytest
+import time_machine
 
 from integrations.erp.models import ErpDelivery, ErpEndpoint
 from mes import projection, services
@@ -36,6 +37,20 @@ def test_the_projection_follows_the_site_calendar(p1):
     # Monday 09:00 Warsaw: 5 h today, 8 h Tuesday, the last 4 h Wednesday -> 10:00 local
     end = projection.project(wo, T0)
     assert end == datetime.datetime(2026, 12, 9, 9, 0, tzinfo=datetime.UTC)
+
+
+def test_a_calendar_change_moves_the_projections_of_the_sites_open_orders(p1, relay):
+    wo = make_work_order(p1, status="released", qty="1000")  # 1,020 min of work
+    with time_machine.travel(T0, tick=False):
+        reproject_work_order(wo)
+        wo.refresh_from_db()
+        assert wo.projected_end == T0 + datetime.timedelta(minutes=1020)  # around the clock
+        calendar = WorkingCalendar(site=p1, shifts={str(d): [["06:00", "14:00"]] for d in range(5)})
+        services.save_calendar(calendar, actor=None, reason="one shift")
+        relay()
+    wo.refresh_from_db()
+    assert wo.projected_end == datetime.datetime(2026, 12, 9, 9, 0, tzinfo=datetime.UTC)
+    assert [e.payload["erp_number"] for e in moved_events()] == [wo.erp_number]
 
 
 def test_moves_beyond_the_tolerance_are_announced_and_sent_to_the_erp(p1, relay):
