@@ -3,22 +3,14 @@
 Rules are evaluated in ``order`` by an outbox subscriber when a ticket is raised, changed or
 resolved. Every action that has an effect leaves a timeline event naming its rule.
 
-Adding an action (later capabilities do this from their ``AppConfig.ready()``)::
-
-    from exceptions.rules import actions, Param
-
-    @actions.register("open_quality_hold", label="Open a hold", params={"reason": Param(str)})
-    def open_quality_hold(ticket, rule, params):
-        ...                      # call a service; return a short description, or None if
-        return "held lot L-1"    # nothing was done
+The registries, conditions and the check of a saved rule are :mod:`exceptions.rule_registry`;
+the built-in actions below call services.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext as _
@@ -27,120 +19,13 @@ from django.utils.translation import gettext_lazy
 from mes import services as mes_services
 from mes.choices import WORK_ORDER_ACTIONS, WorkOrderStatus
 from mes.errors import DomainError
-from mes.registry import Registry
-from mes.roles import ROLES
 
 from . import services
-from .choices import Category, EventKind, FieldOperator, RuleTrigger, Severity
+from .choices import EventKind, RuleTrigger
 from .models import ExceptionTicket, RoutingRule, WorkflowState
+from .rule_registry import Param, actions, rule_matches
 
 log = logging.getLogger(__name__)
-
-
-# --- registries -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Param:
-    kind: type | str  # str, list, or "role", "roles", "severity", "username"
-    required: bool = True
-
-
-@dataclass(frozen=True)
-class Action:
-    name: str
-    label: str
-    apply: Callable[[ExceptionTicket, RoutingRule, dict], str | None]
-    params: dict[str, Param] = field(default_factory=dict)
-
-
-class ActionRegistry(Registry[Action]):
-    """Rule actions: ``@actions.register("name", label=..., params={...})``."""
-
-    def build(self, key: str, value, *, label, params: dict[str, Param] | None = None) -> Action:
-        return Action(key, label, value, params or {})
-
-
-actions = ActionRegistry("rule actions", "What a routing rule can do when it matches.")
-
-Condition = Callable[[RoutingRule, ExceptionTicket], bool]
-conditions: Registry[Condition] = Registry(
-    "rule conditions", "Checks a routing rule makes; all must hold for it to match."
-)
-
-
-def condition(name: str):
-    return conditions.register(name)
-
-
-# --- conditions -------------------------------------------------------------------------
-
-
-@condition("types")
-def _types(rule, ticket) -> bool:
-    ids = {t.pk for t in rule.types.all()}
-    return not ids or ticket.type_id in ids
-
-
-@condition("categories")
-def _categories(rule, ticket) -> bool:
-    return not rule.categories or ticket.type.category in rule.categories
-
-
-@condition("sites")
-def _sites(rule, ticket) -> bool:
-    ids = {s.pk for s in rule.sites.all()}
-    return not ids or ticket.site_id in ids
-
-
-@condition("work_centers")
-def _work_centers(rule, ticket) -> bool:
-    ids = {w.pk for w in rule.work_centers.all()}
-    return not ids or ticket.work_center_id in ids
-
-
-@condition("severities")
-def _severities(rule, ticket) -> bool:
-    return not rule.severities or ticket.severity in rule.severities
-
-
-def _number(value):
-    try:
-        return Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        return None
-
-
-def compare(op: str, actual, expected) -> bool:
-    """One form-field comparison; a missing field or mismatched types never match."""
-    if op == FieldOperator.EQUALS:
-        return actual == expected
-    if op == FieldOperator.NOT_EQUALS:
-        return actual != expected
-    if op == FieldOperator.IN:
-        return isinstance(expected, list) and actual in expected
-    if op == FieldOperator.CONTAINS:
-        if isinstance(actual, str):
-            return str(expected).lower() in actual.lower()
-        return isinstance(actual, list) and expected in actual
-    if op in (FieldOperator.GREATER, FieldOperator.LESS):
-        a, e = _number(actual), _number(expected)
-        if a is None or e is None or isinstance(actual, bool):
-            return False
-        return a > e if op == FieldOperator.GREATER else a < e
-    return False
-
-
-@condition("field_conditions")
-def _fields(rule, ticket) -> bool:
-    return all(
-        c["field"] in ticket.data and compare(c["op"], ticket.data[c["field"]], c.get("value"))
-        for c in rule.field_conditions
-    )
-
-
-def rule_matches(rule: RoutingRule, ticket: ExceptionTicket) -> bool:
-    return all(check(rule, ticket) for check in conditions.values())
 
 
 # --- actions ----------------------------------------------------------------------------
@@ -265,82 +150,6 @@ def mark_for_erp(ticket, rule, params):
         fields={"post_to_erp": True},
     )
     return _("marked for ERP")
-
-
-# --- validation of rules (admin) --------------------------------------------------------
-
-
-def _param_problem(param: Param, value) -> str | None:
-    if param.kind == "role":
-        return None if value in ROLES else _("%(v)r is not a role.") % {"v": value}
-    if param.kind == "roles":
-        if not isinstance(value, list) or not value or any(v not in ROLES for v in value):
-            return _("must be a list of roles (%(roles)s).") % {"roles": ", ".join(ROLES)}
-        return None
-    if param.kind == "severity":
-        return (
-            None
-            if value in Severity.values
-            else _("must be one of %(s)s.") % {"s": ", ".join(Severity.values)}
-        )
-    if param.kind == "username":
-        return (
-            None
-            if get_user_model().objects.filter(username=value).exists()
-            else _("no user %(v)r.") % {"v": value}
-        )
-    if isinstance(param.kind, type) and not isinstance(value, param.kind):
-        return _("must be a %(t)s.") % {"t": param.kind.__name__}
-    return None
-
-
-def rule_problems(rule: RoutingRule) -> dict[str, list[str]]:
-    """Field -> problems for a rule being saved (empty: fine)."""
-    problems: dict[str, list[str]] = {}
-    if not isinstance(rule.actions, list) or not rule.actions:
-        problems.setdefault("actions", []).append(_("List at least one action."))
-    else:
-        for i, entry in enumerate(rule.actions, start=1):
-            action = actions.get(entry.get("action")) if isinstance(entry, dict) else None
-            if action is None:
-                problems.setdefault("actions", []).append(
-                    _("Action %(i)s: choose one of %(names)s.")
-                    % {"i": i, "names": ", ".join(n for n, _l in actions.choices())}
-                )
-                continue
-            for name, param in action.params.items():
-                if name not in entry:
-                    if param.required:
-                        problems.setdefault("actions", []).append(
-                            _("Action %(i)s needs %(p)s.") % {"i": i, "p": name}
-                        )
-                    continue
-                issue = _param_problem(param, entry[name])
-                if issue:
-                    problems.setdefault("actions", []).append(f"{i}. {name}: {issue}")
-    if not isinstance(rule.categories, list) or set(rule.categories) - set(Category.values):
-        problems.setdefault("categories", []).append(
-            _("Use categories from: %(c)s.") % {"c": ", ".join(Category.values)}
-        )
-    if not isinstance(rule.severities, list) or set(rule.severities) - set(Severity.values):
-        problems.setdefault("severities", []).append(
-            _("Use severities from: %(s)s.") % {"s": ", ".join(Severity.values)}
-        )
-    if not isinstance(rule.field_conditions, list):
-        problems.setdefault("field_conditions", []).append(_("Must be a list."))
-    else:
-        for i, c in enumerate(rule.field_conditions, start=1):
-            if (
-                not isinstance(c, dict)
-                or not c.get("field")
-                or c.get("op") not in FieldOperator.values
-                or "value" not in c
-            ):
-                problems.setdefault("field_conditions", []).append(
-                    _('Condition %(i)s: {"field": ..., "op": one of %(ops)s, "value": ...}.')
-                    % {"i": i, "ops": ", ".join(FieldOperator.values)}
-                )
-    return problems
 
 
 # --- evaluation -------------------------------------------------------------------------

@@ -19,6 +19,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from celery import shared_task
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -134,9 +135,14 @@ def emit_events(events: list[dict]) -> list[OutboxEvent]:
     return rows
 
 
-def _enqueue_relay(event_pk: int) -> None:
-    from mes.tasks import relay_outbox_event
+@shared_task(name="mes.tasks.relay_outbox_event", acks_late=True, ignore_result=True)
+def relay_outbox_event(event_pk: int) -> bool:
+    """Relay one outbox event to its subscribers (idempotent: safe to run any number of times).
+    The worker's task; it lives here, beside what enqueues it."""
+    return relay_event(event_pk)
 
+
+def _enqueue_relay(event_pk: int) -> None:
     try:
         relay_outbox_event.delay(event_pk)
     except Exception:  # broker down: the periodic sweep relays it later

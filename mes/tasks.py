@@ -6,6 +6,9 @@ from celery import shared_task
 from django.conf import settings
 
 from mes import outbox
+from mes.outbox import relay_outbox_event
+
+__all__ = ["Periodic", "purge_idempotency_records", "relay_outbox_event", "sweep_outbox"]
 
 
 @dataclass(frozen=True)
@@ -18,12 +21,6 @@ class Periodic:
     seconds: float
     env: str = ""
     inprocess: bool = False
-
-
-@shared_task(acks_late=True, ignore_result=True)
-def relay_outbox_event(event_pk: int) -> bool:
-    """Relay one outbox event to its subscribers (idempotent: safe to run any number of times)."""
-    return outbox.relay_event(event_pk)
 
 
 @shared_task(acks_late=True, ignore_result=True)

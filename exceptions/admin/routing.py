@@ -17,7 +17,7 @@ from mes.admin.base import ConfigAdmin
 from mes.models import Site, WorkCenter
 from mes.roles import ROLES
 
-from .. import rules, services
+from .. import rule_registry, rules, services
 from ..choices import Category, FieldOperator, RuleTrigger, Severity
 from ..models import ExceptionTicket, ExceptionType, RoutingRule
 from ..schema import validate_data
@@ -30,7 +30,7 @@ PARAM_HINTS = {
 }
 
 
-def _param_hint(param: rules.Param) -> str:
+def _param_hint(param: rule_registry.Param) -> str:
     if isinstance(param.kind, type):
         hint = {str: gettext("text"), list: gettext("a list")}.get(param.kind, param.kind.__name__)
     else:
@@ -53,7 +53,9 @@ def actions_help() -> str:
                 + "}",
                 f"— {a.label}",
             )
-            for a in (rules.actions.get(name) for name, _label in rules.actions.choices())
+            for a in (
+                rule_registry.actions.get(name) for name, _label in rule_registry.actions.choices()
+            )
         ),
     )
     return format_html(
@@ -292,7 +294,7 @@ def dry_run_rows(ticket: ExceptionTicket, trigger: str) -> list[DryRunRow]:
         if not outcome.matched and not stopped:
             failed = [
                 str(_condition_label(name))
-                for name, check in rules.conditions.items()
+                for name, check in rule_registry.conditions.items()
                 if not check(rule, ticket)
             ]
         rows.append(

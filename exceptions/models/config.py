@@ -222,7 +222,7 @@ class RoutingRule(models.Model):
         return f"{self.order}. {self.name}"
 
     def clean(self) -> None:
-        from ..rules import rule_problems
+        from ..rule_registry import rule_problems
 
         problems = rule_problems(self)
         if problems:

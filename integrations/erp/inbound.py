@@ -34,10 +34,9 @@ from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from mes import services
-from mes.api.errors import error_body
 from mes.choices import ItemKind, Unit, WorkCenterKind
 from mes.choices import WorkOrderStatus as WO
-from mes.errors import DomainError, InvalidInput
+from mes.errors import DomainError, InvalidInput, error_body
 from mes.models import Item, Lot, Site, WorkCenter, WorkOrder
 from mes.services.work_orders import ComponentSpec, OperationSpec
 

@@ -6,8 +6,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from mes.access import visible_site_ids
 from mes.models import HistoryAuditFields, OutboxEvent, Site, SiteScopedQuerySet, WorkOrder
+from mes.models.access import visible_site_ids
 
 
 class ErpEndpointQuerySet(SiteScopedQuerySet):

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from email.utils import parsedate_to_datetime
 
+from celery import shared_task
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
@@ -310,9 +311,13 @@ def _from_the_erp(event: OutboxEvent) -> bool:
     return actor is not None and actor.is_active and actor.has_perm("erp.ingest_erp")
 
 
-def _kick(endpoint_ids: list[int], countdown: float | None = None) -> None:
-    from .tasks import deliver_endpoint
+@shared_task(name="integrations.erp.tasks.deliver_endpoint", acks_late=True, ignore_result=True)
+def deliver_endpoint(endpoint_id: int) -> int:
+    """Deliver what is due for one endpoint (safe in any number of workers at once)."""
+    return deliver_endpoint_now(endpoint_id)
 
+
+def _kick(endpoint_ids: list[int], countdown: float | None = None) -> None:
     for pk in endpoint_ids:
         try:
             deliver_endpoint.apply_async((pk,), countdown=countdown)

@@ -6,13 +6,10 @@ from django.utils import timezone
 from mes.tasks import Periodic
 
 from . import outbound
+from .outbound import deliver_endpoint
+
+__all__ = ["deliver_endpoint", "sweep_deliveries", "sync_polling_endpoints"]
 from .models import ErpDelivery, ErpEndpoint
-
-
-@shared_task(acks_late=True, ignore_result=True)
-def deliver_endpoint(endpoint_id: int) -> int:
-    """Deliver what is due for one endpoint (safe in any number of workers at once)."""
-    return outbound.deliver_endpoint_now(endpoint_id)
 
 
 @shared_task(acks_late=True, ignore_result=True)

@@ -16,7 +16,7 @@ one does not (``andon.checks``):
 
 from django.db import models
 
-from mes.access import visible_site_ids
+from .access import visible_site_ids
 
 GLOBAL = "global"
 OWNER = "owner"

@@ -3,7 +3,7 @@ hold and its release, stop-processing, failures, validation and the dry run."""
 
 import pytest
 
-from exceptions import rules, services
+from exceptions import rule_registry, rules, services
 from exceptions.models import ExceptionTicket, ExceptionType, RoutingRule
 from mes.models import OutboxEvent, WorkOrder
 from tests.factories import WorkCenterFactory, make_work_order
@@ -195,7 +195,7 @@ def test_conditions_on_site_work_center_type_and_fields(p1, p2, shortage, breakd
     ],
 )
 def test_compare(op, actual, expected, result):
-    assert rules.compare(op, actual, expected) is result
+    assert rule_registry.compare(op, actual, expected) is result
 
 
 def test_updated_trigger_reacts_to_user_changes_not_to_rules(p1, user_in, breakdown, relay):

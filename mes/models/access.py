@@ -1,0 +1,73 @@
+"""Site-scoped access: the one place that decides which sites a user may see.
+
+A user sees a site when they hold the ``mes.access_site`` object permission on it (django-guardian,
+directly or through a group), or the same permission globally (auditors, head-office managers), or
+is a superuser. Every queryset scope (``visible_to``) and every service check asks this module.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.contrib.auth.models import AnonymousUser
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+    from .sites import Site
+
+SITE_ACCESS_PERM = "mes.access_site"
+_CACHE_ATTR = "_andon_site_ids"
+
+
+def visible_site_ids(user: AbstractBaseUser | AnonymousUser | None) -> frozenset[int]:
+    """Ids of the sites ``user`` may read; cached on the user object for the request."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return frozenset()
+    cached = getattr(user, _CACHE_ATTR, None)
+    if cached is not None:
+        return cached
+    from django.apps import apps
+    from guardian.shortcuts import get_objects_for_user
+
+    site_model = apps.get_model("mes", "Site")  # found by name: no import cycle with .sites
+    if user.is_superuser or user.has_perm(SITE_ACCESS_PERM):
+        ids = site_model.objects.values_list("pk", flat=True)
+    else:
+        ids = get_objects_for_user(
+            user, SITE_ACCESS_PERM, klass=site_model, accept_global_perms=False
+        ).values_list("pk", flat=True)
+    result = frozenset(ids)
+    setattr(user, _CACHE_ATTR, result)
+    return result
+
+
+def can_access_site(user, site: Site | int | None) -> bool:
+    """True when ``user`` may see records of ``site``."""
+    if site is None:
+        return False
+    site_id = site if isinstance(site, int) else site.pk
+    return site_id in visible_site_ids(user)
+
+
+def grant_site_access(user_or_group, site: Site) -> None:
+    """Let a user or a group (role) see and act on ``site``'s records."""
+    from guardian.shortcuts import assign_perm
+
+    assign_perm(SITE_ACCESS_PERM, user_or_group, site)
+    forget_site_cache(user_or_group)
+
+
+def revoke_site_access(user_or_group, site: Site) -> None:
+    from guardian.shortcuts import remove_perm
+
+    remove_perm(SITE_ACCESS_PERM, user_or_group, site)
+    forget_site_cache(user_or_group)
+
+
+def forget_site_cache(user) -> None:
+    if hasattr(user, _CACHE_ATTR):
+        delattr(user, _CACHE_ATTR)
+    for attr in ("_perm_cache", "_user_perm_cache", "_group_perm_cache"):
+        if hasattr(user, attr):
+            delattr(user, attr)
