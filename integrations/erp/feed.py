@@ -29,7 +29,9 @@ from simple_history.utils import bulk_update_with_history
 from mes.errors import InvalidInput, NotFound
 
 from .models import ErpDelivery, ErpEndpoint
-from .outbound import PullAdapter, body_for, first_in_relay_by_chain
+from .outbound.adapters import PullAdapter
+from .outbound.delivery import first_in_relay_by_chain
+from .outbound.rendering import body_for
 
 MAX_LIMIT = 1000
 NUMBER_PER_READ = 5000

@@ -47,7 +47,7 @@ from mes.models import Item, Site, WorkOrder
 
 from . import inbound
 from .models import ErpDelivery, ErpEndpoint
-from .outbound import RETRY_STATUSES, Outcome, SyncFailed, record_sync
+from .outbound.adapters import RETRY_STATUSES, Outcome, SyncFailed, record_sync
 
 DEFAULT_STATES = ["waiting", "assigned", "running"]
 CANCELLED_MARGIN = dt.timedelta(hours=1)

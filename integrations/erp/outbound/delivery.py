@@ -1,277 +1,32 @@
-"""Outcomes to the ERP, exactly once and in order per work order.
-
-The ``erp`` outbox subscriber turns each event of a type an active :class:`ErpEndpoint`
-wants (and of one of its sites) into an :class:`ErpDelivery`, in the relay's transaction; after
-commit a Celery task delivers it. An attempt renders the endpoint's mapping for the event type
-(:func:`render`), and hands the body to the endpoint's adapter (:data:`adapters`). The generic
-REST adapter POSTs it with ``Idempotency-Key: <event id>`` and ``X-Andon-Signature:
-t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<body>">``.
-
-- 2xx: delivered; ``acknowledged_at`` closes the event's time to ERP.
-- Network errors, timeouts, 408, 425, 429 and 5xx: retried with exponential backoff and
-  jitter (``Retry-After`` honoured), until ``max_attempts``; then a dead letter.
-- Any other 4xx (the ERP refused the content: a mapping to fix): a dead letter at once.
-
-A dead letter notifies the endpoint's owner; the admin retries (same event, same key) or
-replays it. Order: a delivery is attempted only when no earlier pending delivery of the same
-work order to the same endpoint exists (a dead letter does not hold the later ones back). The
-head of each chain is locked with ``SKIP LOCKED``, so any number of workers may deliver at once.
-"""
+"""Deliveries: one per endpoint that wants an event (the ``erp`` outbox subscriber), attempted
+chain head first per work order, retried with backoff, dead letters told to the owner."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
 import logging
 import random
-import re
-import time
-from dataclasses import dataclass
 from datetime import timedelta
-from email.utils import parsedate_to_datetime
 
 from celery import shared_task
 from django.conf import settings
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.db.models import Exists, IntegerField, Min, OuterRef
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from mes.events import catalogue
 from mes.models import OutboxDelivery, OutboxEvent
-from mes.registry import Registry
 
-from .models import ErpDelivery, ErpEndpoint
+from ..models import ErpDelivery, ErpEndpoint
+from .adapters import Outcome, adapters, pushes
+from .rendering import body_for
 
 log = logging.getLogger(__name__)
 
 SUBSCRIBER = "erp"
 BACKOFF_CAP = 600.0  # seconds; attempt n waits ANDON_ERP_BACKOFF * 2**(n-1), times 0.5..1.5
-RETRY_STATUSES = {408, 425, 429}
-
-
-# --- rendering ------------------------------------------------------------------------------
-
-_WHOLE = re.compile(r"^\{\{\s*([\w.]+)\s*\}\}$")
-_INLINE = re.compile(r"\{\{\s*([\w.]+)\s*\}\}")
-
-
-def event_context(event: OutboxEvent) -> dict:
-    return {
-        "event": {
-            "id": str(event.event_id),
-            "type": event.type,
-            "occurred_at": event.occurred_at.isoformat(),
-            "site": event.site.code if event.site_id else None,
-            "aggregate_type": event.aggregate_type,
-            "aggregate_id": event.aggregate_id,
-            "reason": event.reason,
-        },
-        "payload": event.payload,
-    }
-
-
-def _lookup(context: dict, path: str):
-    value = context
-    for part in path.split("."):
-        if isinstance(value, dict):
-            value = value.get(part)
-        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
-            value = value[int(part)]
-        else:
-            return None
-    return value
-
-
-def render(template, context: dict):
-    """The ERP body for ``template``: every string ``"{{ path }}"`` becomes the value at
-    ``path`` (``event.id``, ``payload.good_qty``, ...) with its JSON type; ``{{ path }}``
-    inside a longer string is replaced by its text; dicts and lists are walked."""
-    if isinstance(template, dict):
-        return {key: render(value, context) for key, value in template.items()}
-    if isinstance(template, list):
-        return [render(value, context) for value in template]
-    if isinstance(template, str):
-        whole = _WHOLE.match(template)
-        if whole:
-            return _lookup(context, whole.group(1))
-        return _INLINE.sub(lambda m: str(_lookup(context, m.group(1)) or ""), template)
-    return template
-
-
-def default_body(context: dict) -> dict:
-    event = context["event"]
-    return {
-        "event_id": event["id"],
-        "type": event["type"],
-        "occurred_at": event["occurred_at"],
-        "site": event["site"],
-        "payload": context["payload"],
-    }
-
-
-def body_for(endpoint: ErpEndpoint, event: OutboxEvent) -> dict:
-    context = event_context(event)
-    template = (endpoint.mapping or {}).get(event.type)
-    return render(template, context) if template is not None else default_body(context)
-
-
-def signature(secret: str, body: bytes, timestamp: int | None = None) -> str:
-    """``t=<unix>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>``; the ERP recomputes it."""
-    timestamp = int(time.time()) if timestamp is None else timestamp
-    signed = f"{timestamp}.".encode() + body
-    digest = hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
-    return f"t={timestamp},v1={digest}"
-
-
-# --- adapters -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What one attempt gave: delivered, or an error and whether trying again may help."""
-
-    delivered: bool
-    status: int | None = None
-    error: str = ""
-    retry: bool = False
-    retry_after: float | None = None
-    response: str = ""
-
-
-class RestAdapter:
-    """The generic REST/webhook adapter: POST the rendered body to ``base_url``."""
-
-    name = "rest"
-    label = gettext_lazy("REST / webhook")
-
-    def deliver(self, endpoint: ErpEndpoint, delivery: ErpDelivery, body: dict) -> Outcome:
-        import httpx
-
-        data = json.dumps(body, cls=DjangoJSONEncoder, separators=(",", ":")).encode()
-        headers = {
-            "Content-Type": "application/json",
-            "Idempotency-Key": str(delivery.event.event_id),
-            "X-Andon-Event": delivery.event.type,
-        }
-        if endpoint.hmac_secret:
-            headers["X-Andon-Signature"] = signature(endpoint.hmac_secret, data)
-        if endpoint.auth_value:
-            headers[endpoint.auth_header or "Authorization"] = endpoint.auth_value
-        try:
-            response = _client().post(
-                endpoint.base_url, content=data, headers=headers, timeout=endpoint.timeout_seconds
-            )
-        except httpx.HTTPError as exc:
-            return Outcome(False, error=f"{type(exc).__name__}: {exc}"[:1000], retry=True)
-        text = response.text[:2000]
-        if 200 <= response.status_code < 300:
-            return Outcome(True, status=response.status_code, response=text)
-        retry = response.status_code in RETRY_STATUSES or response.status_code >= 500
-        return Outcome(
-            False,
-            status=response.status_code,
-            error=f"HTTP {response.status_code}: {text[:500]}",
-            retry=retry,
-            retry_after=_retry_after(response.headers.get("Retry-After")),
-            response=text,
-        )
-
-
-_clients: dict[int, object] = {}
-
-
-def _client():
-    """One keep-alive HTTP client per process (building one costs more than a local POST;
-    a forked worker child builds its own)."""
-    import os
-
-    import httpx
-
-    pid = os.getpid()
-    if pid not in _clients:
-        _clients.clear()
-        _clients[pid] = httpx.Client()
-    return _clients[pid]
-
-
-def _retry_after(value: str | None) -> float | None:
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        try:
-            return max(0.0, (parsedate_to_datetime(value) - timezone.now()).total_seconds())
-        except (TypeError, ValueError):
-            return None
-
-
-class PullAdapter:
-    """For ERPs that cannot receive calls: deliveries wait in the endpoint's feed, which the
-    ERP reads (``GET /api/v1/erp/events/``) and acknowledges (:mod:`integrations.erp.feed`).
-    Nothing is pushed."""
-
-    name = "pull"
-    label = gettext_lazy("Pull feed (the ERP reads /api/v1/erp/events/)")
-    pushes = False
-
-    def deliver(self, endpoint: ErpEndpoint, delivery: ErpDelivery, body: dict) -> Outcome:
-        raise RuntimeError("a pull endpoint is read by the ERP, never pushed to")
-
-
-adapters = Registry("ERP adapters", "How deliveries reach an ERP (and how a polling one is read).")
-adapters.register(RestAdapter.name, RestAdapter())
-adapters.register(PullAdapter.name, PullAdapter())
-
-
-def pushes(endpoint: ErpEndpoint) -> bool:
-    return getattr(adapters.get(endpoint.adapter), "pushes", True)
-
-
-def polls(endpoint: ErpEndpoint) -> bool:
-    """The adapter imports orders by polling its ERP (it has ``sync``)."""
-    return hasattr(adapters.get(endpoint.adapter), "sync")
-
-
-class SyncFailed(Exception):
-    """An import from the ERP could not run (its cause is kept on the endpoint)."""
-
-
-def sync_now(endpoint: ErpEndpoint) -> dict:
-    """Import orders from a polling endpoint; a failure is recorded on the endpoint and
-    raised as :class:`SyncFailed`."""
-    if not polls(endpoint):
-        raise SyncFailed(
-            _("The %(adapter)s adapter does not import orders.") % {"adapter": endpoint.adapter}
-        )
-    try:
-        return adapters[endpoint.adapter].sync(endpoint)
-    except SyncFailed as exc:
-        record_sync(endpoint, {"error": str(exc)[:1000]})
-        raise
-
-
-def record_sync(endpoint: ErpEndpoint, summary: dict) -> None:
-    """Keep the last sync's outcome on the endpoint. A status, not a configuration change:
-    both fields are left out of the endpoint's history, so no history row is written."""
-    endpoint.synced_at = timezone.now()
-    endpoint.sync_summary = summary
-    ErpEndpoint.objects.filter(pk=endpoint.pk).update(
-        synced_at=endpoint.synced_at, sync_summary=summary
-    )
-
-
-def adapter_choices() -> list[tuple[str, str]]:
-    return adapters.choices()
-
-
-# --- the outbox subscriber ------------------------------------------------------------------
 
 
 def endpoints_for(event: OutboxEvent) -> list[ErpEndpoint]:
@@ -323,9 +78,6 @@ def _kick(endpoint_ids: list[int], countdown: float | None = None) -> None:
             deliver_endpoint.apply_async((pk,), countdown=countdown)
         except Exception:  # broker down: the periodic sweep delivers later
             log.exception("could not enqueue ERP delivery for endpoint %s", pk)
-
-
-# --- delivering -----------------------------------------------------------------------------
 
 
 HEADS_PER_LOOK = 200
