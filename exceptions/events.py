@@ -54,7 +54,12 @@ event(
     (*TICKET, "decision", "reasoning"),
     f"{_S}.record_decision",
 )
-event("exception.commented", _("Comment added"), (*TICKET, "comment"), f"{_S}.comment_exception")
+event(
+    "exception.commented",
+    _("Comment added"),
+    (*TICKET, "comment"),
+    "exceptions.services.notes.comment_exception",
+)
 event(
     "exception.updated",
     _("Exception changed by a user"),
@@ -67,7 +72,7 @@ event(
     "exception.attachment_added",
     _("Attachment added"),
     (*TICKET, "attachment_id"),
-    f"{_S}.add_attachment",
+    "exceptions.services.notes.add_attachment",
 )
 event(
     "exception.routed",

@@ -154,7 +154,7 @@ event(
     "work_order.created",
     _("Work order created"),
     (*WORK_ORDER, "planned_qty", "due_date", "operations"),
-    f"{_WO}.create_work_orders",
+    "mes.services.create.create_work_orders",
 )
 event(
     "work_order.revised",

@@ -14,10 +14,9 @@ from .config import (
     save_workflow,
 )
 from .escalation import record_escalation, reschedule, reschedule_open, sweep_escalations
+from .notes import add_attachment, comment_exception
 from .routing import note_rule_effect, role_group, route_exception
 from .tickets import (
-    add_attachment,
-    comment_exception,
     raise_exception,
     record_decision,
     transition_exception,

@@ -9,7 +9,6 @@ OutboxEvent that the rule engine, notifications and ERP consume after commit. Wr
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -23,9 +22,7 @@ from mes.services import authorize, save_with_history
 from .. import sla
 from ..choices import EventKind, RaisedVia
 from ..models import (
-    Attachment,
     Decision,
-    ExceptionEvent,
     ExceptionTicket,
     ExceptionType,
     SiteCounter,
@@ -282,25 +279,6 @@ def record_decision(
     return record
 
 
-def comment_exception(
-    ticket: ExceptionTicket, *, actor, text: str, expected_version: int | None = None
-) -> ExceptionEvent:
-    """Add a comment to the timeline (anyone who may change exceptions at the site)."""
-    authorize(actor, CHANGE_PERM, ticket.site_id)
-    text = (text or "").strip()
-    if not text:
-        raise InvalidInput(
-            _("The comment is empty."),
-            code="empty_comment",
-            fields={"text": [_("This field is required.")]},
-        )
-    with transaction.atomic():
-        locked = lock_ticket(ticket, expected_version)
-        event = add_to_timeline(locked, EventKind.COMMENTED, actor=actor, message=text[:4000])
-        emit_ticket_event("exception.commented", locked, actor=actor, comment=text[:500])
-    return event
-
-
 UPDATABLE = (
     "severity",
     "description",
@@ -422,44 +400,3 @@ def apply_changes(ticket: ExceptionTicket, changes: dict, *, actor, rule) -> lis
         else:
             add_to_timeline(ticket, EventKind.UPDATED, actor=actor, rule=rule, field=field)
     return changed
-
-
-def add_attachment(
-    ticket: ExceptionTicket, *, actor, upload, expected_version: int | None = None
-) -> Attachment:
-    """Attach a photo or document within ANDON_ATTACHMENT_MAX_BYTES and ANDON_ATTACHMENT_TYPES."""
-    authorize(actor, CHANGE_PERM, ticket.site_id)
-    content_type = (getattr(upload, "content_type", "") or "").split(";")[0].strip().lower()
-    if content_type not in settings.ANDON_ATTACHMENT_TYPES:
-        raise InvalidInput(
-            _("Files of type %(t)s are not accepted.") % {"t": content_type or "?"},
-            code="attachment_type",
-            fields={"file": [_("Type not accepted.")]},
-        )
-    if upload.size > settings.ANDON_ATTACHMENT_MAX_BYTES:
-        raise InvalidInput(
-            _("The file is larger than %(n)s bytes.") % {"n": settings.ANDON_ATTACHMENT_MAX_BYTES},
-            code="attachment_too_large",
-            fields={"file": [_("Too large.")]},
-        )
-    with transaction.atomic():
-        locked = lock_ticket(ticket, expected_version)
-        attachment = Attachment(
-            exception=locked,
-            file=upload,
-            content_type=content_type,
-            size=upload.size,
-            uploaded_by=actor if actor is not None and actor.is_authenticated else None,
-        )
-        save_with_history(attachment, actor=actor, reason="attachment")
-        add_to_timeline(
-            locked,
-            EventKind.ATTACHMENT,
-            actor=actor,
-            message=attachment.file.name.rsplit("/", 1)[-1],
-            attachment_id=attachment.pk,
-        )
-        emit_ticket_event(
-            "exception.attachment_added", locked, actor=actor, attachment_id=attachment.pk
-        )
-    return attachment

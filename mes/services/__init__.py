@@ -8,6 +8,13 @@ means the system itself (a task, a migration); it skips the permission check.
 
 from .base import authorize, save_with_history
 from .config import save_calendar, save_configuration
+from .create import (
+    ComponentSpec,
+    NewWorkOrder,
+    OperationSpec,
+    create_work_order,
+    create_work_orders,
+)
 from .master import receive_lot, save_master_record
 from .operations import Consumption, confirm_operation, resequence_work_center, start_operation
 from .projection import reproject_work_order
@@ -20,14 +27,9 @@ from .revisions import (
     revision_changes,
 )
 from .work_orders import (
-    ComponentSpec,
-    NewWorkOrder,
-    OperationSpec,
     cancel_work_order,
     close_work_order,
     complete_work_order,
-    create_work_order,
-    create_work_orders,
     hold_work_order,
     release_work_order,
     resume_work_order,

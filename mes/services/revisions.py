@@ -25,7 +25,7 @@ from .base import (
     save_with_history,
     work_order_payload,
 )
-from .work_orders import (
+from .create import (
     ComponentSpec,
     OperationSpec,
     _check_components,

@@ -48,7 +48,7 @@ def test_a_model_importing_a_service_breaks_the_lint(tmp_path):
 
 def test_a_service_importing_the_api_breaks_the_lint(tmp_path):
     tree = copy_tree(tmp_path)
-    service = tree / "integrations" / "erp" / "inbound.py"
+    service = tree / "integrations" / "erp" / "inbound" / "orders.py"
     service.write_text(service.read_text() + "\nfrom mes.api import errors  # noqa\n")
     result = lint(tree)
     assert result.returncode != 0

@@ -14,7 +14,7 @@ from mes import services
 from mes.choices import WorkOrderStatus as WO
 from mes.errors import DomainError, InvalidInput
 from mes.models import Item, Site, WorkCenter, WorkOrder
-from mes.services.work_orders import ComponentSpec, OperationSpec
+from mes.services import ComponentSpec, OperationSpec
 
 from .batch import CANCELLED, CREATED, STALE, UNCHANGED, UPDATED, BatchKind, one, rejected
 

@@ -1,0 +1,178 @@
+"""The dry run of the routing rules: which rules would fire, in order, for an existing
+exception or a described sample, and which of their conditions did not hold."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django import forms
+from django.core.exceptions import FieldDoesNotExist
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from mes.models import Site, WorkCenter
+
+from .. import rule_registry, rules
+from ..choices import RuleTrigger, Severity
+from ..models import ExceptionTicket, ExceptionType, RoutingRule
+from ..schema import validate_data
+
+
+def describe_action(entry) -> str:
+    if not isinstance(entry, dict):
+        return "?"
+    params = ", ".join(
+        f"{k}={','.join(map(str, v)) if isinstance(v, list) else v}"
+        for k, v in entry.items()
+        if k != "action"
+    )
+    return f"{entry.get('action', '?')}({params})" if params else str(entry.get("action", "?"))
+
+
+class DryRunForm(forms.Form):
+    """Either an existing exception (by number, at the user's sites) or a described sample."""
+
+    trigger = forms.ChoiceField(
+        label=_("Trigger"), choices=RuleTrigger.choices, initial=RuleTrigger.RAISED
+    )
+    ticket = forms.CharField(
+        label=_("Existing exception"),
+        required=False,
+        max_length=30,
+        help_text=_("Its number, e.g. P1-000123. Leave empty to describe a sample below."),
+        widget=forms.TextInput(attrs={"list": "recent-exceptions", "autocomplete": "off"}),
+    )
+    type = forms.ModelChoiceField(
+        label=_("Type"),
+        queryset=ExceptionType.objects.order_by("sort_order", "name"),
+        required=False,
+    )
+    site = forms.ModelChoiceField(label=_("Site"), queryset=Site.objects.none(), required=False)
+    severity = forms.ChoiceField(
+        label=_("Severity"),
+        choices=[("", _("the type's default")), *Severity.choices],
+        required=False,
+    )
+    work_center = forms.ModelChoiceField(
+        label=_("Work center"), queryset=WorkCenter.objects.none(), required=False
+    )
+    data = forms.JSONField(
+        label=_("Form data"),
+        required=False,
+        initial=dict,
+        widget=forms.Textarea(attrs={"rows": 4, "cols": 60}),
+        help_text=_('As the floor would send it, e.g. {"material": "RM-1", "qty_missing": 5}.'),
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.fields["site"].queryset = Site.objects.visible_to(user).order_by("code")
+        self.fields["work_center"].queryset = (
+            WorkCenter.objects.visible_to(user)
+            .select_related("site")
+            .order_by("site__code", "code")
+        )
+        self.fields["work_center"].label_from_instance = lambda wc: f"{wc.site.code} · {wc}"
+        self.warnings: list[str] = []
+
+    def clean(self):
+        cleaned = super().clean()
+        number = (cleaned.get("ticket") or "").strip()
+        if number:
+            ticket = (
+                ExceptionTicket.objects.visible_to(self.user)
+                .select_related("type", "site", "work_center", "work_order")
+                .filter(number=number)
+                .first()
+            )
+            if ticket is None:
+                self.add_error("ticket", gettext("No exception with this number at your sites."))
+            cleaned["subject"] = ticket
+            return cleaned
+        for name in ("type", "site"):
+            if not cleaned.get(name) and name not in self.errors:
+                self.add_error(name, gettext("Pick one, or give an existing exception."))
+        exception_type, site = cleaned.get("type"), cleaned.get("site")
+        work_center = cleaned.get("work_center")
+        if work_center is not None and site is not None and work_center.site_id != site.pk:
+            self.add_error("work_center", gettext("Of another site."))
+        data = cleaned.get("data")
+        if data in (None, ""):
+            data = {}
+        if not isinstance(data, dict):
+            self.add_error("data", gettext("The form data must be a JSON object."))
+        if self.errors:
+            return cleaned
+        for field, errors in validate_data(exception_type.form_schema, data).items():
+            self.warnings.extend(f"{field}: {e}" for e in errors)
+        cleaned["subject"] = sample_ticket(
+            exception_type,
+            site,
+            severity=cleaned.get("severity") or exception_type.default_severity,
+            work_center=work_center,
+            data=data,
+        )
+        return cleaned
+
+
+def sample_ticket(exception_type, site, *, severity, work_center=None, data=None):
+    """An unsaved ticket as it would be raised, for the dry run only (never saved)."""
+    workflow = exception_type.workflow
+    state = workflow.states.filter(code=workflow.initial_state).first()
+    return ExceptionTicket(
+        number=gettext("(sample)"),
+        site=site,
+        type=exception_type,
+        workflow=workflow,
+        work_center=work_center,
+        severity=severity,
+        status=state.code if state else workflow.initial_state,
+        phase=state.phase if state else ExceptionTicket._meta.get_field("phase").default,
+        data=data or {},
+    )
+
+
+@dataclass
+class DryRunRow:
+    rule: RoutingRule
+    matched: bool
+    actions: list[tuple[str, str]]  # (label, the JSON entry described)
+    stops_here: bool
+    skipped: bool
+    failed: list[str]  # the conditions that did not hold
+
+
+def dry_run_rows(ticket: ExceptionTicket, trigger: str) -> list[DryRunRow]:
+    """``rules.dry_run`` with, per rule, the actions spelled out and the conditions that failed."""
+    rows, stopped = [], False
+    for outcome in rules.dry_run(ticket, trigger):
+        rule = outcome.rule
+        failed = []
+        if not outcome.matched and not stopped:
+            failed = [
+                str(_condition_label(name))
+                for name, check in rule_registry.conditions.items()
+                if not check(rule, ticket)
+            ]
+        rows.append(
+            DryRunRow(
+                rule=rule,
+                matched=outcome.matched,
+                actions=list(zip(outcome.actions, map(describe_action, rule.actions), strict=False))
+                if outcome.matched
+                else [],
+                stops_here=outcome.stopped_here,
+                skipped=stopped,
+                failed=failed,
+            )
+        )
+        stopped = stopped or outcome.stopped_here
+    return rows
+
+
+def _condition_label(name: str):
+    try:
+        return RoutingRule._meta.get_field(name).verbose_name
+    except FieldDoesNotExist:  # a condition registered by another app
+        return name
