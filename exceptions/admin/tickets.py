@@ -5,17 +5,13 @@ from __future__ import annotations
 
 import json
 
-from django import forms
-from django.contrib import admin, messages
-from django.contrib.admin import helpers
+from django.contrib import admin
 from django.core.serializers.json import DjangoJSONEncoder
-from django.template.response import TemplateResponse
 from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from mes.admin.base import SITE_FILTER, DomainRecordAdmin, ReadOnlyInline
-from mes.errors import DomainError
+from mes.admin.base import SITE_FILTER, DomainRecordAdmin, ReadOnlyInline, apply_to_each, ask_reason
 
 from .. import services
 from ..models import Attachment, Decision, ExceptionEvent, ExceptionTicket
@@ -62,13 +58,8 @@ class AttachmentInline(ReadOnlyInline):
         return super().get_queryset(request).select_related("uploaded_by")
 
 
-class CancelReasonForm(forms.Form):
-    reason = forms.CharField(
-        label=_("Reason"),
-        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
-        max_length=500,
-        help_text=_("Recorded on the timeline and in the history of every selected exception."),
-    )
+def _number(ticket) -> str:
+    return ticket.number
 
 
 @admin.register(ExceptionTicket)
@@ -144,21 +135,16 @@ class ExceptionTicketAdmin(DomainRecordAdmin):
     def _transition(self, request, queryset, *, to: str, reason: str, done) -> None:
         """Move each selected ticket through the workflow service; a refusal is reported per
         ticket and never stops the others."""
-        succeeded = 0
-        for ticket in queryset.select_related("site"):
-            try:
-                services.transition_exception(ticket, actor=request.user, to=to, reason=reason)
-            except DomainError as exc:
-                self.message_user(
-                    request,
-                    gettext("%(number)s: %(error)s")
-                    % {"number": ticket.number, "error": exc.detail},
-                    messages.ERROR,
-                )
-            else:
-                succeeded += 1
-        if succeeded:
-            self.message_user(request, done(succeeded) % {"count": succeeded}, messages.SUCCESS)
+        apply_to_each(
+            self,
+            request,
+            queryset.select_related("site"),
+            services.transition_exception,
+            done,
+            name=_number,
+            to=to,
+            reason=reason,
+        )
 
     @admin.action(description=_("Acknowledge selected exceptions"), permissions=["change"])
     def acknowledge(self, request, queryset):
@@ -174,30 +160,22 @@ class ExceptionTicketAdmin(DomainRecordAdmin):
 
     @admin.action(description=_("Cancel selected exceptions…"), permissions=["change"])
     def cancel(self, request, queryset):
-        form = CancelReasonForm(request.POST if "post" in request.POST else None)
-        if form.is_bound and form.is_valid():
-            self._transition(
+        return ask_reason(
+            self,
+            request,
+            queryset.select_related("site", "type"),
+            action="cancel",
+            title=gettext("Cancel exceptions"),
+            note=gettext(
+                "The reason is recorded in the history of each exception below and on its timeline."
+            ),
+            then=lambda reason: self._transition(
                 request,
                 queryset,
                 to="cancelled",
-                reason=form.cleaned_data["reason"],
+                reason=reason,
                 done=lambda n: ngettext(
                     "%(count)d exception cancelled.", "%(count)d exceptions cancelled.", n
                 ),
-            )
-            return None
-        request.current_app = self.admin_site.name
-        context = {
-            **self.admin_site.each_context(request),
-            "title": gettext("Cancel exceptions"),
-            "form": form,
-            "queryset": queryset.select_related("site", "type"),
-            "action": "cancel",
-            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-            "opts": self.model._meta,
-            "media": self.media,
-        }
-        context["note"] = gettext(
-            "The reason is recorded in the history of each exception below and on its timeline."
+            ),
         )
-        return TemplateResponse(request, "admin/action_reason.html", context)

@@ -5,14 +5,11 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin import helpers
-from django.template.response import TemplateResponse
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from mes.admin.base import ScopedAdminMixin
-from mes.admin.production import ReasonForm
+from mes.admin.base import ScopedAdminMixin, ask_reason
 from mes.events import catalogue
 
 from . import outbound
@@ -180,8 +177,7 @@ class ErpDeliveryAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
         return False
 
     def _redeliver(self, request, queryset, *, statuses, action, title, done):
-        form = ReasonForm(request.POST if "post" in request.POST else None)
-        if form.is_bound and form.is_valid():
+        def then(reason: str) -> None:
             count = 0
             for delivery in queryset:
                 if delivery.status not in statuses:
@@ -192,26 +188,23 @@ class ErpDeliveryAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
                         messages.WARNING,
                     )
                     continue
-                outbound.redeliver(delivery, actor=request.user, reason=form.cleaned_data["reason"])
+                outbound.redeliver(delivery, actor=request.user, reason=reason)
                 count += 1
             if count:
                 self.message_user(request, done(count) % {"count": count}, messages.SUCCESS)
-            return None
-        context = {
-            **self.admin_site.each_context(request),
-            "title": title,
-            "form": form,
-            "queryset": queryset,
-            "action": action,
-            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-            "opts": self.model._meta,
-            "media": self.media,
-            "note": gettext(
+
+        return ask_reason(
+            self,
+            request,
+            queryset,
+            action=action,
+            title=title,
+            note=gettext(
                 "The same event is sent again with the same Idempotency-Key; the reason is "
                 "recorded in each delivery's history."
             ),
-        }
-        return TemplateResponse(request, "admin/action_reason.html", context)
+            then=then,
+        )
 
     @admin.action(description=_("Retry selected dead letters…"), permissions=["change"])
     def retry(self, request, queryset):

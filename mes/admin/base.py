@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
+from django.template.response import TemplateResponse
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
@@ -280,3 +282,59 @@ class DomainRecordAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
         if obj is not None or not self.service_actions:
             return False
         return super().has_change_permission(request)
+
+
+# --- actions that call a service, with a reason asked first -------------------------------
+
+
+class ReasonForm(forms.Form):
+    """The one reason form of every admin action that needs one (hold, cancel, retry...)."""
+
+    reason = forms.CharField(
+        label=_("Reason"),
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        max_length=500,
+        help_text=_("Recorded in the history of every selected record."),
+    )
+
+
+def ask_reason(model_admin, request, queryset, *, action: str, title: str, note: str, then):
+    """An intermediate page asking for a reason (like the delete confirmation); once given,
+    ``then(reason)`` runs and the changelist comes back (None)."""
+    form = ReasonForm(request.POST if "post" in request.POST else None)
+    if form.is_bound and form.is_valid():
+        then(form.cleaned_data["reason"])
+        return None
+    request.current_app = model_admin.admin_site.name
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "title": title,
+        "form": form,
+        "queryset": queryset,
+        "action": action,
+        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        "opts": model_admin.model._meta,
+        "media": model_admin.media,
+        "note": note,
+    }
+    return TemplateResponse(request, "admin/action_reason.html", context)
+
+
+def apply_to_each(model_admin, request, queryset, service, done, *, name=str, **kwargs) -> int:
+    """Run ``service(obj, actor=user, **kwargs)`` on each selected record: a refusal is
+    reported for its record and never stops the others; ``done(n)`` says what succeeded."""
+    succeeded = 0
+    for obj in queryset:
+        try:
+            service(obj, actor=request.user, **kwargs)
+        except DomainError as exc:
+            model_admin.message_user(
+                request,
+                gettext("%(record)s: %(error)s") % {"record": name(obj), "error": exc.detail},
+                messages.ERROR,
+            )
+        else:
+            succeeded += 1
+    if succeeded:
+        model_admin.message_user(request, done(succeeded) % {"count": succeeded}, messages.SUCCESS)
+    return succeeded

@@ -3,15 +3,11 @@ confirmations and lot consumptions. Nothing here is edited directly."""
 
 from __future__ import annotations
 
-from django import forms
-from django.contrib import admin, messages
-from django.contrib.admin import helpers
-from django.template.response import TemplateResponse
+from django.contrib import admin
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from mes import services
-from mes.errors import DomainError
 from mes.models import (
     Confirmation,
     Lot,
@@ -24,6 +20,8 @@ from .base import (
     SITE_FILTER,
     DomainRecordAdmin,
     ReadOnlyInline,
+    apply_to_each,
+    ask_reason,
 )
 
 
@@ -47,13 +45,8 @@ class OperationInline(ReadOnlyInline):
         return super().get_queryset(request).select_related("work_order", "work_center", "machine")
 
 
-class ReasonForm(forms.Form):
-    reason = forms.CharField(
-        label=_("Reason"),
-        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
-        max_length=500,
-        help_text=_("Recorded in the history of every selected work order."),
-    )
+def _number(work_order) -> str:
+    return work_order.erp_number
 
 
 @admin.register(WorkOrder)
@@ -97,43 +90,21 @@ class WorkOrderAdmin(DomainRecordAdmin):
 
     def _apply(self, request, queryset, service, done, **kwargs) -> None:
         """Run ``service`` on each selected order; one failure never stops the others."""
-        succeeded = 0
-        for work_order in queryset.select_related("site", "item"):
-            try:
-                service(work_order, actor=request.user, **kwargs)
-            except DomainError as exc:
-                self.message_user(
-                    request,
-                    gettext("%(order)s: %(error)s")
-                    % {"order": work_order.erp_number, "error": exc.detail},
-                    messages.ERROR,
-                )
-            else:
-                succeeded += 1
-        if succeeded:
-            self.message_user(request, done(succeeded) % {"count": succeeded}, messages.SUCCESS)
+        queryset = queryset.select_related("site", "item")
+        apply_to_each(self, request, queryset, service, done, name=_number, **kwargs)
 
     def _apply_with_reason(self, request, queryset, service, done, *, action, title):
-        """Ask for a reason on an intermediate page, then apply (like delete-confirmation)."""
-        form = ReasonForm(request.POST if "post" in request.POST else None)
-        if form.is_bound and form.is_valid():
-            self._apply(request, queryset, service, done, reason=form.cleaned_data["reason"])
-            return None
-        request.current_app = self.admin_site.name
-        context = {
-            **self.admin_site.each_context(request),
-            "title": title,
-            "form": form,
-            "queryset": queryset.select_related("site", "item"),
-            "action": action,
-            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-            "opts": self.model._meta,
-            "media": self.media,
-        }
-        context["note"] = gettext(
-            "The reason is recorded in the history of each work order below and in its event."
+        return ask_reason(
+            self,
+            request,
+            queryset.select_related("site", "item"),
+            action=action,
+            title=title,
+            note=gettext(
+                "The reason is recorded in the history of each work order below and in its event."
+            ),
+            then=lambda reason: self._apply(request, queryset, service, done, reason=reason),
         )
-        return TemplateResponse(request, "admin/action_reason.html", context)
 
     @admin.action(description=_("Release selected work orders"), permissions=["change"])
     def release(self, request, queryset):
