@@ -33,6 +33,7 @@ from bench.run import (  # noqa: E402
     seed,
     wait_until,
 )
+from tests.processes import worker_argv  # noqa: E402
 
 
 def main(argv=None) -> int:
@@ -103,27 +104,7 @@ def main(argv=None) -> int:
         events = len(orders) * args.cycles * 2
         with Processes(log_dir) as procs:
             started = time.monotonic()
-            procs.start(
-                "worker",
-                [
-                    sys.executable,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "andon",
-                    "worker",
-                    "-l",
-                    "warning",
-                    "-Q",
-                    queue,
-                    "--concurrency",
-                    str(args.concurrency),
-                    "--without-heartbeat",
-                    "--without-mingle",
-                    "--without-gossip",
-                ],
-                env,
-            )
+            procs.start("worker", worker_argv(queue, args.concurrency), env)
 
             def done() -> bool:
                 return (

@@ -42,6 +42,7 @@ from bench.run import (  # noqa: E402
     wait_drained,
     wait_until,
 )
+from tests.processes import server_argv, worker_argv  # noqa: E402
 
 PLANT = Path(os.environ.get("ANDON_PLANT_DATA") or ROOT.parent / "shared" / "data" / "plant-q3")
 OPERATIONS = 5
@@ -218,44 +219,8 @@ def main(argv=None) -> int:
     log_dir.mkdir(exist_ok=True)
     deadline = time.monotonic() + 1800
     with Processes(log_dir) as procs:
-        procs.start(
-            "worker",
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "andon",
-                "worker",
-                "-l",
-                "info",
-                "-Q",
-                env["BENCH_QUEUE"],
-                "--concurrency",
-                "2",
-                "--without-heartbeat",
-                "--without-mingle",
-                "--without-gossip",
-            ],
-            env,
-        )
-        procs.start(
-            "uvicorn",
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "andon.asgi:application",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--no-access-log",
-                "--log-level",
-                "warning",
-            ],
-            env,
-        )
+        procs.start("worker", worker_argv(env["BENCH_QUEUE"], 2), env)
+        procs.start("uvicorn", server_argv(port), env)
         base = f"http://127.0.0.1:{port}"
 
         def up() -> bool:

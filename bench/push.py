@@ -37,6 +37,7 @@ from bench.run import (  # noqa: E402
     seed,
     wait_until,
 )
+from tests.processes import server_argv, worker_argv  # noqa: E402
 
 
 def planners(count: int) -> list[str]:
@@ -186,46 +187,8 @@ def main(argv=None) -> int:
     deadline = time.monotonic() + 1200
     results = []
     with Processes(log_dir) as procs:
-        procs.start(
-            "worker",
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "andon",
-                "worker",
-                "-l",
-                "info",
-                "-Q",
-                env["BENCH_QUEUE"],
-                "--concurrency",
-                "2",
-                "--without-heartbeat",
-                "--without-mingle",
-                "--without-gossip",
-            ],
-            env,
-        )
-        procs.start(
-            "uvicorn",
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "andon.asgi:application",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--no-access-log",
-                "--log-level",
-                "warning",
-                "--workers",
-                str(args.server_workers),
-            ],
-            env,
-        )
+        procs.start("worker", worker_argv(env["BENCH_QUEUE"], 2), env)
+        procs.start("uvicorn", server_argv(port, args.server_workers), env)
         wait_until(lambda: "ready." in procs.log("worker"), deadline, "the worker", procs)
 
         def up() -> bool:

@@ -18,7 +18,6 @@ Everything listens on 127.0.0.1 only; every wait has a deadline.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime
 import json
 import math
@@ -26,7 +25,6 @@ import os
 import platform
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -37,13 +35,22 @@ from urllib.parse import urlparse, urlunparse
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script (``python bench/run.py``): import the project
 
+from tests.processes import (  # noqa: E402
+    Processes,
+    ProcessFailed,
+    free_port,
+    server_argv,
+    worker_argv,
+)
+from tests.processes import wait_until as processes_wait_until  # noqa: E402
+
 RESULTS = ROOT / "bench" / "results"
 BENCH_DB = "andon_bench"
 SITE = "P1"
 BODY_DATA = {"material": "RM-1", "qty_missing": 5}
 
 
-class BenchError(RuntimeError):
+class BenchError(ProcessFailed):
     pass
 
 
@@ -187,63 +194,9 @@ def effects(since_pk: int) -> dict:
 # --- processes -----------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Processes:
-    """Processes this run started, each in its own process group; all stopped on exit."""
-
-    def __init__(self, log_dir: Path):
-        self.log_dir = log_dir
-        self.started: list[tuple[str, subprocess.Popen]] = []
-
-    def start(self, name: str, argv: list[str], env: dict) -> subprocess.Popen:
-        log = open(self.log_dir / f"{name}.log", "w")  # noqa: SIM115 (closed with the process)
-        proc = subprocess.Popen(
-            argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-        log.close()
-        self.started.append((name, proc))
-        return proc
-
-    def log(self, name: str) -> str:
-        path = self.log_dir / f"{name}.log"
-        return path.read_text(errors="replace") if path.exists() else ""
-
-    def check_alive(self) -> None:
-        for name, proc in self.started:
-            if proc.poll() is not None:
-                raise BenchError(f"{name} exited ({proc.returncode}):\n{self.log(name)[-3000:]}")
-
-    def stop(self) -> None:
-        for _name, proc in reversed(self.started):
-            if proc.poll() is None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGTERM)
-        for _name, proc in reversed(self.started):
-            try:
-                proc.wait(20)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(5)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
-
-
 def wait_until(predicate, deadline: float, what: str, procs: Processes) -> None:
-    while not predicate():
-        procs.check_alive()
-        if time.monotonic() > deadline:
-            raise BenchError(f"timed out waiting for {what}")
-        time.sleep(0.2)
+    """:func:`tests.processes.wait_until` against an absolute ``time.monotonic()`` deadline."""
+    processes_wait_until(predicate, deadline - time.monotonic(), what, procs.check_alive, 0.2)
 
 
 # --- load ----------------------------------------------------------------------------------
@@ -370,46 +323,8 @@ def main(argv=None) -> int:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     with Processes(log_dir) as procs:
-        procs.start(
-            "worker",
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "andon",
-                "worker",
-                "-l",
-                "info",
-                "-Q",
-                queue,
-                "--concurrency",
-                str(args.celery_concurrency),
-                "--without-heartbeat",
-                "--without-mingle",
-                "--without-gossip",
-            ],
-            env,
-        )
-        procs.start(
-            "uvicorn",
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "andon.asgi:application",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--workers",
-                str(args.server_workers),
-                "--no-access-log",
-                "--log-level",
-                "warning",
-            ],
-            env,
-        )
+        procs.start("worker", worker_argv(queue, args.celery_concurrency), env)
+        procs.start("uvicorn", server_argv(port, args.server_workers), env)
         wait_until(lambda: "ready." in procs.log("worker"), deadline, "the Celery worker", procs)
 
         def server_up() -> bool:

@@ -1,21 +1,23 @@
-"""Fixtures and helpers that start real processes (Celery worker, uvicorn) against the test
-database and Redis. Every e2e test starts its processes through ``start_process`` and stops
-them through ``stop_process``."""
+"""Fixtures that start real processes (Celery worker, uvicorn) against the test database and
+Redis, with the helpers of :mod:`tests.processes` (shared with the benches)."""
 
 import os
-import socket
-import subprocess
-import sys
-import time
 import uuid
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from celery import Celery
 from django.db import connection
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.processes import (  # noqa: F401  (the e2e tests import them from here)
+    ROOT,
+    ProcessFailed,
+    free_port,
+    start_process,
+    stop_process,
+    wait_until,
+    worker_argv,
+)
 
 
 def _database_url() -> str:
@@ -23,64 +25,7 @@ def _database_url() -> str:
     return f"postgres://{s['USER']}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def celery_worker_argv(queue: str) -> list[str]:
-    """A Celery worker on its own queue, without the cluster chatter tests do not need."""
-    return [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "andon",
-        "worker",
-        "-l",
-        "info",
-        "--concurrency",
-        "2",
-        "--pool",
-        "prefork",
-        "--without-heartbeat",
-        "--without-mingle",
-        "--without-gossip",
-        "-Q",
-        queue,
-    ]
-
-
-@dataclass
-class Running:
-    proc: subprocess.Popen
-    log_path: Path
-    _log: object
-
-    def output(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def check_alive(self, name: str) -> None:
-        if self.proc.poll() is not None:
-            pytest.fail(f"{name} died:\n{self.output()}")
-
-
-def start_process(argv: list[str], env: dict, log_path: Path) -> Running:
-    """Start ``argv`` in the project root with its output in ``log_path``."""
-    log = open(log_path, "w")  # noqa: SIM115 - closed by stop_process
-    proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
-    return Running(proc, log_path, log)
-
-
-def stop_process(running: Running) -> None:
-    running.proc.terminate()
-    try:
-        running.proc.wait(15)
-    except subprocess.TimeoutExpired:
-        running.proc.kill()
-        running.proc.wait(5)
-    running._log.close()
+celery_worker_argv = worker_argv
 
 
 @dataclass
@@ -128,10 +73,8 @@ def celery_worker_process(require_postgres, redis_url, transactional_db, tmp_pat
 
 
 def wait_for(predicate, timeout: float = 30.0, message: str = "condition"):
-    """Poll ``predicate`` until true; fail with ``message`` after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    pytest.fail(f"timed out waiting for {message}")
+    """Poll ``predicate`` until true; fail the test with ``message`` after ``timeout`` s."""
+    try:
+        wait_until(predicate, timeout, message)
+    except ProcessFailed as exc:
+        pytest.fail(str(exc))

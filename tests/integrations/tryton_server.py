@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 
 from integrations.erp.tryton import dumps, loads
-from tests.e2e.conftest import free_port
+from tests.processes import free_port
 
 DBNAME = "tryton"
 HERE = Path(__file__).resolve().parent
