@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.run import (  # noqa: E402
+from bench.common import (  # noqa: E402
     RESULTS,
     Processes,
     bench_database_url,

@@ -33,16 +33,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.run import (  # noqa: E402
+from bench.common import (  # noqa: E402
     RESULTS,
     Processes,
     bench_database_url,
-    free_port,
     recreate_database,
     wait_drained,
     wait_until,
 )
-from tests.processes import server_argv, worker_argv  # noqa: E402
+from tests.processes import free_port, server_argv, worker_argv  # noqa: E402
 
 PLANT = Path(os.environ.get("ANDON_PLANT_DATA") or ROOT.parent / "shared" / "data" / "plant-q3")
 OPERATIONS = 5

@@ -26,18 +26,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.run import (  # noqa: E402
+from bench.common import (  # noqa: E402
     RESULTS,
     SITE,
     Processes,
     bench_database_url,
-    free_port,
     percentile,
     recreate_database,
     seed,
     wait_until,
 )
-from tests.processes import server_argv, worker_argv  # noqa: E402
+from tests.processes import free_port, server_argv, worker_argv  # noqa: E402
 
 
 def planners(count: int) -> list[str]:

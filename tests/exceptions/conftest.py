@@ -1,5 +1,6 @@
 import pytest
 
+from exceptions import services
 from exceptions.models import ExceptionType
 from tests.exceptions.api_common import raise_ticket
 from tests.factories import make_work_order
@@ -48,3 +49,25 @@ def p1_ticket(p1, supervisor, shortage):
 @pytest.fixture
 def p2_order(p2):
     return make_work_order(p2, status="in_progress", erp_number="WO-P2")
+
+
+@pytest.fixture
+def manager(p1, user_in):
+    return user_in("manager", p1, is_staff=True)
+
+
+@pytest.fixture
+def as_manager(client, manager):
+    client.force_login(manager)
+    return client
+
+
+@pytest.fixture
+def raise_at():
+    def make(site, exception_type, **kwargs):
+        kwargs.setdefault("data", {"material": "RM-1", "qty_missing": 5})
+        return services.raise_exception(
+            actor=None, exception_type=exception_type, site=site, **kwargs
+        )
+
+    return make

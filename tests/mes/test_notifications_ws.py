@@ -1,0 +1,225 @@
+"""The /ws/notifications/ consumer: authentication, pushes, re-checks and revocation."""
+
+import asyncio
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+from channels.testing import WebsocketCommunicator
+from django.test import Client
+from rest_framework.authtoken.models import Token
+
+from mes import notifications
+from mes.models import Notification
+from tests.factories import make_user
+from tests.mes.notifications_common import IN_MEMORY, _note
+
+pytestmark = [pytest.mark.usefixtures("require_postgres")]
+
+
+# --- the websocket consumer ---------------------------------------------------------------
+
+
+def _run(coro_fn):
+    return async_to_sync(coro_fn)()
+
+
+def _token(user) -> str:
+    return Token.objects.get_or_create(user=user)[0].key
+
+
+async def _connect(path="/ws/notifications/", headers=None):
+    from andon.asgi import application
+
+    comm = WebsocketCommunicator(application, path, headers=headers or [])
+    connected, code = await comm.connect()
+    return comm, connected, code
+
+
+async def _greeted(key: str) -> WebsocketCommunicator:
+    """A socket signed in with ``key`` whose hello has been read."""
+    comm, connected, _ = await _connect(f"/ws/notifications/?token={key}")
+    assert connected
+    assert (await comm.receive_json_from())["type"] == "hello"
+    return comm
+
+
+async def _deactivate_behind_the_back(user) -> None:
+    """A queryset update: no save signal, so no revoke hint reaches the consumers."""
+    await database_sync_to_async(
+        lambda: type(user).objects.filter(pk=user.pk).update(is_active=False)
+    )()
+
+
+@pytest.fixture
+def ws(settings, transactional_db, p1, p2):
+    settings.CHANNEL_LAYERS = IN_MEMORY
+    planner = make_user("planner_p1", "planner", [p1])
+    _note(planner)
+    _note(planner)
+    return planner
+
+
+def test_token_header_hello_ping_and_push(ws):
+    planner = ws
+    key = _token(planner)
+    last = Notification.objects.filter(user=planner).order_by("-pk").first()
+
+    async def scenario():
+        comm, connected, _ = await _connect(headers=[(b"authorization", f"Token {key}".encode())])
+        assert connected
+        assert await comm.receive_json_from() == {"type": "hello", "unread": 2, "last_id": last.pk}
+        await comm.send_json_to({"type": "ping"})
+        assert await comm.receive_json_from() == {"type": "pong"}
+        await comm.send_json_to({"type": "dance"})
+        assert (await comm.receive_json_from())["code"] == "unknown_type"
+
+        rows = await database_sync_to_async(notifications.send)(
+            notifications.Message("assigned", [planner], title="yours")
+        )
+        pushed = await comm.receive_json_from()
+        assert (pushed["type"], pushed["id"], pushed["kind"]) == (
+            "notification",
+            rows[0].pk,
+            "assigned",
+        )
+        assert pushed["unread"] == 3
+        await comm.disconnect()
+
+    _run(scenario)
+
+
+def test_query_token_and_session_cookie_are_accepted(ws):
+    planner = ws
+    key = _token(planner)
+    browser = Client()
+    browser.force_login(planner)
+    session = browser.cookies["sessionid"].value
+
+    async def scenario():
+        for path, headers in [
+            (f"/ws/notifications/?token={key}", []),
+            ("/ws/notifications/", [(b"cookie", f"sessionid={session}".encode())]),
+            (
+                "/ws/notifications/",
+                [(b"cookie", f"sessionid={session}".encode()), (b"origin", b"http://localhost")],
+            ),
+        ]:
+            comm, connected, _ = await _connect(path, headers)
+            assert connected, path
+            assert (await comm.receive_json_from())["type"] == "hello"
+            await comm.disconnect()
+
+    _run(scenario)
+
+
+def test_anonymous_bad_token_inactive_and_foreign_origin_are_refused(ws):
+    planner = ws
+    inactive = make_user("gone", "planner", [], is_active=False)
+    key, dead_key = _token(planner), _token(inactive)
+    browser = Client()
+    browser.force_login(planner)
+    session = browser.cookies["sessionid"].value
+
+    async def scenario():
+        for path, headers in [
+            ("/ws/notifications/", []),
+            ("/ws/notifications/?token=nope", []),
+            ("/ws/notifications/", [(b"authorization", b"Token nope")]),
+            (f"/ws/notifications/?token={dead_key}", []),
+            # a bad token is not rescued by a valid session
+            ("/ws/notifications/?token=nope", [(b"cookie", f"sessionid={session}".encode())]),
+            (
+                f"/ws/notifications/?token={key}",
+                [(b"origin", b"https://evil.example")],
+            ),
+        ]:
+            comm, connected, code = await _connect(path, headers)
+            assert not connected, (path, headers)
+            if not any(name == b"origin" for name, _ in headers):
+                assert code == 4401, (path, code)
+
+    _run(scenario)
+
+
+def test_deactivated_user_is_closed_on_next_message(ws):
+    planner = ws
+    key = _token(planner)
+
+    async def scenario():
+        comm = await _greeted(key)
+        await _deactivate_behind_the_back(planner)
+        await comm.send_json_to({"type": "ping"})
+        closed = await comm.receive_output()
+        assert closed == {"type": "websocket.close", "code": 4401}
+
+    _run(scenario)
+
+
+def test_deactivating_a_user_closes_their_open_sockets_at_once(ws):
+    planner = ws
+    key = _token(planner)
+
+    def deactivate():
+        planner.is_active = False
+        planner.save(update_fields=["is_active"])
+
+    async def scenario():
+        comm = await _greeted(key)
+        await database_sync_to_async(deactivate)()
+        # nothing sent by the client: the revoke hint from the save closes the socket
+        assert await comm.receive_output() == {"type": "websocket.close", "code": 4401}
+
+    _run(scenario)
+
+
+@pytest.mark.parametrize("recheck_seconds, delivered", [(3600, True), (0, False)])
+def test_pushes_recheck_the_user_at_most_every_recheck_seconds(
+    ws, monkeypatch, recheck_seconds, delivered
+):
+    """A fan-out must not cost one query per socket: within the window a push trusts the last
+    check; past it, a user deactivated behind the consumer's back (no save signal) is closed."""
+    from mes import consumers
+
+    monkeypatch.setattr(consumers, "RECHECK_SECONDS", recheck_seconds)
+    planner = ws
+    key = _token(planner)
+
+    async def scenario():
+        comm = await _greeted(key)
+        await _deactivate_behind_the_back(planner)
+        row = await database_sync_to_async(
+            lambda: Notification.objects.filter(user=planner).first()
+        )()
+        await get_channel_layer().group_send(
+            notifications.user_group(planner.pk),
+            {"type": notifications.PUSH_TYPE, **notifications.push_payload(row, {})},
+        )
+        out = await comm.receive_output()
+        if delivered:
+            assert out["type"] == "websocket.send" and '"notification"' in out["text"]
+        else:
+            assert out == {"type": "websocket.close", "code": 4401}
+        await comm.disconnect()
+
+    _run(scenario)
+
+
+def test_push_sends_every_row_in_one_event_loop(ws, monkeypatch):
+    """channels_redis pools connections per event loop: one loop for a whole fan-out."""
+    planner = ws
+    others = [make_user(f"planner_{n}", "planner", []) for n in range(3)]
+    rows = [_note(user) for user in [planner, *others]]
+    loops = []  # the loops themselves, so a closed loop's id cannot be reused
+    layer = get_channel_layer()
+    real_send = layer.group_send
+
+    async def recording_send(group, message):
+        loops.append(asyncio.get_running_loop())
+        await real_send(group, message)
+
+    monkeypatch.setattr(layer, "group_send", recording_send)
+    notifications.push(rows)
+    assert len(loops) == 4
+    assert len({id(loop) for loop in loops}) == 1
