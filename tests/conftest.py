@@ -81,6 +81,18 @@ def user_in(db):
 
 
 @pytest.fixture
+def manager(p1, user_in):
+    """A manager of P1 who may use the admin."""
+    return user_in("manager", p1, is_staff=True)
+
+
+@pytest.fixture
+def as_manager(client, manager):
+    client.force_login(manager)
+    return client
+
+
+@pytest.fixture
 def client_for():
     """``client_for(user)`` -> an APIClient authenticated with that user's token."""
     from rest_framework.authtoken.models import Token

@@ -10,7 +10,7 @@ import time
 import httpx
 import pytest
 
-from tests.e2e.conftest import ROOT, free_port
+from tests.processes import ROOT, free_port, server_argv, start_process, stop_process
 
 pytestmark = pytest.mark.e2e
 
@@ -38,22 +38,7 @@ def demo_server(tmp_path_factory):
     assert "already present" in manage("seed_demo")  # seeding runs once
     token = manage("issue_token", "supervisor_p1").split()[-1]
     port = free_port()
-    proc = subprocess.Popen(  # noqa: S603
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "andon.asgi:application",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    server = start_process(server_argv(port), env, db.parent / "server.log")
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -63,8 +48,7 @@ def demo_server(tmp_path_factory):
         except httpx.TransportError:
             time.sleep(0.2)
     yield base, token
-    proc.terminate()
-    proc.wait(10)
+    stop_process(server)
 
 
 def login(base: str, username: str) -> httpx.Client:

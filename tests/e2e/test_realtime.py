@@ -10,7 +10,6 @@ nothing; a client that was disconnected gets what it missed from
 import asyncio
 import json
 import os
-import sys
 import time
 import uuid
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from tests.e2e.conftest import (
     wait_for,
 )
 from tests.factories import make_user, make_work_order
+from tests.processes import server_argv
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -57,24 +57,7 @@ def stack(require_postgres, redis_url, transactional_db, tmp_path):
     }
     port = free_port()
     worker = start_process(celery_worker_argv(env["CELERY_QUEUE"]), env, tmp_path / "worker.log")
-    server = start_process(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "andon.asgi:application",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--lifespan",
-            "off",
-            "--log-level",
-            "warning",
-        ],
-        env,
-        tmp_path / "server.log",
-    )
+    server = start_process([*server_argv(port), "--lifespan", "off"], env, tmp_path / "server.log")
     base = f"http://127.0.0.1:{port}"
 
     def up() -> bool:

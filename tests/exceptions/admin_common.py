@@ -1,32 +1,17 @@
 """Helpers shared by the admin tests (their fixtures: conftest.py)."""
 
 from django.apps import apps
-from django.contrib.messages import get_messages
-from django.urls import reverse
 
 from exceptions.models import (
     ExceptionType,
 )
+from tests.admin_helpers import admin_url as _url
+from tests.admin_helpers import management_form as _management
+from tests.admin_helpers import messages_of as _messages
 
-
-def _url(model, view, *args):
-    return reverse(f"admin:exceptions_{model._meta.model_name}_{view}", args=args)
-
+__all__ = ["DRY_RUN", "_management", "_messages", "_row_counts", "_rule_data", "_type_data", "_url"]
 
 DRY_RUN = "admin:exceptions_routingrule_dry_run"
-
-
-def _messages(response):
-    return [str(m) for m in get_messages(response.wsgi_request)]
-
-
-def _management(prefix, total=0, initial=0):
-    return {
-        f"{prefix}-TOTAL_FORMS": str(total),
-        f"{prefix}-INITIAL_FORMS": str(initial),
-        f"{prefix}-MIN_NUM_FORMS": "0",
-        f"{prefix}-MAX_NUM_FORMS": "1000",
-    }
 
 
 def _type_data(t: ExceptionType, **changes):

@@ -52,17 +52,6 @@ def p2_order(p2):
 
 
 @pytest.fixture
-def manager(p1, user_in):
-    return user_in("manager", p1, is_staff=True)
-
-
-@pytest.fixture
-def as_manager(client, manager):
-    client.force_login(manager)
-    return client
-
-
-@pytest.fixture
 def raise_at():
     def make(site, exception_type, **kwargs):
         kwargs.setdefault("data", {"material": "RM-1", "qty_missing": 5})

@@ -1,25 +1,12 @@
 """Helpers shared by the admin tests (their fixtures: conftest.py)."""
 
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
-from django.contrib.messages import get_messages
-from django.urls import reverse
 
+from tests.admin_helpers import admin_url as _url
+from tests.admin_helpers import management_form as _inline_management
+from tests.admin_helpers import messages_of as _messages
 
-def _url(model, view, *args):
-    return reverse(f"admin:mes_{model._meta.model_name}_{view}", args=args)
-
-
-def _messages(response):
-    return [str(m) for m in get_messages(response.wsgi_request)]
-
-
-def _inline_management(prefix, total=0, initial=0):
-    return {
-        f"{prefix}-TOTAL_FORMS": str(total),
-        f"{prefix}-INITIAL_FORMS": str(initial),
-        f"{prefix}-MIN_NUM_FORMS": "0",
-        f"{prefix}-MAX_NUM_FORMS": "1000",
-    }
+__all__ = ["_action", "_inline_management", "_messages", "_url"]
 
 
 def _action(client, model, action, objects, **extra):

@@ -26,17 +26,6 @@ def people(p1, p2):
 
 
 @pytest.fixture
-def manager(p1, user_in):
-    return user_in("manager", p1, is_staff=True)
-
-
-@pytest.fixture
-def as_manager(client, manager):
-    client.force_login(manager)
-    return client
-
-
-@pytest.fixture
 def production_p1(p1):
     """A running order at P1 with a confirmation that consumed a lot and produced one."""
     wo = make_work_order(p1, status="in_progress")

@@ -1,0 +1,24 @@
+"""Helpers of the admin tests of every app: URLs, messages, inline management forms."""
+
+from django.contrib.messages import get_messages
+from django.urls import reverse
+
+
+def admin_url(model, view: str, *args) -> str:
+    """``admin_url(WorkOrder, "change", pk)`` -> /admin/mes/workorder/<pk>/change/."""
+    return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_{view}", args=args)
+
+
+def messages_of(response) -> list[str]:
+    return [str(m) for m in get_messages(response.wsgi_request)]
+
+
+def management_form(prefix: str, total: int = 0, initial: int = 0) -> dict:
+    """The management form of an inline formset with ``total`` forms, ``initial`` of them
+    existing rows."""
+    return {
+        f"{prefix}-TOTAL_FORMS": str(total),
+        f"{prefix}-INITIAL_FORMS": str(initial),
+        f"{prefix}-MIN_NUM_FORMS": "0",
+        f"{prefix}-MAX_NUM_FORMS": "1000",
+    }
