@@ -100,19 +100,37 @@ def scope_errors(models) -> list[Error]:
 
 
 def admin_errors(site=admin.site) -> list[Error]:
-    from mes.admin.base import ScopedAdminMixin
+    """An admin of an Andon model, or one of its inlines, that does not scope its rows and
+    choices."""
+    from mes.admin.base import ScopedAdminMixin, ScopedForeignKeysMixin
 
     models = set(andon_models())
-    return [
-        Error(
-            f"The admin of {model._meta.label} ({type(model_admin).__name__}) is not scoped.",
-            hint="Derive it from mes.admin.base.ScopedAdminMixin (or an admin built on it).",
-            obj=type(model_admin),
-            id="andon.E004",
-        )
-        for model, model_admin in site._registry.items()
-        if model in models and not isinstance(model_admin, ScopedAdminMixin)
-    ]
+    errors = []
+    for model, model_admin in site._registry.items():
+        if model not in models:
+            continue
+        if not isinstance(model_admin, ScopedAdminMixin):
+            errors.append(
+                Error(
+                    f"The admin of {model._meta.label} ({type(model_admin).__name__}) is not "
+                    "scoped.",
+                    hint="Derive it from mes.admin.base.ScopedAdminMixin or an admin on it.",
+                    obj=type(model_admin),
+                    id="andon.E004",
+                )
+            )
+        for inline in model_admin.inlines:
+            if not issubclass(inline, ScopedForeignKeysMixin):
+                errors.append(
+                    Error(
+                        f"The inline {inline.__name__} of {model._meta.label} does not scope its "
+                        "choices.",
+                        hint="Derive it from mes.admin.base.ScopedInline or ReadOnlyInline.",
+                        obj=inline,
+                        id="andon.E004",
+                    )
+                )
+    return errors
 
 
 @register(Tags.models)

@@ -110,6 +110,8 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 GUARDIAN_RAISE_403 = True
+# History is read in the admin; a change is made on the change page, through a service.
+SIMPLE_HISTORY_REVERT_DISABLED = True
 ANONYMOUS_USER_NAME = None  # guardian: no anonymous object permissions
 
 LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="en")

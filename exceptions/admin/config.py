@@ -11,7 +11,7 @@ from django.template.loader import render_to_string
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from mes.admin.base import ConfigAdmin
+from mes.admin.base import ConfigAdmin, ScopedInline
 from mes.roles import ROLES
 
 from .. import services
@@ -167,7 +167,7 @@ class WorkflowStateFormSet(forms.BaseInlineFormSet):
             raise ValidationError(problems)
 
 
-class WorkflowStateInline(admin.TabularInline):
+class WorkflowStateInline(ScopedInline):
     model = WorkflowState
     formset = WorkflowStateFormSet
     fields = ("code", "name", "phase", "requires_decision", "pauses_sla")
@@ -180,7 +180,7 @@ class RoleChoiceField(forms.ModelMultipleChoiceField):
     widget = forms.CheckboxSelectMultiple
 
 
-class WorkflowTransitionInline(admin.TabularInline):
+class WorkflowTransitionInline(ScopedInline):
     """Transitions between states of this workflow; the state choices are its own states."""
 
     model = WorkflowTransition

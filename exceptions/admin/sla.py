@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from mes.admin.base import ConfigAdmin
+from mes.admin.base import ConfigAdmin, ScopedInline
 
 from .. import services
 from ..models import (
@@ -30,7 +30,7 @@ class SlaPolicyAdmin(ConfigAdmin):
     list_select_related = ["type"]
 
 
-class EscalationLevelInline(admin.TabularInline):
+class EscalationLevelInline(ScopedInline):
     model = EscalationLevel
     extra = 1
     filter_horizontal = ["notify_users"]

@@ -9,8 +9,10 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
+from mes.access import visible_site_ids
 from mes.admin.base import ScopedAdminMixin, ask_reason
 from mes.events import catalogue
+from mes.models import Site
 
 from . import outbound
 from .models import ErpDelivery, ErpEndpoint
@@ -56,6 +58,20 @@ class ErpEndpointForm(forms.ModelForm):
             ),
             "hmac_secret": _("Signs every request: X-Andon-Signature: t=<unix>,v1=<hex>."),
         }
+
+    user = None  # the admin binds the signed-in user (get_form)
+
+    def clean_sites(self):
+        """An endpoint serves the sites it names; naming none (every site) is for whoever
+        sees every site, so nobody sends another site's events to an address of theirs."""
+        sites = self.cleaned_data.get("sites")
+        if self.user is not None and not sites:
+            if Site.objects.exclude(pk__in=visible_site_ids(self.user)).exists():
+                raise forms.ValidationError(
+                    _("Name the sites this endpoint serves (no site means every site)."),
+                    code="sites_required",
+                )
+        return sites
 
     def clean_mapping(self):
         mapping = self.cleaned_data.get("mapping") or {}
@@ -106,18 +122,54 @@ class ErpEndpointAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
     readonly_fields = ("feed_acknowledged", "synced_at", "sync_summary")
     actions = ("sync_now",)
 
+    SECRETS = ("auth_value", "hmac_secret")
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        return type(form.__name__, (form,), {"user": request.user})
+
     def has_change_permission(self, request, obj=None):
         # Read by whoever sees one of its sites; changed only by who sees all of them.
-        if (
-            obj is not None
-            and not ErpEndpoint.objects.manageable_by(request.user).filter(pk=obj.pk).exists()
-        ):
+        if obj is not None and not self._manageable(request, obj):
             return False
         return super().has_change_permission(request, obj)
+
+    @staticmethod
+    def _manageable(request, endpoint) -> bool:
+        return ErpEndpoint.objects.manageable_by(request.user).filter(pk=endpoint.pk).exists()
+
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        if obj is not None and not self.has_change_permission(request, obj):
+            # Read-only: a secret is never shown, only whether it is set.
+            fields = [f"{f}_set" if f in self.SECRETS else f for f in fields]
+        return fields
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None and not self.has_change_permission(request, obj):
+            fields += [f"{f}_set" for f in self.SECRETS]
+        return fields
+
+    @admin.display(description=_("auth value"))
+    def auth_value_set(self, obj):
+        return gettext("set (hidden)") if obj.auth_value else "-"
+
+    @admin.display(description=_("HMAC secret"))
+    def hmac_secret_set(self, obj):
+        return gettext("set (hidden)") if obj.hmac_secret else "-"
 
     @admin.action(description=_("Sync now: import orders from the ERP"), permissions=["change"])
     def sync_now(self, request, queryset):
         for endpoint in queryset:
+            if not self._manageable(request, endpoint):
+                self.message_user(
+                    request,
+                    gettext("%(endpoint)s also serves sites you do not manage.")
+                    % {"endpoint": endpoint},
+                    messages.ERROR,
+                )
+                continue
             if not outbound.polls(endpoint):
                 self.message_user(
                     request,
@@ -160,7 +212,7 @@ class ErpDeliveryAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
         "next_attempt_at",
         "acknowledged_at",
     )
-    list_filter = ("status", "endpoint", "event__type")
+    list_filter = ("status", ("endpoint", admin.RelatedOnlyFieldListFilter), "event__type")
     search_fields = ("work_order__erp_number", "event__event_id", "last_error")
     list_select_related = ("endpoint", "event", "work_order")
     readonly_fields = [f.name for f in ErpDelivery._meta.fields]
@@ -172,6 +224,10 @@ class ErpDeliveryAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
 
     def has_add_permission(self, request):
         return False
+
+    def has_change_permission(self, request, obj=None):
+        # The list's retry and replay need it; one delivery is never edited.
+        return obj is None and super().has_change_permission(request)
 
     def has_delete_permission(self, request, obj=None):
         return False

@@ -6,14 +6,16 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
+from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from mes import services
+from mes.access import users_visible_to
 from mes.errors import DomainError
 
 SITE_FILTER = admin.RelatedOnlyFieldListFilter  # choices come from the scoped queryset only
@@ -22,19 +24,28 @@ SITE_FILTER = admin.RelatedOnlyFieldListFilter  # choices come from the scoped q
 # --- scoping ------------------------------------------------------------------------------
 
 
+def _visible_choices(model, user):
+    """What a form may offer of ``model``: its ``visible_to``; accounts of the user's sites."""
+    if model is get_user_model():
+        return users_visible_to(user)
+    manager = model._default_manager
+    return manager.visible_to(user) if hasattr(manager, "visible_to") else None
+
+
 class ScopedForeignKeysMixin:
-    """Foreign-key choices limited to what the user may see (records of their sites)."""
+    """Choices of foreign keys and many-to-many fields limited to what the user may see
+    (records and accounts of their sites)."""
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        manager = db_field.remote_field.model._default_manager
-        if "queryset" not in kwargs and hasattr(manager, "visible_to"):
-            kwargs["queryset"] = manager.visible_to(request.user)
+        choices = _visible_choices(db_field.remote_field.model, request.user)
+        if "queryset" not in kwargs and choices is not None:
+            kwargs["queryset"] = choices
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def formfield_for_manytomany(self, db_field, request, **kwargs):
-        manager = db_field.remote_field.model._default_manager
-        if "queryset" not in kwargs and hasattr(manager, "visible_to"):
-            kwargs["queryset"] = manager.visible_to(request.user)
+        choices = _visible_choices(db_field.remote_field.model, request.user)
+        if "queryset" not in kwargs and choices is not None:
+            kwargs["queryset"] = choices
         return super().formfield_for_manytomany(db_field, request, **kwargs)
 
 
@@ -68,13 +79,20 @@ class ScopedAdminMixin(ScopedForeignKeysMixin):
         return super().history_view(request, object_id, extra_context)
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):
-        obj = self._get_visible(request, object_id)
-        if request.method == "POST" and not self.has_change_permission(request, obj):
+        self._get_visible(request, object_id)
+        if request.method == "POST":
+            # A revert would write the row itself, past the service (no reason, no event, no
+            # check of what the user may not see): history is read here, changes are made
+            # on the change page. (SIMPLE_HISTORY_REVERT_DISABLED hides the button.)
             raise PermissionDenied
         return super().history_form_view(request, object_id, version_id, extra_context)
 
 
-class ReadOnlyInline(ScopedForeignKeysMixin, admin.TabularInline):
+class ScopedInline(ScopedForeignKeysMixin, admin.TabularInline):
+    """An editable inline whose choices are scoped like its admin's."""
+
+
+class ReadOnlyInline(ScopedInline):
     """A read-only list of related facts on a change page."""
 
     extra = 0
@@ -179,11 +197,24 @@ class ServiceAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
         self.form = with_reason_field(self.form)
 
     def get_fieldsets(self, request, obj=None):
-        fieldsets = list(super().get_fieldsets(request, obj))
-        named = {f for _name, opts in fieldsets for f in opts.get("fields", ())}
-        if REASON_FIELD not in named and self.has_change_permission(request, obj):
+        fieldsets = [
+            (name, {**opts, "fields": [f for f in opts.get("fields", ()) if f != REASON_FIELD]})
+            for name, opts in super().get_fieldsets(request, obj)
+        ]
+        can_save = self.has_add_permission(request) if obj is None else None
+        if can_save is None:
+            can_save = self.has_change_permission(request, obj)
+        if can_save:
             fieldsets.append((None, {"fields": [REASON_FIELD]}))
         return fieldsets
+
+    def changelist_view(self, request, extra_context=None):
+        try:
+            return super().changelist_view(request, extra_context)
+        except _Refused as refused:
+            # A list_editable save the service refused: rolled back, said, the list again.
+            self.message_user(request, refused.message(), messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         try:

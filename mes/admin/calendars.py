@@ -8,10 +8,10 @@ from django.utils.translation import gettext_lazy as _
 from mes import services
 from mes.models import NonWorkingDay, WorkingCalendar
 
-from .base import ConfigAdmin
+from .base import ConfigAdmin, ScopedInline
 
 
-class NonWorkingDayInline(admin.TabularInline):
+class NonWorkingDayInline(ScopedInline):
     model = NonWorkingDay
     extra = 1
 
@@ -23,6 +23,11 @@ class WorkingCalendarAdmin(ConfigAdmin):
 
     save_service = staticmethod(services.save_calendar)
     list_display = ["site", "shifts"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # A calendar belongs to its site: its clocks and projections are that site's.
+        return (*super().get_readonly_fields(request, obj), *(("site",) if obj else ()))
+
     list_select_related = ["site"]
     inlines = [NonWorkingDayInline]
     fieldsets = [

@@ -20,7 +20,7 @@ from mes.models import (
 from .base import (
     SITE_FILTER,
     MasterDataAdmin,
-    ScopedForeignKeysMixin,
+    ScopedInline,
 )
 
 
@@ -40,7 +40,7 @@ class SiteAdmin(GuardedModelAdminMixin, MasterDataAdmin):
             grant_site_access(request.user, obj)
 
 
-class MachineInline(ScopedForeignKeysMixin, admin.TabularInline):
+class MachineInline(ScopedInline):
     model = Machine
     fields = ("code", "name", "ideal_cycle_seconds", "is_active")
     extra = 0

@@ -71,3 +71,24 @@ def forget_site_cache(user) -> None:
     for attr in ("_perm_cache", "_user_perm_cache", "_group_perm_cache"):
         if hasattr(user, attr):
             delattr(user, attr)
+
+
+def users_visible_to(user):
+    """The accounts ``user`` may see: those granted one of the sites ``user`` sees (directly or
+    through a role group), and those who see every site (auditors); all for a superuser. What
+    the admin offers when a form picks a user (escalation recipients, an endpoint's owner)."""
+    from django.contrib.auth import get_user_model
+    from django.db.models import Q
+    from guardian.models import GroupObjectPermission, UserObjectPermission
+
+    accounts = get_user_model().objects.all()
+    if user is None or not user.is_authenticated or not user.is_active:
+        return accounts.none()
+    if user.is_superuser:
+        return accounts
+    sites = [str(pk) for pk in visible_site_ids(user)]
+    app_label, codename = SITE_ACCESS_PERM.split(".")
+    perm = Q(permission__codename=codename, permission__content_type__app_label=app_label)
+    direct = UserObjectPermission.objects.filter(perm, object_pk__in=sites).values("user_id")
+    groups = GroupObjectPermission.objects.filter(perm, object_pk__in=sites).values("group_id")
+    return accounts.filter(Q(pk__in=direct) | Q(groups__in=groups) | Q(pk=user.pk)).distinct()

@@ -71,6 +71,23 @@ def test_an_unscoped_admin_is_refused():
     assert "mes.WorkOrder" in error.msg
 
 
+def test_an_unscoped_inline_is_refused():
+    from mes.admin.base import ScopedAdminMixin
+    from mes.models import Operation, WorkOrder
+
+    class Operations(admin.TabularInline):
+        model = Operation
+
+    class Orders(ScopedAdminMixin, admin.ModelAdmin):
+        inlines = [Operations]
+
+    site = admin.AdminSite(name="probe")
+    site.register(WorkOrder, Orders)
+    (error,) = admin_errors(site)
+    assert error.id == "andon.E004"
+    assert "Operations" in error.msg
+
+
 def test_startup_fails_with_a_plugin_model_that_declares_no_scope():
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
     env.update(DJANGO_SETTINGS_MODULE="andon.settings", ANDON_EXTRA_APPS="tests.plugins.unscoped")

@@ -12,6 +12,7 @@ from exceptions.models import EscalationPolicy, ExceptionTicket, ExceptionType, 
 from mes.errors import NotPermitted
 from mes.models import NonWorkingDay, OutboxEvent, WorkingCalendar
 from mes.services import save_calendar
+from tests.factories import make_user
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("require_postgres")]
 
@@ -146,3 +147,69 @@ def test_only_who_may_configure_saves_configuration(p1, p2, user_in):
     assert refused.value.code == "wrong_site"
     assert not OutboxEvent.objects.filter(type__in=["sla_policy.changed", "calendar.changed"])
     assert SlaPolicy.objects.get(pk=policy.pk).acknowledge_minutes == 15
+
+
+def test_a_history_revert_is_refused_so_nothing_is_written_past_the_service(p1, as_manager):
+    policy = SlaPolicy.objects.get(type__isnull=True, severity="high")
+    services.save_sla_policy(policy, actor=None, reason="seed")  # a history row to revert to
+    version = policy.history.first()
+    url = f"/admin/exceptions/slapolicy/{policy.pk}/history/{version.pk}/"
+    assert as_manager.get(url).status_code == 200  # reading the old version is fine
+    before = OutboxEvent.objects.count()
+    response = as_manager.post(
+        url, {"severity": "high", "acknowledge_minutes": "3", "resolve_minutes": "240"}
+    )
+    assert response.status_code == 403
+    assert SlaPolicy.objects.get(pk=policy.pk).acknowledge_minutes == 15
+    assert OutboxEvent.objects.count() == before
+
+
+def test_a_refused_save_in_the_list_is_said_not_a_500(p1, as_manager, monkeypatch):
+    from exceptions.admin.sla import SlaPolicyAdmin
+    from mes.errors import InvalidInput
+
+    def refuse(policy, **kwargs):
+        raise InvalidInput("Not on a Sunday.", code="invalid")
+
+    monkeypatch.setattr(SlaPolicyAdmin, "save_service", staticmethod(refuse))
+    policy = SlaPolicy.objects.get(type__isnull=True, severity="high")
+    rows = list(SlaPolicy.objects.order_by("pk"))
+    data = {
+        "form-TOTAL_FORMS": str(len(rows)),
+        "form-INITIAL_FORMS": str(len(rows)),
+        "_save": "Save",
+    }
+    for n, row in enumerate(rows):
+        data[f"form-{n}-id"] = str(row.pk)
+        data[f"form-{n}-acknowledge_minutes"] = str(row.acknowledge_minutes or "")
+        data[f"form-{n}-resolve_minutes"] = str(row.resolve_minutes or "")
+        data[f"form-{n}-is_active"] = "on"
+        if row.pk == policy.pk:
+            data[f"form-{n}-acknowledge_minutes"] = "1"
+    response = as_manager.post("/admin/exceptions/slapolicy/", data, follow=True)
+    assert response.status_code == 200
+    assert "Not on a Sunday." in response.content.decode()
+    assert SlaPolicy.objects.get(pk=policy.pk).acknowledge_minutes == 15
+
+
+def test_user_choices_are_the_accounts_of_the_managers_sites(p1, p2, as_manager):
+    make_user("p1_anna", "supervisor", [p1])
+    make_user("p2_bob", "supervisor", [p2])
+    policy = EscalationPolicy.objects.get(name="Default ladder")
+    page = as_manager.get(f"/admin/exceptions/escalationpolicy/{policy.pk}/change/")
+    html = page.content.decode()
+    assert "p1_anna" in html and "p2_bob" not in html
+
+
+def test_a_calendar_stays_with_its_site_and_auditors_see_no_reason_field(p1, p2, as_manager):
+    calendar = WorkingCalendar(site=p1, shifts={"0": [["06:00", "14:00"]]})
+    save_calendar(calendar, actor=None, reason="x")
+    page = as_manager.get(f"/admin/mes/workingcalendar/{calendar.pk}/change/").content.decode()
+    assert 'name="site"' not in page  # read-only once created
+    assert 'name="change_reason"' in page
+    auditor = make_user("auditor_1", "auditor", is_staff=True)
+    browser = Client()
+    browser.force_login(auditor)
+    policy = SlaPolicy.objects.first()
+    html = browser.get(f"/admin/exceptions/slapolicy/{policy.pk}/change/").content.decode()
+    assert "Reason for the change" not in html

@@ -92,3 +92,83 @@ def test_the_reconciliation_page_offers_only_visible_endpoints(p1, p2, endpoints
     assert "P2 only" not in page
     asked = browser.get("/erp/reconciliation/", {"endpoint": endpoints["p2"].pk})
     assert asked.status_code == 400  # another site's endpoint: "no such ERP endpoint"
+
+
+def _endpoint_form(**changes):
+    data = {
+        "name": "Mine",
+        "adapter": "rest",
+        "base_url": "https://evil.example/hook",
+        "auth_header": "Authorization",
+        "event_types": ["work_order.held"],
+        "mapping": "{}",
+        "options": "{}",
+        "max_attempts": "8",
+        "timeout_seconds": "10",
+        "is_active": "on",
+    }
+    data.update(changes)
+    return data
+
+
+def test_a_site_manager_cannot_make_an_endpoint_of_every_site(p1, p2, endpoints):
+    """No sites means every site: a manager of P1 alone cannot point P2's events anywhere."""
+    browser = Client()
+    browser.force_login(make_user("manager_p1", "manager", [p1], is_staff=True))
+    page = browser.post("/admin/erp/erpendpoint/add/", _endpoint_form())
+    assert page.status_code == 200
+    assert "Name the sites this endpoint serves" in page.content.decode()
+    assert not ErpEndpoint.objects.filter(name="Mine").exists()
+    own = endpoints["p1"]
+    browser.post(f"/admin/erp/erpendpoint/{own.pk}/change/", _endpoint_form(name=own.name))
+    assert list(own.sites.values_list("code", flat=True)) == ["P1"]
+    # naming their own site is fine
+    done = browser.post("/admin/erp/erpendpoint/add/", _endpoint_form(sites=[str(p1.pk)]))
+    assert done.status_code == 302
+    assert list(ErpEndpoint.objects.get(name="Mine").sites.all()) == [p1]
+
+
+def test_secrets_of_an_endpoint_shown_read_only_stay_hidden(p1, p2, endpoints):
+    shared = endpoints["both"]
+    shared.auth_value, shared.hmac_secret = "Bearer SUPERSECRET", "HMAC-SECRET"
+    shared.save()
+    browser = Client()
+    browser.force_login(make_user("manager_p1", "manager", [p1], is_staff=True))
+    page = browser.get(f"/admin/erp/erpendpoint/{shared.pk}/change/").content.decode()
+    assert "SUPERSECRET" not in page and "HMAC-SECRET" not in page
+    assert "set (hidden)" in page
+
+
+def test_sync_now_refuses_an_endpoint_shared_with_another_site(p1, p2, endpoints, monkeypatch):
+    from integrations.erp import outbound
+
+    synced = []
+    monkeypatch.setattr(outbound, "polls", lambda endpoint: True)
+    monkeypatch.setattr(outbound, "sync_now", lambda endpoint: synced.append(endpoint) or {})
+    browser = Client()
+    browser.force_login(make_user("manager_p1", "manager", [p1], is_staff=True))
+    browser.post(
+        "/admin/erp/erpendpoint/",
+        {"action": "sync_now", "_selected_action": [endpoints["both"].pk, endpoints["p1"].pk]},
+    )
+    assert synced == [endpoints["p1"]]
+
+
+def test_delivery_list_and_choices_name_nothing_of_another_site(p1, p2, endpoints, relay):
+    secret = _endpoint("SECRET-P2-ERP", p2)
+    make_user("p2_erp_bot", "erp_integration", [p2])
+    services.hold_work_order(
+        make_work_order(p1, erp_number="ZP/2026/12/0001", status="released"),
+        actor=None,
+        reason="x",
+    )
+    relay()
+    browser = Client()
+    browser.force_login(make_user("manager_p1", "manager", [p1], is_staff=True))
+    listing = browser.get("/admin/erp/erpdelivery/").content.decode()
+    assert secret.name not in listing
+    form = browser.get("/admin/erp/erpendpoint/add/").content.decode()
+    assert "p2_erp_bot" not in form  # owner and account choices: accounts of their sites
+    delivery = ErpDelivery.objects.first()
+    change = browser.get(f"/admin/erp/erpdelivery/{delivery.pk}/change/").content.decode()
+    assert 'name="_save"' not in change  # a delivery is never edited
