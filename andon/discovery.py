@@ -6,6 +6,7 @@
 | ``roles`` | role permissions (imported) |
 | ``notifications`` | notification kinds and producers (imported) |
 | ``subscribers`` | outbox subscribers (imported) |
+| ``pages`` | partial templates for the core pages' slots (``mes.pages.slots``, imported) |
 | ``urls`` | ``urlpatterns``: pages, mounted at the root |
 | ``api.urls`` | ``routes`` (prefix, viewset, basename) for the API router, ``urlpatterns`` |
 | ``routing`` | ``websocket_urlpatterns`` |
@@ -23,7 +24,7 @@ from django.conf import settings
 from django.utils.module_loading import module_has_submodule
 
 # Imported at start-up, in this order: types first, then what refers to them.
-REGISTERING = ("events", "roles", "notifications", "subscribers")
+REGISTERING = ("events", "roles", "notifications", "subscribers", "pages")
 
 
 def andon_apps() -> list:

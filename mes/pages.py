@@ -2,7 +2,10 @@
 user (``visible_to``), the site of a URL, and the frame of the page (the top bar's sites).
 
 Pages read through these (or through selectors built on ``visible_to``), so another site's
-record is a 404, never a leak; they change nothing themselves: services do.
+record is a 404, never a leak; they change nothing themselves: services do. The core's pages
+have slots (:data:`slots`: ``nav``, ``home.links``, ``site.actions``, ``work_center.actions``,
+``operation.actions``, ``work_order.row_actions``, ``work_order.actions``) that other apps fill
+with partial templates from their ``pages`` module.
 """
 
 from __future__ import annotations
@@ -13,6 +16,13 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 from mes import selectors
+from mes.registry import Registry
+
+slots = Registry(
+    "page slots",
+    "Partial templates the apps add to the core's pages ({% slot name %} in mes templates).",
+    multiple=True,
+)
 
 
 def visible(request: HttpRequest, model: type[Model]) -> QuerySet:

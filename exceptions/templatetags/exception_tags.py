@@ -1,4 +1,4 @@
-"""Template helpers for the exception links in the top bar, the floor and the work order page."""
+"""Template helpers of the exception links this app adds to the core's pages (its slots)."""
 
 from django import template
 
@@ -31,19 +31,3 @@ def open_exception_count(context, site, work_order=None) -> int:
     if work_order is not None:
         tickets = tickets.open()
     return tickets.count()
-
-
-@register.simple_tag(takes_context=True)
-def unread_notification_count(context) -> int | None:
-    """The signed-in user's unread notifications (None: not signed in); one query per request."""
-    from mes.models import Notification
-
-    request = context.get("request")
-    user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated:
-        return None
-    cache = getattr(request, "_andon_unread_count", None)
-    if cache is None:
-        cache = Notification.objects.filter(user=user, read_at__isnull=True).count()
-        request._andon_unread_count = cache
-    return cache
