@@ -22,3 +22,13 @@ def management_form(prefix: str, total: int = 0, initial: int = 0) -> dict:
         f"{prefix}-MIN_NUM_FORMS": "0",
         f"{prefix}-MAX_NUM_FORMS": "1000",
     }
+
+
+def assert_admin_pages_open(client, record) -> None:
+    """The changelist, change and history pages of ``record`` answer 200 and show it."""
+    model = type(record)
+    for view, args in (("changelist", ()), ("change", (record.pk,)), ("history", (record.pk,))):
+        page = client.get(admin_url(model, view, *args))
+        assert page.status_code == 200, (model, view)
+        if view == "change":
+            assert str(record) in page.content.decode()

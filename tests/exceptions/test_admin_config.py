@@ -16,6 +16,7 @@ from exceptions.models import (
     WorkflowState,
     WorkflowTransition,
 )
+from tests.admin_helpers import assert_admin_pages_open
 from tests.exceptions.admin_common import (
     DRY_RUN,
     _management,
@@ -40,15 +41,7 @@ def test_manager_gets_every_changelist_change_and_history_page(as_manager, p1, s
         ticket,
     ]
     for record in records:
-        model = type(record)
-        changelist = as_manager.get(_url(model, "changelist"))
-        change = as_manager.get(_url(model, "change", record.pk))
-        history = as_manager.get(_url(model, "history", record.pk))
-
-        assert changelist.status_code == 200, model
-        assert change.status_code == 200, model
-        assert history.status_code == 200, model
-        assert str(record) in change.content.decode()
+        assert_admin_pages_open(as_manager, record)
     assert as_manager.get(reverse(DRY_RUN)).status_code == 200
 
 
