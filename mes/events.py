@@ -248,3 +248,9 @@ event(
     catalogue.name_fields("configuration", ("id", "label", "created", "changed", "previous")),
     "mes.services.config.save_calendar",
 )
+event(
+    "account.changed",
+    _("Account created or changed (roles, sites, active)"),
+    ("id", "username", "created", "active", "roles", "sites"),
+    "mes.services.accounts.save_account",
+)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.template.loader import render_to_string
 from django.utils.translation import gettext_lazy as _
 from guardian.admin import GuardedModelAdminMixin
@@ -32,6 +33,23 @@ class SiteAdmin(GuardedModelAdminMixin, MasterDataAdmin):
     list_filter = ("is_active",)
     search_fields = ("code", "name")
     ordering = ("code",)
+
+    def obj_perms_manage_view(self, request, object_pk):
+        # Site grants are given per account (the account admin, within what one holds);
+        # the raw object-permission pages are for superusers.
+        if not request.user.is_superuser:
+            raise PermissionDenied
+        return super().obj_perms_manage_view(request, object_pk)
+
+    def obj_perms_manage_user_view(self, request, object_pk, user_id):
+        if not request.user.is_superuser:
+            raise PermissionDenied
+        return super().obj_perms_manage_user_view(request, object_pk, user_id)
+
+    def obj_perms_manage_group_view(self, request, object_pk, group_id):
+        if not request.user.is_superuser:
+            raise PermissionDenied
+        return super().obj_perms_manage_group_view(request, object_pk, group_id)
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)

@@ -22,6 +22,9 @@ from .production import (
     WorkOrderComponent,
 )
 from .sites import Machine, Site, WorkCenter
+from .users import register_user_history
+
+register_user_history()
 
 __all__ = [
     "GLOBAL",

@@ -1,0 +1,116 @@
+"""Accounts in the admin: a manager sees and changes only the accounts of the sites they hold,
+gives only the roles they may delegate and only their own sites; superuser, staff and raw
+permissions are for superusers. Every save goes through :func:`mes.services.save_account`."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.models import Group
+from django.utils.translation import gettext_lazy as _
+
+from mes.errors import DomainError
+from mes.models import Site
+from mes.services.accounts import (
+    accounts_manageable_by,
+    grantable_roles,
+    manageable_sites,
+    save_account,
+    site_codes_of,
+)
+
+from .base import REASON_FIELD, _Refused, admin_reason, with_reason_field
+
+User = get_user_model()
+
+
+def _with_roles_and_sites(form_class, request, obj):
+    """``form_class`` with the roles and sites the signed-in user may grant, as checkboxes."""
+    actor = request.user
+    roles = forms.ModelMultipleChoiceField(
+        label=_("Roles"),
+        queryset=Group.objects.filter(name__in=grantable_roles(actor)).order_by("name"),
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        initial=list(obj.groups.all()) if obj is not None else [],
+    )
+    held = []
+    if obj is not None:
+        held = list(Site.objects.filter(code__in=site_codes_of(obj)))
+    sites = forms.ModelMultipleChoiceField(
+        label=_("Sites"),
+        queryset=manageable_sites(actor).order_by("code"),
+        widget=forms.CheckboxSelectMultiple,
+        required=not actor.is_superuser,
+        initial=held,
+        help_text=_("Where the account works (its roles apply there)."),
+    )
+    return type(form_class.__name__, (form_class,), {"roles": roles, "sites": sites})
+
+
+class AccountAdmin(UserAdmin):
+    """The stock user admin, scoped and delegating through the account service."""
+
+    MANAGER_FIELDSETS = (
+        (None, {"fields": ("username", "password")}),
+        (_("Person"), {"fields": ("first_name", "last_name", "email", "is_active")}),
+        (_("Access"), {"fields": ("roles", "sites", REASON_FIELD)}),
+    )
+    MANAGER_ADD_FIELDSETS = (
+        (None, {"fields": ("username", "password1", "password2")}),
+        (_("Access"), {"fields": ("roles", "sites", REASON_FIELD)}),
+    )
+
+    def get_queryset(self, request):
+        return accounts_manageable_by(request.user)
+
+    def get_fieldsets(self, request, obj=None):
+        if request.user.is_superuser:
+            fieldsets = [
+                (name, {**opts, "fields": [f for f in opts["fields"] if f != "groups"]})
+                for name, opts in super().get_fieldsets(request, obj)
+            ]
+            roles = (_("Roles and sites"), {"fields": ("roles", "sites", REASON_FIELD)})
+            return [*fieldsets, roles]
+        return self.MANAGER_ADD_FIELDSETS if obj is None else self.MANAGER_FIELDSETS
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        base = self.add_form if obj is None else self.form
+        kwargs["form"] = with_reason_field(_with_roles_and_sites(base, request, obj))
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        """Saved with its roles and sites in :meth:`save_related`, by the service."""
+
+    def save_related(self, request, form, formsets, change):
+        data = form.cleaned_data
+        try:
+            save_account(
+                form.instance,
+                actor=request.user,
+                reason=admin_reason(form, not change),
+                roles=data.get("roles"),
+                sites=data.get("sites"),
+            )
+        except DomainError as exc:
+            raise _Refused(exc) from exc
+        if request.user.is_superuser and "user_permissions" in form.cleaned_data:
+            form.instance.user_permissions.set(form.cleaned_data["user_permissions"])
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except _Refused as refused:
+            from django.contrib import messages
+
+            self.message_user(request, refused.message(), messages.ERROR)
+            return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser  # accounts are deactivated, not deleted
+
+
+admin.site.unregister(User)
+admin.site.register(User, AccountAdmin)
