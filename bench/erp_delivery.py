@@ -75,7 +75,7 @@ def main(argv=None) -> int:
     django.setup()
     from integrations.erp.models import ErpDelivery, ErpEndpoint
     from mes import services
-    from mes.models import WorkOrder
+    from mes.models import Site, WorkOrder
     from tests.integrations.flaky_erp import FlakyErp
 
     seeded = seed(work_orders=args.work_orders)
@@ -87,7 +87,7 @@ def main(argv=None) -> int:
     deadline = time.monotonic() + 1800
     with FlakyErp(secret, weights={"ok": 1}) as erp:
         types = ["work_order.held", "work_order.resumed"]
-        ErpEndpoint.objects.create(
+        endpoint = ErpEndpoint.objects.create(
             name="bench ERP",
             base_url=erp.url,
             hmac_secret=secret,
@@ -97,6 +97,7 @@ def main(argv=None) -> int:
                 for t in types
             },
         )
+        endpoint.sites.set(Site.objects.all())  # an endpoint serves the sites it names
         for cycle in range(args.cycles):
             for wo in orders:
                 wo = services.hold_work_order(wo, actor=None, reason=f"bench {cycle}")

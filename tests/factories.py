@@ -121,3 +121,12 @@ def make_user(username: str, role: str | None = None, sites=(), **extra) -> User
     for site in sites:
         grant_site_access(user, site)
     return User.objects.get(pk=user.pk)  # fresh: no stale permission caches
+
+
+def make_endpoint(*sites, **fields):
+    """An ERP endpoint serving ``sites`` (none given: every site there is now)."""
+    from integrations.erp.models import ErpEndpoint
+
+    endpoint = ErpEndpoint.objects.create(**fields)
+    endpoint.sites.set(sites or Site.objects.all())
+    return endpoint

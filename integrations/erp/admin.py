@@ -9,10 +9,8 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from mes.access import visible_site_ids
 from mes.admin.base import ScopedAdminMixin, ask_reason
 from mes.events import catalogue
-from mes.models import Site
 
 from . import outbound
 from .models import ErpDelivery, ErpEndpoint
@@ -58,20 +56,6 @@ class ErpEndpointForm(forms.ModelForm):
             ),
             "hmac_secret": _("Signs every request: X-Andon-Signature: t=<unix>,v1=<hex>."),
         }
-
-    user = None  # the admin binds the signed-in user (get_form)
-
-    def clean_sites(self):
-        """An endpoint serves the sites it names; naming none (every site) is for whoever
-        sees every site, so nobody sends another site's events to an address of theirs."""
-        sites = self.cleaned_data.get("sites")
-        if self.user is not None and not sites:
-            if Site.objects.exclude(pk__in=visible_site_ids(self.user)).exists():
-                raise forms.ValidationError(
-                    _("Name the sites this endpoint serves (no site means every site)."),
-                    code="sites_required",
-                )
-        return sites
 
     def clean_mapping(self):
         mapping = self.cleaned_data.get("mapping") or {}
@@ -123,10 +107,6 @@ class ErpEndpointAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
     actions = ("sync_now",)
 
     SECRETS = ("auth_value", "hmac_secret")
-
-    def get_form(self, request, obj=None, change=False, **kwargs):
-        form = super().get_form(request, obj, change, **kwargs)
-        return type(form.__name__, (form,), {"user": request.user})
 
     def has_change_permission(self, request, obj=None):
         # Read by whoever sees one of its sites; changed only by who sees all of them.

@@ -6,7 +6,7 @@ from .models import ErpEndpoint
 
 
 def seed(plant) -> None:
-    ErpEndpoint.objects.create(
+    endpoint = ErpEndpoint.objects.create(
         name="Demo ERP (pull feed)",
         adapter="pull",
         event_types=[
@@ -19,3 +19,4 @@ def seed(plant) -> None:
         account=plant.users["erp"],
         owner=plant.users["manager"],
     )
+    endpoint.sites.set(plant.sites)

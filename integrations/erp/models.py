@@ -12,24 +12,17 @@ from mes.models.access import visible_site_ids
 
 class ErpEndpointQuerySet(SiteScopedQuerySet):
     def visible_to(self, user):
-        """An endpoint serves its sites (none named: every site): whoever may see one of
-        them sees it (its deliveries of their sites, its reconciliation)."""
+        """An endpoint serves the sites it names (none: none): whoever may see one of them
+        sees it (its deliveries of their sites, its reconciliation)."""
         visible = visible_site_ids(user)
         if not visible:
             return self.none()
-        serving = self.filter(sites__in=visible).values("pk")
-        return self.filter(models.Q(pk__in=serving) | models.Q(sites__isnull=True)).distinct()
+        return self.filter(pk__in=self.filter(sites__in=visible).values("pk"))
 
     def manageable_by(self, user):
-        """Endpoints every site of which the user may see: only those may they change (an
-        endpoint of every site, only someone who sees every site)."""
+        """Endpoints every site of which the user may see: only those may they change."""
         visible = visible_site_ids(user)
-        if not visible:
-            return self.none()
-        scoped = self.visible_to(user).exclude(sites__in=Site.objects.exclude(pk__in=visible))
-        if Site.objects.exclude(pk__in=visible).exists():
-            scoped = scoped.filter(pk__in=self.filter(sites__isnull=False).values("pk"))
-        return scoped
+        return self.visible_to(user).exclude(sites__in=Site.objects.exclude(pk__in=visible))
 
 
 class ErpEndpoint(models.Model):
@@ -48,7 +41,12 @@ class ErpEndpoint(models.Model):
     hmac_secret = models.CharField(_("HMAC secret"), max_length=200, blank=True)
     event_types = models.JSONField(_("events sent"), default=list, blank=True)
     mapping = models.JSONField(_("field mapping"), default=dict, blank=True)
-    sites = models.ManyToManyField(Site, blank=True, related_name="+", verbose_name=_("sites"))
+    sites = models.ManyToManyField(
+        Site,
+        related_name="+",
+        verbose_name=_("sites"),
+        help_text=_("The sites whose events this ERP receives (and only those)."),
+    )
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,

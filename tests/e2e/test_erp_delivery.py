@@ -14,7 +14,7 @@ from celery import Celery
 
 from exceptions import services as exception_services
 from exceptions.models import ExceptionTicket, ExceptionType
-from integrations.erp.models import ErpDelivery, ErpEndpoint
+from integrations.erp.models import ErpDelivery
 from mes import services
 from mes.models import OutboxEvent
 from tests.e2e.conftest import (
@@ -24,7 +24,7 @@ from tests.e2e.conftest import (
     stop_process,
     wait_for,
 )
-from tests.factories import make_user, make_work_order
+from tests.factories import make_endpoint, make_user, make_work_order
 from tests.integrations.flaky_erp import FlakyErp
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("require_postgres")]
@@ -74,7 +74,7 @@ def test_a_thousand_events_reach_a_flaky_erp_exactly_once_in_order(erp_worker, p
     refused = orders[0].erp_number
     with FlakyErp(SECRET) as erp:
         erp.refused = {refused}
-        ErpEndpoint.objects.create(
+        make_endpoint(
             name="Generic ERP",
             base_url=erp.url,
             hmac_secret=SECRET,
@@ -148,7 +148,7 @@ def test_a_resolution_marked_for_the_erp_reaches_it_with_its_decision(erp_worker
     planner = make_user("planner_e2e", "planner", [p1])
     wo = make_work_order(p1, erp_number="ZP/2026/12/0900", status="released")
     with FlakyErp(SECRET, weights={"ok": 1}) as erp:
-        ErpEndpoint.objects.create(
+        make_endpoint(
             name="Resolutions",
             base_url=erp.url,
             hmac_secret=SECRET,

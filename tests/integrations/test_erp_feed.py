@@ -3,11 +3,11 @@
 import pytest
 
 from integrations.erp import outbound
-from integrations.erp.models import ErpDelivery, ErpEndpoint
+from integrations.erp.models import ErpDelivery
 from mes import services
 from mes.models import OutboxEvent
 from mes.outbox import relay_event
-from tests.factories import make_user, make_work_order
+from tests.factories import make_endpoint, make_user, make_work_order
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("require_postgres")]
 
@@ -23,7 +23,7 @@ def reader(p1):
 
 @pytest.fixture
 def endpoint(p1, reader):
-    ep = ErpEndpoint.objects.create(
+    ep = make_endpoint(
         name="Feed",
         adapter="pull",
         event_types=TYPES,

@@ -8,10 +8,10 @@ import pytest
 from django.test import Client
 
 from integrations.erp import outbound
-from integrations.erp.models import ErpDelivery, ErpEndpoint
+from integrations.erp.models import ErpDelivery
 from mes import services
 from mes.models import Notification, OutboxEvent
-from tests.factories import make_user, make_work_order
+from tests.factories import make_endpoint, make_user, make_work_order
 from tests.integrations.flaky_erp import FlakyErp
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("require_postgres")]
@@ -56,7 +56,7 @@ def held(p1, relay):
 
     def make(erp, **endpoint):
         owner = make_user("owner", "manager", [p1])
-        ep = ErpEndpoint.objects.create(
+        ep = make_endpoint(
             name="ERP",
             base_url=erp.url,
             hmac_secret=SECRET,
@@ -130,13 +130,13 @@ def test_backoff_grows_with_jitter_and_honours_retry_after(settings):
 
 
 def test_endpoints_get_only_their_events_and_sites(p1, p2, relay):
-    ErpEndpoint.objects.create(
-        name="P2 only", base_url="http://127.0.0.1:9/", event_types=["work_order.held"]
-    ).sites.add(p2)
-    ErpEndpoint.objects.create(
+    make_endpoint(
+        p2, name="P2 only", base_url="http://127.0.0.1:9/", event_types=["work_order.held"]
+    )
+    make_endpoint(
         name="completions", base_url="http://127.0.0.1:9/", event_types=["work_order.completed"]
     )
-    ErpEndpoint.objects.create(
+    make_endpoint(
         name="off", base_url="http://127.0.0.1:9/", event_types=["work_order.held"], is_active=False
     )
     wo = make_work_order(p1, status="released")
@@ -197,9 +197,7 @@ def test_endpoint_form_refuses_unknown_event_types_in_the_mapping(p1):
 
 
 def test_changes_the_erp_made_itself_are_not_sent_back(p1, relay):
-    ErpEndpoint.objects.create(
-        name="ERP", base_url="http://127.0.0.1:9/", event_types=["work_order.cancelled"]
-    )
+    make_endpoint(name="ERP", base_url="http://127.0.0.1:9/", event_types=["work_order.cancelled"])
     erp_account = make_user("erp", "erp_integration", [p1])
     mine = make_work_order(p1, status="planned")
     services.cancel_work_order(mine, actor=erp_account, reason="cancelled in the ERP")

@@ -8,10 +8,10 @@ from django.test import Client
 from django.utils import timezone
 
 from integrations.erp import outbound, reconciliation
-from integrations.erp.models import ErpDelivery, ErpEndpoint
+from integrations.erp.models import ErpDelivery
 from mes import services
 from mes.models import OutboxEvent
-from tests.factories import make_user, make_work_order
+from tests.factories import make_endpoint, make_user, make_work_order
 from tests.integrations.flaky_erp import FlakyErp
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("require_postgres")]
@@ -32,7 +32,7 @@ def floor(p1, p2, relay):
     at P2: ZP/E acknowledged."""
     with FlakyErp("", weights={"ok": 1}) as erp:
         erp.refused = {"ZP/C"}
-        endpoint = ErpEndpoint.objects.create(
+        endpoint = make_endpoint(
             name="ERP",
             base_url=erp.url,
             event_types=["operation.confirmed", "work_order.completed"],

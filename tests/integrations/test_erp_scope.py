@@ -25,7 +25,7 @@ def endpoints(p1, p2):
         "p1": _endpoint("P1 only", p1),
         "p2": _endpoint("P2 only", p2),
         "both": _endpoint("P1 and P2", p1, p2),
-        "all": _endpoint("every site"),
+        "none": _endpoint("no site"),
     }
 
 
@@ -35,10 +35,10 @@ def test_a_site_manager_sees_endpoints_serving_their_sites_and_changes_only_thei
     p1_manager = make_user("manager_p1", "manager", [p1], is_staff=True)
     boss = make_user("boss", "manager", [p1, p2], is_staff=True)
     visible = ErpEndpoint.objects.visible_to(p1_manager)
-    assert set(visible.values_list("name", flat=True)) == {"P1 only", "P1 and P2", "every site"}
+    assert set(visible.values_list("name", flat=True)) == {"P1 only", "P1 and P2"}
     manageable = ErpEndpoint.objects.manageable_by(p1_manager)
     assert set(manageable.values_list("name", flat=True)) == {"P1 only"}
-    everything = {"P1 only", "P2 only", "P1 and P2", "every site"}
+    everything = {"P1 only", "P2 only", "P1 and P2"}  # "no site" serves (and shows) nothing
     assert set(ErpEndpoint.objects.visible_to(boss).values_list("name", flat=True)) == everything
     assert set(ErpEndpoint.objects.manageable_by(boss).values_list("name", flat=True)) == everything
 
@@ -88,8 +88,8 @@ def test_the_reconciliation_page_offers_only_visible_endpoints(p1, p2, endpoints
     browser = Client()
     browser.force_login(p1_manager)
     page = browser.get("/erp/reconciliation/").content.decode()
-    assert "P1 only" in page and "every site" in page
-    assert "P2 only" not in page
+    assert "P1 only" in page and "P1 and P2" in page
+    assert "P2 only" not in page and "no site" not in page
     asked = browser.get("/erp/reconciliation/", {"endpoint": endpoints["p2"].pk})
     assert asked.status_code == 400  # another site's endpoint: "no such ERP endpoint"
 
@@ -111,13 +111,23 @@ def _endpoint_form(**changes):
     return data
 
 
-def test_a_site_manager_cannot_make_an_endpoint_of_every_site(p1, p2, endpoints):
-    """No sites means every site: a manager of P1 alone cannot point P2's events anywhere."""
+def test_an_endpoint_names_its_sites_and_a_manager_only_its_own(p1, p2, endpoints, relay):
+    """A manager of P1 alone cannot point P2's events anywhere (issue 12, hole 2)."""
     browser = Client()
     browser.force_login(make_user("manager_p1", "manager", [p1], is_staff=True))
     page = browser.post("/admin/erp/erpendpoint/add/", _endpoint_form())
     assert page.status_code == 200
-    assert "Name the sites this endpoint serves" in page.content.decode()
+    assert "This field is required" in page.content.decode()
+    p2_choice = browser.post("/admin/erp/erpendpoint/add/", _endpoint_form(sites=[str(p2.pk)]))
+    assert p2_choice.status_code == 200
+    assert not ErpEndpoint.objects.filter(name="Mine").exists()
+    # an endpoint without sites (made before, or by a script) receives nothing at all
+    services.hold_work_order(
+        make_work_order(p2, erp_number="FA26-004501", status="released"), actor=None, reason="x"
+    )
+    relay()
+    assert not ErpDelivery.objects.filter(endpoint=endpoints["none"]).exists()
+    assert ErpDelivery.objects.filter(endpoint=endpoints["p2"]).exists()
     assert not ErpEndpoint.objects.filter(name="Mine").exists()
     own = endpoints["p1"]
     browser.post(f"/admin/erp/erpendpoint/{own.pk}/change/", _endpoint_form(name=own.name))

@@ -10,10 +10,10 @@ from django.test import Client
 from exceptions.models import ExceptionTicket
 from integrations.erp import outbound, tasks
 from integrations.erp.admin import ErpEndpointForm
-from integrations.erp.models import ErpDelivery, ErpEndpoint
+from integrations.erp.models import ErpDelivery
 from mes import services
 from mes.models import Item, WorkOrder
-from tests.factories import WorkCenterFactory, make_user
+from tests.factories import WorkCenterFactory, make_endpoint, make_user
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("require_postgres")]
 
@@ -38,7 +38,7 @@ def plant(p1):
 @pytest.fixture
 def endpoint(tryton, plant):
     erp, manager, _supervisor = plant
-    return ErpEndpoint.objects.create(
+    return make_endpoint(
         name="Tryton",
         adapter="tryton",
         base_url=tryton.url,
@@ -195,7 +195,7 @@ def test_a_wrong_key_fails_the_sync_visibly(tryton, endpoint, plant):
 
 def test_the_periodic_task_syncs_every_polling_endpoint(tryton, endpoint):
     production = tryton.create_production(1, DUE)
-    ErpEndpoint.objects.create(name="push", base_url="http://127.0.0.1:9/")
+    make_endpoint(name="push", base_url="http://127.0.0.1:9/")
     assert tasks.sync_polling_endpoints() == 1
     assert WorkOrder.objects.filter(erp_number=production["number"]).exists()
 
@@ -207,10 +207,11 @@ def test_sync_now_needs_the_change_permission(tryton, endpoint, p1):
     assert not WorkOrder.objects.exists()
 
 
-def test_the_endpoint_form_checks_the_tryton_options(plant):
+def test_the_endpoint_form_checks_the_tryton_options(plant, p1):
     erp, _manager, _supervisor = plant
     base = {
         "name": "Tryton",
+        "sites": [str(p1.pk)],
         "adapter": "tryton",
         "base_url": "http://127.0.0.1:8000/tryton/",
         "auth_header": "Authorization",

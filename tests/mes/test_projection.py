@@ -6,11 +6,11 @@ from decimal import Decimal
 import pytest
 import time_machine
 
-from integrations.erp.models import ErpDelivery, ErpEndpoint
+from integrations.erp.models import ErpDelivery
 from mes import projection, services
 from mes.models import OutboxEvent, WorkingCalendar
 from mes.services import reproject_work_order
-from tests.factories import make_work_order
+from tests.factories import make_endpoint, make_work_order
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("require_postgres")]
 
@@ -54,7 +54,7 @@ def test_a_calendar_change_moves_the_projections_of_the_sites_open_orders(p1, re
 
 
 def test_moves_beyond_the_tolerance_are_announced_and_sent_to_the_erp(p1, relay):
-    ErpEndpoint.objects.create(
+    make_endpoint(
         name="ERP",
         adapter="pull",
         event_types=["work_order.projection_moved"],

@@ -34,9 +34,8 @@ def endpoints_for(event: OutboxEvent) -> list[ErpEndpoint]:
     for endpoint in ErpEndpoint.objects.filter(is_active=True).prefetch_related("sites"):
         if event.type not in (endpoint.event_types or []):
             continue
-        sites = {s.pk for s in endpoint.sites.all()}
-        if sites and event.site_id not in sites:
-            continue
+        if event.site_id not in {s.pk for s in endpoint.sites.all()}:
+            continue  # an endpoint serves the sites it names, and no site means none
         wanted.append(endpoint)
     return wanted
 
