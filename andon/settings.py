@@ -246,6 +246,9 @@ ANDON_ATTACHMENT_TYPES = env.list(
 )
 # ERP delivery: first retry after about this many seconds, doubling up to 10 minutes.
 ANDON_ERP_BACKOFF = env.float("ERP_BACKOFF_SECONDS", default=2.0)
+# ERP endpoints never call this machine or a private network, except the hosts and networks
+# listed here (e.g. "erp.plant.local,10.20.0.0/16"): integrations.erp.destinations.
+ANDON_ERP_ALLOWED_HOSTS = env.list("ERP_ALLOWED_HOSTS", default=[])
 # Extra modules imported at start-up that register outbox subscribers (plug-ins, test probes).
 ANDON_SUBSCRIBER_MODULES = env.list("ANDON_SUBSCRIBER_MODULES", default=[])
 

@@ -58,6 +58,7 @@ def main(argv=None) -> int:
             "CELERY_QUEUE": queue,
             "CHANNEL_PREFIX": f"erpout{secrets.token_hex(3)}",
             "LOG_LEVEL": "WARNING",
+            "ERP_ALLOWED_HOSTS": "127.0.0.1",  # the stand-in ERP listens on this machine
             "PYTHONPATH": str(ROOT),
         }
     )

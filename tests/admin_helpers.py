@@ -32,3 +32,30 @@ def assert_admin_pages_open(client, record) -> None:
         assert page.status_code == 200, (model, view)
         if view == "change":
             assert str(record) in page.content.decode()
+
+
+def endpoint_form(endpoint=None, **changes) -> dict:
+    """The ERP endpoint admin form's data: ``endpoint``'s values (a new REST endpoint when
+    None; secrets left blank, which keeps them), with ``changes``."""
+    data = {
+        "name": "Mine",
+        "adapter": "rest",
+        "base_url": "https://93.184.215.14/hook",  # public: the address is not the point here
+        "auth_header": "Authorization",
+        "auth_value": "",
+        "hmac_secret": "",
+        "event_types": ["work_order.held"],
+        "mapping": "{}",
+        "options": "{}",
+        "max_attempts": "8",
+        "timeout_seconds": "10",
+        "is_active": "on",
+    }
+    if endpoint is not None:
+        data.update(
+            name=endpoint.name,
+            base_url=endpoint.base_url,
+            sites=[str(s.pk) for s in endpoint.sites.all()],
+        )
+    data.update(changes)
+    return data

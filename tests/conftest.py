@@ -7,6 +7,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
+from django.conf import settings as django_settings
 from django.db import connection
 from rest_framework.test import APIClient
 
@@ -20,6 +21,11 @@ REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 # Tests run Celery tasks in-process unless a test starts a real worker.
 celery_app.conf.task_always_eager = True
+
+# The tests' stand-in ERPs listen on this machine, which production refuses unless allowed
+# (integrations.erp.destinations); the processes the e2e tests start inherit the setting.
+os.environ.setdefault("ERP_ALLOWED_HOSTS", "127.0.0.1,localhost")
+django_settings.ANDON_ERP_ALLOWED_HOSTS = os.environ["ERP_ALLOWED_HOSTS"].split(",")
 
 
 def _service_missing(reason: str):

@@ -9,14 +9,31 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from mes.admin.base import ScopedAdminMixin, ask_reason
+from mes.admin.base import ConfigAdmin, ScopedAdminMixin, ask_reason
+from mes.admin.secrets import SecretField, SecretFormMixin
 from mes.events import catalogue
 
 from . import outbound
 from .models import ErpDelivery, ErpEndpoint
+from .services import SECRETS, save_endpoint
 
 
-class ErpEndpointForm(forms.ModelForm):
+class ErpEndpointForm(SecretFormMixin, forms.ModelForm):
+    SECRETS = SECRETS
+
+    auth_value = SecretField(
+        label=_("auth value"),
+        max_length=500,
+        help_text=_("Sent in the auth header. Write-only: never shown once saved."),
+    )
+    hmac_secret = SecretField(
+        label=_("HMAC secret"),
+        max_length=200,
+        help_text=_(
+            "Signs every request: X-Andon-Signature: t=<unix>,v1=<hex>. Write-only: never "
+            "shown once saved."
+        ),
+    )
     adapter = forms.ChoiceField(label=_("adapter"), choices=outbound.adapter_choices)
     base_url = forms.URLField(label=_("base URL"), required=False, assume_scheme="https")
     event_types = forms.MultipleChoiceField(
@@ -45,7 +62,6 @@ class ErpEndpointForm(forms.ModelForm):
             "timeout_seconds",
             "is_active",
         ]
-        widgets = {"auth_value": forms.PasswordInput(render_value=True)}
         help_texts = {
             "mapping": _(
                 'Per event type, the JSON the ERP receives: {"operation.confirmed": '
@@ -54,7 +70,6 @@ class ErpEndpointForm(forms.ModelForm):
                 "event.occurred_at, event.site, payload.…). A type without a template gets "
                 "the event as it is."
             ),
-            "hmac_secret": _("Signs every request: X-Andon-Signature: t=<unix>,v1=<hex>."),
         }
 
     def clean_mapping(self):
@@ -97,8 +112,11 @@ class ErpEndpointForm(forms.ModelForm):
 
 
 @admin.register(ErpEndpoint)
-class ErpEndpointAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
+class ErpEndpointAdmin(ConfigAdmin):
+    """Endpoints, saved by :func:`integrations.erp.services.save_endpoint`."""
+
     form = ErpEndpointForm
+    save_service = staticmethod(save_endpoint)
     list_display = ("name", "adapter", "base_url", "is_active", "owner")
     list_filter = ("adapter", "is_active")
     search_fields = ("name", "base_url")
@@ -106,7 +124,13 @@ class ErpEndpointAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
     readonly_fields = ("feed_acknowledged", "synced_at", "sync_summary")
     actions = ("sync_now",)
 
-    SECRETS = ("auth_value", "hmac_secret")
+    SECRETS = SECRETS
+
+    def m2m_callbacks(self, request, form, change) -> list:
+        return []  # its one many-to-many, the sites, the service sets and checks
+
+    def service_arguments(self, request, form) -> dict:
+        return {"sites": form.cleaned_data.get("sites")}
 
     def has_change_permission(self, request, obj=None):
         # Read by whoever sees one of its sites; changed only by who sees all of them.

@@ -1,6 +1,7 @@
 """ERP endpoints: where outcomes go, and who may speak for the ERP."""
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -8,6 +9,8 @@ from simple_history.models import HistoricalRecords
 
 from mes.models import HistoryAuditFields, OutboxEvent, Site, SiteScopedQuerySet, WorkOrder
 from mes.models.access import visible_site_ids
+
+from .destinations import UnsafeDestination, check_destination
 
 
 class ErpEndpointQuerySet(SiteScopedQuerySet):
@@ -83,8 +86,11 @@ class ErpEndpoint(models.Model):
     sync_summary = models.JSONField(_("last sync result"), default=dict, blank=True)
 
     objects = ErpEndpointQuerySet.as_manager()
+    # Secrets never reach the history (nor pages, events or logs): that they changed does.
     history = HistoricalRecords(
-        bases=[HistoryAuditFields], excluded_fields=["auth_value", "synced_at", "sync_summary"]
+        bases=[HistoryAuditFields],
+        excluded_fields=["auth_value", "hmac_secret", "synced_at", "sync_summary"],
+        m2m_fields=["sites"],
     )
 
     class Meta:
@@ -98,6 +104,13 @@ class ErpEndpoint(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        if self.base_url:
+            try:
+                check_destination(self.base_url)
+            except UnsafeDestination as exc:
+                raise ValidationError({"base_url": str(exc)}) from None
 
 
 class ErpDelivery(models.Model):

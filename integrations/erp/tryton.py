@@ -46,6 +46,7 @@ from mes.choices import ItemKind, Unit
 from mes.models import Item, Site, WorkOrder
 
 from . import inbound
+from .destinations import UnsafeDestination, check_destination, excerpt
 from .models import ErpDelivery, ErpEndpoint
 from .outbound.adapters import RETRY_STATUSES, Outcome, SyncFailed, record_sync
 
@@ -128,6 +129,10 @@ class TrytonRest:
 
         if not endpoint.base_url:
             raise TrytonError(_("The Tryton endpoint has no URL."))
+        try:
+            check_destination(endpoint.base_url)
+        except UnsafeDestination as exc:
+            raise TrytonError(str(exc)) from exc
         self.base = endpoint.base_url.rstrip("/") + "/rest/model"
         key = endpoint.auth_value
         headers = {"Content-Type": "application/json"}
@@ -156,13 +161,13 @@ class TrytonRest:
         except httpx.HTTPError as exc:
             raise TrytonError(f"{type(exc).__name__}: {exc}", retry=True) from exc
         if response.status_code >= 400:
-            message = response.text[:500]
+            message = excerpt(response.text, 200)
             try:
                 data = loads(response.text)
                 message = data.get("message") or message
                 if data.get("description"):
                     message = f"{message} ({data['description']})"
-            except ValueError:
+            except (ValueError, AttributeError):  # not JSON, or not an object
                 pass
             raise TrytonError(
                 f"HTTP {response.status_code}: {message}",
@@ -379,8 +384,8 @@ class TrytonAdapter:
                 else:
                     result = _cancel(tryton, production)
         except TrytonError as exc:
-            return Outcome(False, status=exc.status, error=str(exc)[:1000], retry=exc.retry)
-        return Outcome(True, status=200, response=dumps(result)[:2000])
+            return Outcome(False, status=exc.status, error=excerpt(str(exc)), retry=exc.retry)
+        return Outcome(True, status=200, response=excerpt(dumps(result)))
 
 
 def _find(tryton: TrytonRest, number) -> dict:

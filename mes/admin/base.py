@@ -274,6 +274,10 @@ class ConfigAdmin(ServiceAdmin):
     def m2m_callbacks(self, request, form, change) -> list:
         return [form.save_m2m]
 
+    def service_arguments(self, request, form) -> dict:
+        """More keyword arguments for ``save_service`` (what it checks itself)."""
+        return {}
+
     def save_related(self, request, form, formsets, change):
         children, removed, after_children = [], [], []
         for formset in formsets:
@@ -289,6 +293,7 @@ class ConfigAdmin(ServiceAdmin):
                 removed=removed,
                 after_save=self.m2m_callbacks(request, form, change),
                 after_children=after_children,
+                **self.service_arguments(request, form),
             )
         except DomainError as exc:
             raise self.refused(exc, form.instance) from exc

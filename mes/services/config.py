@@ -61,14 +61,16 @@ def save_configuration(
     removed: Iterable[Model] = (),
     after_save: Iterable[Callable[[], None]] = (),
     after_children: Iterable[Callable[[], None]] = (),
+    secrets: Iterable[str] = (),
 ) -> Model:
     """Save ``obj`` (created or changed) with the rows edited with it: ``children`` saved,
     ``removed`` deleted, each with a history row; ``after_save`` runs once ``obj`` has its id
     (a form's many-to-many), ``after_children`` once the children have theirs. All in one
     transaction that ends with one ``event_type`` event: ``{"id", "label", "created",
-    "changed": [fields], "previous": {field: value before}}``."""
+    "changed": [fields], "previous": {field: value before}}``. A field in ``secrets`` is
+    named when it changed, its value never."""
     model = type(obj)
-    children, removed = list(children), list(removed)
+    children, removed, secrets = list(children), list(removed), set(secrets)
     created = obj.pk is None
     authorize(actor, _perm(model, "add" if created else "change"), site)
     for child in children:
@@ -109,7 +111,7 @@ def save_configuration(
                 "label": str(obj)[:200],
                 "created": created,
                 "changed": changed,
-                "previous": {k: previous[k] for k in changed if k in previous},
+                "previous": {k: previous[k] for k in changed if k in previous and k not in secrets},
             },
         )
     return obj

@@ -46,6 +46,7 @@ class FlakyErp:
         self.bad_signatures = 0
         self.sequence_by_work_order: dict = defaultdict(list)
         self.refused: set[str] = set()  # work orders whose events are refused with 422
+        self.answer: bytes | None = None  # the body of every answer, if set
         self.server = _QuietServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -120,7 +121,7 @@ class FlakyErp:
                     "throttle": (429, {"Retry-After": "0"}),
                     "refuse": (422, {}),
                 }[outcome]
-                answer = json.dumps({"status": outcome}).encode()
+                answer = erp.answer or json.dumps({"status": outcome}).encode()
                 self.send_response(status)
                 for name, value in {"Content-Type": "application/json", **extra}.items():
                     self.send_header(name, value)

@@ -6,6 +6,7 @@ from django.test import Client
 
 from integrations.erp.models import ErpDelivery, ErpEndpoint
 from mes import services
+from tests.admin_helpers import endpoint_form
 from tests.factories import make_user, make_work_order
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("require_postgres")]
@@ -94,31 +95,14 @@ def test_the_reconciliation_page_offers_only_visible_endpoints(p1, p2, endpoints
     assert asked.status_code == 400  # another site's endpoint: "no such ERP endpoint"
 
 
-def _endpoint_form(**changes):
-    data = {
-        "name": "Mine",
-        "adapter": "rest",
-        "base_url": "https://evil.example/hook",
-        "auth_header": "Authorization",
-        "event_types": ["work_order.held"],
-        "mapping": "{}",
-        "options": "{}",
-        "max_attempts": "8",
-        "timeout_seconds": "10",
-        "is_active": "on",
-    }
-    data.update(changes)
-    return data
-
-
 def test_an_endpoint_names_its_sites_and_a_manager_only_its_own(p1, p2, endpoints, relay):
     """A manager of P1 alone cannot point P2's events anywhere (issue 12, hole 2)."""
     browser = Client()
     browser.force_login(make_user("manager_p1", "manager", [p1], is_staff=True))
-    page = browser.post("/admin/erp/erpendpoint/add/", _endpoint_form())
+    page = browser.post("/admin/erp/erpendpoint/add/", endpoint_form())
     assert page.status_code == 200
     assert "This field is required" in page.content.decode()
-    p2_choice = browser.post("/admin/erp/erpendpoint/add/", _endpoint_form(sites=[str(p2.pk)]))
+    p2_choice = browser.post("/admin/erp/erpendpoint/add/", endpoint_form(sites=[str(p2.pk)]))
     assert p2_choice.status_code == 200
     assert not ErpEndpoint.objects.filter(name="Mine").exists()
     # an endpoint without sites (made before, or by a script) receives nothing at all
@@ -130,10 +114,10 @@ def test_an_endpoint_names_its_sites_and_a_manager_only_its_own(p1, p2, endpoint
     assert ErpDelivery.objects.filter(endpoint=endpoints["p2"]).exists()
     assert not ErpEndpoint.objects.filter(name="Mine").exists()
     own = endpoints["p1"]
-    browser.post(f"/admin/erp/erpendpoint/{own.pk}/change/", _endpoint_form(name=own.name))
+    browser.post(f"/admin/erp/erpendpoint/{own.pk}/change/", endpoint_form(name=own.name))
     assert list(own.sites.values_list("code", flat=True)) == ["P1"]
     # naming their own site is fine
-    done = browser.post("/admin/erp/erpendpoint/add/", _endpoint_form(sites=[str(p1.pk)]))
+    done = browser.post("/admin/erp/erpendpoint/add/", endpoint_form(sites=[str(p1.pk)]))
     assert done.status_code == 302
     assert list(ErpEndpoint.objects.get(name="Mine").sites.all()) == [p1]
 

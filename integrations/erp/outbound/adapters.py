@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy
 
 from mes.registry import Registry
 
+from ..destinations import UnsafeDestination, check_destination, excerpt
 from ..models import ErpDelivery, ErpEndpoint
 from .rendering import signature
 
@@ -52,19 +53,23 @@ class RestAdapter:
         if endpoint.auth_value:
             headers[endpoint.auth_header or "Authorization"] = endpoint.auth_value
         try:
+            check_destination(endpoint.base_url)
+        except UnsafeDestination as exc:
+            return Outcome(False, error=str(exc))  # not retried: the endpoint must change
+        try:
             response = _client().post(
                 endpoint.base_url, content=data, headers=headers, timeout=endpoint.timeout_seconds
             )
         except httpx.HTTPError as exc:
-            return Outcome(False, error=f"{type(exc).__name__}: {exc}"[:1000], retry=True)
-        text = response.text[:2000]
+            return Outcome(False, error=excerpt(f"{type(exc).__name__}: {exc}"), retry=True)
+        text = excerpt(response.text)
         if 200 <= response.status_code < 300:
             return Outcome(True, status=response.status_code, response=text)
         retry = response.status_code in RETRY_STATUSES or response.status_code >= 500
         return Outcome(
             False,
             status=response.status_code,
-            error=f"HTTP {response.status_code}: {text[:500]}",
+            error=f"HTTP {response.status_code}: {excerpt(response.text, 200)}",
             retry=retry,
             retry_after=_retry_after(response.headers.get("Retry-After")),
             response=text,
@@ -141,7 +146,7 @@ def sync_now(endpoint: ErpEndpoint) -> dict:
     try:
         return adapters[endpoint.adapter].sync(endpoint)
     except SyncFailed as exc:
-        record_sync(endpoint, {"error": str(exc)[:1000]})
+        record_sync(endpoint, {"error": excerpt(str(exc))})
         raise
 
 

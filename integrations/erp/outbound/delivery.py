@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from mes.events import catalogue
 from mes.models import OutboxDelivery, OutboxEvent
 
+from ..destinations import excerpt
 from ..models import ErpDelivery, ErpEndpoint
 from .adapters import Outcome, adapters, pushes
 from .rendering import body_for
@@ -180,7 +181,7 @@ def attempt(endpoint: ErpEndpoint, delivery: ErpDelivery) -> None:
             outcome = adapter.deliver(endpoint, delivery, body_for(endpoint, delivery.event))
         except Exception as exc:  # a bug in an adapter or a mapping: keep the worker alive
             log.exception("ERP adapter %s failed on delivery %s", endpoint.adapter, delivery.pk)
-            outcome = Outcome(False, error=f"{type(exc).__name__}: {exc}"[:1000], retry=True)
+            outcome = Outcome(False, error=excerpt(f"{type(exc).__name__}: {exc}"), retry=True)
     delivery.last_status = outcome.status
     delivery.response_body = outcome.response
     if outcome.delivered:
