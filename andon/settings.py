@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "guardian",
     "simple_history",
     "django_celery_beat",
+    "axes",
 ]
 # Andon's own apps, in dependency order: each contributes its pages, API routes, websocket
 # routes, admin, events, subscribers, notifications, roles, periodic tasks and demo data
@@ -64,6 +65,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last: answers a locked-out sign-in (django-axes) with the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "andon.urls"
@@ -97,6 +100,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [
+    # First: refuses a sign-in while its user is locked out from that address.
+    "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -106,6 +111,21 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Brute force (django-axes): after LOGIN_FAILURE_LIMIT wrong passwords for one user from one
+# address, that user is refused from that address for LOGIN_COOLOFF_MINUTES. Per user *and*
+# address: a guesser cannot lock out a whole shift behind the plant's NAT, nor one user from
+# everywhere. Attempts are kept in the database; `manage.py axes_reset_username NAME` unlocks.
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_ENABLE_ADMIN = False  # attempts name users of every site: not a manager's page
+AXES_VERBOSE = False
+AXES_CLIENT_IP_CALLABLE = "mes.middleware.client_address"
+# Behind reverse proxies: how many of them append to X-Forwarded-For (0: the peer address is
+# the client's; a client-sent X-Forwarded-For is then ignored).
+ANDON_TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -159,6 +179,10 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "mes.api.errors.json_exception_handler",
+    # Views that hand out credentials (tokens, websocket tickets) name a scope here.
+    "DEFAULT_THROTTLE_RATES": {
+        "credentials": env.str("CREDENTIALS_THROTTLE", default="20/min"),
+    },
     "NON_FIELD_ERRORS_KEY": "non_field_errors",
 }
 SPECTACULAR_SETTINGS = {
@@ -261,5 +285,6 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "celery.app.trace": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},
     },
 }

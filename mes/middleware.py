@@ -1,23 +1,49 @@
-"""Request id: stamped on every history row written while serving the request."""
+"""Request id: stamped on every history row written while serving the request; and the
+client's address as far as it can be trusted."""
 
+import ipaddress
+import re
 import uuid
 from contextvars import ContextVar
 
+from django.conf import settings
+
 _request_id: ContextVar[str] = ContextVar("andon_request_id", default="")
+# What a proxy or client may send as its request id: short, printable, no separators that
+# would split a log line.
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:@+/=-]{1,64}")
 
 
 def current_request_id() -> str:
     return _request_id.get()
 
 
+def client_address(request) -> str | None:
+    """The client's IP address: the peer's, or with ``TRUSTED_PROXY_COUNT`` proxies in front
+    the address the outermost trusted proxy saw (X-Forwarded-For read from the right, so a
+    client cannot choose its own). ``None`` when that is not an IP address."""
+    address = request.META.get("REMOTE_ADDR", "")
+    proxies = settings.ANDON_TRUSTED_PROXY_COUNT
+    if proxies:
+        hops = [h.strip() for h in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+        hops = [h for h in hops if h]
+        if len(hops) >= proxies:
+            address = hops[-proxies]
+    try:
+        return str(ipaddress.ip_address(address))
+    except ValueError:
+        return None
+
+
 class RequestIdMiddleware:
-    """Take ``X-Request-ID`` from the client or make one; echo it in the response."""
+    """Take ``X-Request-ID`` from the client when it is a sane id, else make one; echo it."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        rid = (request.headers.get("X-Request-ID") or uuid.uuid4().hex)[:64]
+        given = request.headers.get("X-Request-ID", "")
+        rid = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
         token = _request_id.set(rid)
         try:
             response = self.get_response(request)
