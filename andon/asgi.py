@@ -1,7 +1,7 @@
 """ASGI entry point: HTTP through Django, websockets through the apps' Channels consumers.
 
 Websockets pass the origin check (cross-site browsers refused; clients without ``Origin`` let
-in), then session or token authentication, then the routes every app contributes in its
+in), then session, ticket or token authentication, then the routes every app contributes in its
 ``routing`` module (:mod:`andon.routing`).
 """
 
@@ -16,12 +16,12 @@ django_asgi_app = get_asgi_application()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from andon.routing import websocket_urlpatterns  # noqa: E402
-from mes.ws_auth import TokenOrSessionAuth, allowed_origins  # noqa: E402
+from mes.ws_auth import CredentialOrSessionAuth, allowed_origins  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": allowed_origins(TokenOrSessionAuth(URLRouter(websocket_urlpatterns))),
+        "websocket": allowed_origins(CredentialOrSessionAuth(URLRouter(websocket_urlpatterns))),
     }
 )
 

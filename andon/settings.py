@@ -36,7 +36,6 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -170,7 +169,7 @@ X_FRAME_OPTIONS = "DENY"
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: an anonymous request is answered 401 with `WWW-Authenticate: Token`.
-        "rest_framework.authentication.TokenAuthentication",
+        "mes.api.auth.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["mes.api.permissions.RolePermission"],
@@ -211,6 +210,15 @@ SPECTACULAR_SETTINGS = {
 
 # --- Redis: channel layer and Celery broker ---------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
+# One cache for every process (throttles, counters of wrong tokens): Redis when there is one.
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": env.str("CHANNEL_PREFIX", default="andon"),
+        }
+    }
 
 
 def redis_channel_layer(url: str, prefix: str = "asgi") -> dict:
@@ -273,6 +281,9 @@ ANDON_ERP_BACKOFF = env.float("ERP_BACKOFF_SECONDS", default=2.0)
 # ERP endpoints never call this machine or a private network, except the hosts and networks
 # listed here (e.g. "erp.plant.local,10.20.0.0/16"): integrations.erp.destinations.
 ANDON_ERP_ALLOWED_HOSTS = env.list("ERP_ALLOWED_HOSTS", default=[])
+# API tokens: the longest a token may live, and wrong keys a minute per address before 429.
+ANDON_TOKEN_MAX_DAYS = env.int("TOKEN_MAX_DAYS", default=90)
+ANDON_TOKEN_FAILURE_LIMIT = env.int("TOKEN_FAILURE_LIMIT", default=30)
 # Extra modules imported at start-up that register outbox subscribers (plug-ins, test probes).
 ANDON_SUBSCRIBER_MODULES = env.list("ANDON_SUBSCRIBER_MODULES", default=[])
 

@@ -55,12 +55,12 @@ def seed(work_orders: int) -> dict:
 
     from django.contrib.auth.models import Group, User
     from django.db import connection
-    from rest_framework.authtoken.models import Token
 
     from bench.urls import CEILING_DDL
     from mes import services
     from mes.access import grant_site_access
     from mes.models import Item, Site, WorkCenter
+    from mes.services.tokens import create_token
 
     site = services.save_master_record(
         Site(code=SITE, name="Bench plant", timezone="Europe/Warsaw"), actor=None, reason="bench"
@@ -100,10 +100,10 @@ def seed(work_orders: int) -> dict:
     user = User.objects.create_user("bench_supervisor", password=secrets.token_urlsafe(16))
     user.groups.add(Group.objects.get(name="supervisor"))
     grant_site_access(user, site)
-    token = Token.objects.create(user=user)
+    _token, key = create_token(user, actor=None, name="bench")
     with connection.cursor() as cursor:
         cursor.execute(CEILING_DDL)
-    return {"token": token.key, "work_orders": numbers}
+    return {"token": key, "work_orders": numbers}
 
 
 def outbox_state() -> dict:

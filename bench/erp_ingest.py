@@ -153,11 +153,11 @@ def copy_ceiling(url: str, orders: list[dict], batch: int) -> float:
 
 def setup_erp_account() -> str:
     from django.contrib.auth.models import Group, User
-    from rest_framework.authtoken.models import Token
 
     from mes import services
     from mes.access import grant_site_access
     from mes.models import Site
+    from mes.services.tokens import create_token
 
     user = User.objects.create_user("bench_erp", password=secrets.token_urlsafe(16))
     user.groups.add(Group.objects.get(name="erp_integration"))
@@ -168,7 +168,7 @@ def setup_erp_account() -> str:
             reason="bench",
         )
         grant_site_access(user, row)
-    return Token.objects.create(user=user).key
+    return create_token(user, actor=None, name="bench")[1]
 
 
 def main(argv=None) -> int:

@@ -4,10 +4,11 @@ Run by ``make bench`` after ``run.py``. It recreates ``andon_bench``, seeds P1, 
 who raises and 500 planners of P1 (the default rule notifies planners of every shortage), and
 starts uvicorn (one process) and a Celery worker on the Redis channel layer and broker, as in
 production. For each client count N it connects N planners to ``/ws/notifications/`` (token in
-the query string), raises ``--raises`` shortages one after another over REST and records, for
-every client, the time from sending the POST to receiving that ticket's ``raised`` push. The
-path measured is the whole one: request, commit, outbox relay through Redis to the worker,
-rule engine, notification rows for all N recipients, ``group_send`` through Redis, websocket.
+the Authorization header), raises ``--raises`` shortages one after another over REST and
+records, for every client, the time from sending the POST to receiving that ticket's
+``raised`` push. The path measured is the whole one: request, commit, outbox relay through
+Redis to the worker, rule engine, notification rows for all N recipients, ``group_send``
+through Redis, websocket.
 Results: stdout and ``bench/results/push-latest.json``.
 """
 
@@ -41,11 +42,14 @@ from tests.processes import free_port, server_argv, worker_argv  # noqa: E402
 
 def planners(count: int) -> list[str]:
     """``count`` planners of P1 with API tokens (bulk: no password hashing)."""
+    from datetime import timedelta
+
     from django.contrib.auth.models import Group, User
-    from rest_framework.authtoken.models import Token
+    from django.utils import timezone
 
     from mes.access import grant_site_access
-    from mes.models import Site
+    from mes.models import ApiToken, Site
+    from mes.models.tokens import digest_of, new_key
 
     crew = Group.objects.create(name="bench_p1_crew")
     grant_site_access(crew, Site.objects.get(code=SITE))
@@ -57,8 +61,16 @@ def planners(count: int) -> list[str]:
     through.objects.bulk_create(
         [through(user_id=u.pk, group_id=g.pk) for u in users for g in (planner, crew)]
     )
-    tokens = Token.objects.bulk_create([Token(user=u, key=Token.generate_key()) for u in users])
-    return [t.key for t in tokens]
+    # Straight rows, not the service (thousands of tokens; no events needed for a bench).
+    keys = [new_key() for _ in users]
+    expires = timezone.now() + timedelta(days=1)
+    ApiToken.objects.bulk_create(
+        [
+            ApiToken(user=u, name="bench", prefix=k[:12], digest=digest_of(k), expires_at=expires)
+            for u, k in zip(users, keys, strict=True)
+        ]
+    )
+    return keys
 
 
 def keep_planners(count: int) -> None:
@@ -84,7 +96,11 @@ async def scenario(ws_base, api_base, headers, tokens, orders, raises, timeout) 
 
     clients = []
     for key in tokens:
-        ws = await websockets.connect(f"{ws_base}/ws/notifications/?token={key}", max_queue=None)
+        ws = await websockets.connect(
+            f"{ws_base}/ws/notifications/",
+            additional_headers={"Authorization": f"Token {key}"},
+            max_queue=None,
+        )
         hello = json.loads(await asyncio.wait_for(ws.recv(), timeout))
         assert hello["type"] == "hello", hello
         clients.append(ws)

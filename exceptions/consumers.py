@@ -22,7 +22,9 @@ def board_group(site_id: int) -> str:
 
 class BoardConsumer(SignedInConsumer):
     """Same authentication and refusal rules as :class:`~mes.consumers.SignedInConsumer`;
-    additionally refuses users who cannot access the site."""
+    additionally refuses users who cannot access the site, and closes when they lose it."""
+
+    site_id: int | None = None
 
     async def connect(self):
         user = self.signed_in_user()
@@ -34,6 +36,7 @@ class BoardConsumer(SignedInConsumer):
         if site_id is None:
             await self.close(code=NOT_FOUND)
             return
+        self.site_id = site_id
         await self.join(user, board_group(site_id))
         await self.accept()
         await self.send_json({"type": "hello", "site": site_code})
@@ -49,6 +52,10 @@ class BoardConsumer(SignedInConsumer):
                 "number": event.get("number"),
             }
         )
+
+    def allowed_here(self, user) -> bool:
+        """The user still has the site (a revoked grant closes the board at once)."""
+        return can_access_site(user, self.site_id)
 
     @database_sync_to_async
     def _site_id(self, user, code: str) -> int | None:

@@ -9,8 +9,9 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.contrib.auth import get_user_model
 from django.db.models import Count, Max, Q
 
-from mes.models import Notification
+from mes.models import ApiToken, Notification
 from mes.notifications import session_group, user_group
+from mes.services.tokens import account_usable, limit_to_token, token_still_usable
 
 UNAUTHORIZED = 4401  # websocket close code: not signed in, or no longer allowed
 RECHECK_SECONDS = 30  # how stale "the user is still active" may be when a push goes out
@@ -18,9 +19,12 @@ RECHECK_SECONDS = 30  # how stale "the user is still active" may be when a push 
 
 class SignedInConsumer(AsyncJsonWebsocketConsumer):
     """Base of every Andon websocket: refuses anonymous and inactive users before the handshake,
-    joins ``session.<user id>`` so a deactivation closes it at once, and re-checks the user on
-    every client message (always) and on pushes (at most every ``RECHECK_SECONDS``: a fan-out
-    to hundreds of sockets must not cost hundreds of queries)."""
+    joins ``session.<user id>`` so that a deactivation, a revoked token or a lost site closes
+    it at once (:func:`mes.notifications.revoke_sessions`), and re-checks on every client
+    message (always) and on pushes (at most every ``RECHECK_SECONDS``: a fan-out to hundreds
+    of sockets must not cost hundreds of queries). What is re-checked: the account is active,
+    the token the socket was opened with (if any) is still usable, and :meth:`allowed_here`
+    (a subclass's own condition, e.g. the board's site) still holds."""
 
     user_id: int | None = None
     groups_joined: tuple[str, ...] = ()
@@ -68,7 +72,19 @@ class SignedInConsumer(AsyncJsonWebsocketConsumer):
 
     @database_sync_to_async
     def _active(self) -> bool:
-        return get_user_model().objects.filter(pk=self.user_id, is_active=True).exists()
+        user = get_user_model().objects.filter(pk=self.user_id).first()
+        if user is None or not account_usable(user):
+            return False
+        token_id = self.scope.get("andon_token_id")
+        if token_id is not None:
+            if not token_still_usable(token_id):
+                return False
+            limit_to_token(user, ApiToken.objects.get(pk=token_id))
+        return self.allowed_here(user)
+
+    def allowed_here(self, user) -> bool:
+        """A subclass's own condition, checked with a fresh copy of the user (sync)."""
+        return True
 
 
 class NotificationConsumer(SignedInConsumer):

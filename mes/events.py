@@ -254,3 +254,9 @@ event(
     ("id", "username", "created", "active", "roles", "sites"),
     "mes.services.accounts.save_account",
 )
+event(
+    "api_token.changed",
+    _("API token created or revoked (never its key)"),
+    ("id", "user", "name", "scope", "sites", "expires_at", "revoked"),
+    "mes.services.tokens.create_token",
+)

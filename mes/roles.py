@@ -97,6 +97,10 @@ for _role, _perms in {
         "auth.change_user",
         "auth.add_user",
         "auth.view_group",
+        # API tokens of the accounts a manager manages (mes.services.tokens)
+        "mes.view_apitoken",
+        "mes.add_apitoken",
+        "mes.change_apitoken",
     ],
     # Auditors read every site and change nothing: the global site permission, no writes.
     "auditor": [

@@ -1,9 +1,12 @@
 """Websocket authentication and origin checks.
 
-A connection is authenticated by the session cookie (browsers) or by an API token, sent as
-``Authorization: Token <key>`` or, for clients that cannot set headers, ``?token=<key>``. A
-token that is present but unknown, or belongs to an inactive user, makes the connection
-anonymous (refused by the consumer) even when a session cookie is also present.
+A connection is authenticated by the session cookie (browsers), by a single-use ticket in the
+URL (``?ticket=<ticket>`` from ``POST /api/v1/ws-tickets/``: scripts, which should not put a
+long-lived token in a URL that access logs keep) or by an API token in the ``Authorization:
+Token <key>`` header (clients that can set headers). A ticket or token that is given but not
+valid makes the connection anonymous (refused by the consumer) even when a session cookie is
+also present. A socket opened with a token or ticket remembers the token
+(``scope["andon_token_id"]``): revoking it closes the socket.
 """
 
 from __future__ import annotations
@@ -17,50 +20,62 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 
 
-def _token_from_scope(scope) -> str | None:
+def _credential_from_scope(scope) -> tuple[str, str] | None:
+    """``("token", key)``, ``("ticket", ticket)`` or None."""
     for name, value in scope.get("headers", []):
         if name == b"authorization":
             scheme, _, key = value.decode("latin1").partition(" ")
             if scheme.lower() == "token":
-                return key.strip()
+                return "token", key.strip()
     query = parse_qs(scope.get("query_string", b"").decode("latin1"))
-    if query.get("token"):
-        return query["token"][0]
+    if query.get("ticket"):
+        return "ticket", query["ticket"][0]
     return None
 
 
+def _address(scope) -> str | None:
+    client = scope.get("client") or (None, None)
+    return client[0]
+
+
 @database_sync_to_async
-def user_for_token(key: str):
-    from rest_framework.authtoken.models import Token
+def _authenticate(kind: str, key: str, address: str | None):
+    from mes.services.tokens import redeem_ws_ticket, token_for_key
 
-    token = Token.objects.select_related("user").filter(key=key).first()
-    if token is None or not token.user.is_active:
-        return AnonymousUser()
-    return token.user
+    if kind == "token":
+        token = token_for_key(key, address=address)
+        return (token.user, token.pk) if token is not None else (AnonymousUser(), None)
+    redeemed = redeem_ws_ticket(key)
+    if redeemed is None:
+        return AnonymousUser(), None
+    user, token = redeemed
+    return user, (token.pk if token is not None else None)
 
 
-class TokenAuthMiddleware:
-    """Puts the token's user in ``scope["user"]`` when a token is given (DRF authtoken)."""
+class CredentialAuthMiddleware:
+    """Puts the token's or ticket's user in ``scope["user"]`` when one is given."""
 
     def __init__(self, inner):
         self.inner = inner
 
     async def __call__(self, scope, receive, send):
-        key = _token_from_scope(scope)
-        if key is not None:
-            scope = {**scope, "user": await user_for_token(key)}
+        given = _credential_from_scope(scope)
+        if given is not None:
+            user, token_id = await _authenticate(*given, _address(scope))
+            scope = {**scope, "user": user, "andon_token_id": token_id}
         return await self.inner(scope, receive, send)
 
 
-def TokenOrSessionAuth(inner):  # noqa: N802  (reads like the middleware class it builds)
-    """Session auth first (sets the cookie user), then a token, when given, overrides it."""
-    return AuthMiddlewareStack(TokenAuthMiddleware(inner))
+def CredentialOrSessionAuth(inner):  # noqa: N802  (reads like the middleware class it builds)
+    """Session auth first (sets the cookie user), then a ticket or token, when given,
+    overrides it."""
+    return AuthMiddlewareStack(CredentialAuthMiddleware(inner))
 
 
 class BrowserOriginValidator(OriginValidator):
     """Refuses cross-site browser connections (which would ride on the session cookie), but lets
     in clients that send no ``Origin`` at all: those are not browsers, and they authenticate
-    with a token."""
+    with a ticket or a token."""
 
     def valid_origin(self, parsed_origin) -> bool:
         if parsed_origin is None:

@@ -101,13 +101,16 @@ def as_manager(client, manager):
 @pytest.fixture
 def client_for():
     """``client_for(user)`` -> an APIClient authenticated with that user's token."""
-    from rest_framework.authtoken.models import Token
+    from tests.factories import make_token
+
+    keys = {}
 
     def make(user):
         client = APIClient()
         if user is not None:
-            token, _ = Token.objects.get_or_create(user=user)
-            client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+            if user.pk not in keys:
+                keys[user.pk] = make_token(user)
+            client.credentials(HTTP_AUTHORIZATION=f"Token {keys[user.pk]}")
         return client
 
     return make

@@ -123,6 +123,29 @@ def make_user(username: str, role: str | None = None, sites=(), **extra) -> User
     return User.objects.get(pk=user.pk)  # fresh: no stale permission caches
 
 
+def make_token(user, sites=(), **fields) -> str:
+    """A new API token of ``user``, a bare row like the other factories' (no event, no
+    history: tests of the token service use the service); returns its key."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from mes.models import ApiToken
+    from mes.models.tokens import digest_of, new_key
+
+    key = new_key()
+    fields.setdefault("name", "test")
+    fields.setdefault("expires_at", timezone.now() + dt.timedelta(days=30))
+    # Used a moment ago from the test client's address: a request's queries are the steady
+    # state's (the last-used write comes at most once a minute; the token tests count it).
+    fields.setdefault("last_used_at", timezone.now())
+    fields.setdefault("last_used_from", "127.0.0.1")
+    token = ApiToken.objects.create(user=user, prefix=key[:12], digest=digest_of(key), **fields)
+    if sites:
+        token.sites.set(sites)
+    return key
+
+
 def make_endpoint(*sites, **fields):
     """An ERP endpoint serving ``sites`` (none given: every site there is now)."""
     from integrations.erp.models import ErpEndpoint

@@ -4,6 +4,7 @@ from django.urls import path
 
 from . import viewsets
 from .notifications import NotificationPreferencesView, NotificationViewSet
+from .tokens import TokenViewSet, WebsocketTicketView
 
 routes = [
     ("sites", viewsets.SiteViewSet, "site"),
@@ -15,9 +16,11 @@ routes = [
     ("lots", viewsets.LotViewSet, "lot"),
     ("confirmations", viewsets.ConfirmationViewSet, "confirmation"),
     ("notifications", NotificationViewSet, "notification"),
+    ("tokens", TokenViewSet, "apitoken"),
 ]
 
 urlpatterns = [
+    path("ws-tickets/", WebsocketTicketView.as_view(), name="ws-ticket"),
     path(
         "notification-preferences/",
         NotificationPreferencesView.as_view(),

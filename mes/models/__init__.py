@@ -22,11 +22,15 @@ from .production import (
     WorkOrderComponent,
 )
 from .sites import Machine, Site, WorkCenter
+from .tokens import ApiToken, TokenScope, WebsocketTicket
 from .users import register_user_history
 
 register_user_history()
 
 __all__ = [
+    "ApiToken",
+    "TokenScope",
+    "WebsocketTicket",
     "GLOBAL",
     "INTERNAL",
     "OWNER",

@@ -18,6 +18,14 @@ if TYPE_CHECKING:
 
 SITE_ACCESS_PERM = "mes.access_site"
 _CACHE_ATTR = "_andon_site_ids"
+_LIMIT_ATTR = "_andon_site_limit"  # a token limited to some sites: this request sees no more
+
+
+def limit_sites(user, site_ids: frozenset[int] | None) -> None:
+    """Let this user object (one request's, one socket's) see at most ``site_ids``."""
+    setattr(user, _LIMIT_ATTR, site_ids)
+    if hasattr(user, _CACHE_ATTR):
+        delattr(user, _CACHE_ATTR)
 
 
 def visible_site_ids(user: AbstractBaseUser | AnonymousUser | None) -> frozenset[int]:
@@ -38,6 +46,9 @@ def visible_site_ids(user: AbstractBaseUser | AnonymousUser | None) -> frozenset
             user, SITE_ACCESS_PERM, klass=site_model, accept_global_perms=False
         ).values_list("pk", flat=True)
     result = frozenset(ids)
+    limit = getattr(user, _LIMIT_ATTR, None)
+    if limit is not None:
+        result &= limit
     setattr(user, _CACHE_ATTR, result)
     return result
 

@@ -28,6 +28,7 @@ from mes.access import (
 )
 from mes.errors import InvalidInput, NotPermitted
 from mes.models import Site
+from mes.notifications import revoke_sessions
 from mes.outbox import emit_event
 from mes.roles import ROLES
 
@@ -113,6 +114,8 @@ def save_account(
         if sites is not None:
             _set_sites(user, sites, actor)
         forget_site_cache(user)
+        # Open websockets re-check at once: a lost site or role closes its boards.
+        transaction.on_commit(lambda: revoke_sessions(user.pk))
         emit_event(
             "account.changed",
             aggregate=user,

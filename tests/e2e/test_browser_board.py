@@ -15,11 +15,10 @@ from pathlib import Path
 
 import pytest
 from django.db import connections
-from rest_framework.authtoken.models import Token
 
 from tests.conftest import REQUIRED
 from tests.e2e.conftest import _database_url, free_port, start_process, stop_process, wait_for
-from tests.factories import make_user
+from tests.factories import make_token, make_user
 
 CHROMIUM = "/usr/bin/chromium"
 
@@ -98,7 +97,7 @@ def _api_raise(base_url: str, token: str) -> dict:
 
 def test_board_of_p1_shows_a_newly_raised_exception_without_a_reload(p1, asgi_server, browser):
     supervisor = make_user("supervisor_p1", "supervisor", [p1])
-    token = Token.objects.create(user=supervisor).key
+    token = make_token(supervisor)
     connections.close_all()  # committed; the server reads the same database
 
     context = browser.new_context()

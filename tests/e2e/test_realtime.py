@@ -15,7 +15,6 @@ import uuid
 from dataclasses import dataclass
 
 import pytest
-from rest_framework.authtoken.models import Token
 
 from tests.e2e.conftest import (
     _database_url,
@@ -25,7 +24,7 @@ from tests.e2e.conftest import (
     stop_process,
     wait_for,
 )
-from tests.factories import make_user, make_work_order
+from tests.factories import make_token, make_user, make_work_order
 from tests.processes import server_argv
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -93,7 +92,7 @@ def test_planner_hears_a_shortage_within_a_second_and_resyncs_after_a_disconnect
     wo1 = make_work_order(p1, status="in_progress")
     wo2 = make_work_order(p1, status="in_progress")
     tokens = {
-        name: Token.objects.create(user=make_user(name, role, [site])).key
+        name: make_token(make_user(name, role, [site]))
         for name, role, site in [
             ("supervisor_p1", "supervisor", p1),
             ("procurement_p1", "procurement", p1),
@@ -132,14 +131,17 @@ def test_planner_hears_a_shortage_within_a_second_and_resyncs_after_a_disconnect
 
     async def scenario():
         async with httpx.AsyncClient(base_url=stack.http, timeout=10) as http:
+            # a script: a single-use ticket over REST, then the socket with it
+            issued = await http.post("/api/v1/ws-tickets/", headers=auth("planner_p1"))
+            assert issued.status_code == 201, issued.text
             p1_ws = await ws_client.connect(
-                f"{stack.ws}/ws/notifications/?token={tokens['planner_p1']}"
+                f"{stack.ws}/ws/notifications/?ticket={issued.json()['ticket']}"
             )
             p2_ws = await ws_client.connect(
                 f"{stack.ws}/ws/notifications/", additional_headers=auth("planner_p2")
             )
             assert json.loads(await p1_ws.recv()) == {"type": "hello", "unread": 0, "last_id": 0}
-            for refused in ("", "?token=nope"):
+            for refused in ("", "?ticket=nope", f"?token={tokens['planner_p1']}"):
                 with pytest.raises(ws_errors.InvalidStatus):
                     await ws_client.connect(f"{stack.ws}/ws/notifications/{refused}")
             assert json.loads(await p2_ws.recv())["type"] == "hello"

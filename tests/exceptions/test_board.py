@@ -9,13 +9,12 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.test import Client
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
 from exceptions import board
 from exceptions import services as exc
 from exceptions.models import ExceptionTicket, ExceptionType
 from mes.models import Notification
-from tests.factories import WorkCenterFactory, make_user
+from tests.factories import WorkCenterFactory, make_token, make_user
 
 pytestmark = [pytest.mark.usefixtures("require_postgres")]
 
@@ -125,10 +124,11 @@ def test_acknowledged_ticket_is_judged_by_its_resolve_time_only(p1, sup):
 # --- websocket ----------------------------------------------------------------------------
 
 
-async def _connect(path):
+async def _connect(path, key=None):
     from andon.asgi import application
 
-    comm = WebsocketCommunicator(application, path)
+    headers = [(b"authorization", f"Token {key}".encode())] if key else []
+    comm = WebsocketCommunicator(application, path, headers=headers)
     connected, code = await comm.connect()
     return comm, connected, code
 
@@ -141,7 +141,7 @@ def ws(settings, transactional_db, p1, p2):
 
 def test_board_socket_pushes_a_hint_when_an_exception_is_raised(ws, p1):
     sup = ws
-    key = Token.objects.get_or_create(user=sup)[0].key
+    key = make_token(sup)
 
     def raise_and_relay():
         from mes.models import OutboxEvent
@@ -156,7 +156,7 @@ def test_board_socket_pushes_a_hint_when_an_exception_is_raised(ws, p1):
         return ticket
 
     async def scenario():
-        comm, connected, _ = await _connect(f"/ws/board/P1/?token={key}")
+        comm, connected, _ = await _connect("/ws/board/P1/", key)
         assert connected
         assert await comm.receive_json_from() == {"type": "hello", "site": "P1"}
         ticket = await database_sync_to_async(raise_and_relay)()
@@ -173,17 +173,17 @@ def test_board_socket_pushes_a_hint_when_an_exception_is_raised(ws, p1):
 
 def test_board_socket_refuses_other_sites_users_and_anonymous(ws, p1, p2):
     outsider = make_user("supervisor_p2", "supervisor", [p2])
-    key = Token.objects.get_or_create(user=outsider)[0].key
+    key = make_token(outsider)
 
     async def scenario():
-        for path, expected in [
-            (f"/ws/board/P1/?token={key}", 4404),
-            (f"/ws/board/NOPE/?token={key}", 4404),
-            ("/ws/board/P1/", 4401),
+        for path, given, expected in [
+            ("/ws/board/P1/", key, 4404),
+            ("/ws/board/NOPE/", key, 4404),
+            ("/ws/board/P1/", None, 4401),
         ]:
-            comm, connected, code = await _connect(path)
+            comm, connected, code = await _connect(path, given)
             assert (connected, code) == (False, expected), path
-        comm, connected, _ = await _connect(f"/ws/board/P2/?token={key}")
+        comm, connected, _ = await _connect("/ws/board/P2/", key)
         assert connected
         await comm.disconnect()
 
@@ -206,3 +206,23 @@ def test_hint_is_sent_after_commit_only(settings, p1, sup, django_capture_on_com
         relay_event(event.pk)
     message = async_to_sync(layer.receive)(channel)
     assert message == {"type": "board.changed", "exception_id": ticket.pk, "number": ticket.number}
+
+
+def test_losing_the_site_closes_its_board_at_once(ws, p1, p2):
+    """Issue 12, hole 5: a board socket is re-checked the moment site access is removed."""
+    from mes.services.accounts import save_account
+
+    sup = ws
+    key = make_token(sup)
+
+    def take_p1_away():
+        save_account(sup, actor=None, reason="moved to P2", sites=[p2])
+
+    async def scenario():
+        comm, connected, _ = await _connect("/ws/board/P1/", key)
+        assert connected
+        assert await comm.receive_json_from() == {"type": "hello", "site": "P1"}
+        await database_sync_to_async(take_p1_away)()
+        assert await comm.receive_output(timeout=5) == {"type": "websocket.close", "code": 4401}
+
+    async_to_sync(scenario)()

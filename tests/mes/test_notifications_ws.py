@@ -8,11 +8,10 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.test import Client
-from rest_framework.authtoken.models import Token
 
 from mes import notifications
 from mes.models import Notification
-from tests.factories import make_user
+from tests.factories import make_token, make_user
 from tests.mes.notifications_common import IN_MEMORY, _note
 
 pytestmark = [pytest.mark.usefixtures("require_postgres")]
@@ -26,7 +25,17 @@ def _run(coro_fn):
 
 
 def _token(user) -> str:
-    return Token.objects.get_or_create(user=user)[0].key
+    return make_token(user)
+
+
+def _ticket(user) -> str:
+    from mes.services.tokens import issue_ws_ticket
+
+    return issue_ws_ticket(user)[0]
+
+
+def _auth(key: str) -> list:
+    return [(b"authorization", f"Token {key}".encode())]
 
 
 async def _connect(path="/ws/notifications/", headers=None):
@@ -39,7 +48,7 @@ async def _connect(path="/ws/notifications/", headers=None):
 
 async def _greeted(key: str) -> WebsocketCommunicator:
     """A socket signed in with ``key`` whose hello has been read."""
-    comm, connected, _ = await _connect(f"/ws/notifications/?token={key}")
+    comm, connected, _ = await _connect(headers=_auth(key))
     assert connected
     assert (await comm.receive_json_from())["type"] == "hello"
     return comm
@@ -90,16 +99,16 @@ def test_token_header_hello_ping_and_push(ws):
     _run(scenario)
 
 
-def test_query_token_and_session_cookie_are_accepted(ws):
+def test_a_ticket_and_the_session_cookie_are_accepted(ws):
     planner = ws
-    key = _token(planner)
+    ticket = _ticket(planner)
     browser = Client()
     browser.force_login(planner)
     session = browser.cookies["sessionid"].value
 
     async def scenario():
         for path, headers in [
-            (f"/ws/notifications/?token={key}", []),
+            (f"/ws/notifications/?ticket={ticket}", []),
             ("/ws/notifications/", [(b"cookie", f"sessionid={session}".encode())]),
             (
                 "/ws/notifications/",
@@ -116,8 +125,9 @@ def test_query_token_and_session_cookie_are_accepted(ws):
 
 def test_anonymous_bad_token_inactive_and_foreign_origin_are_refused(ws):
     planner = ws
-    inactive = make_user("gone", "planner", [], is_active=False)
-    key, dead_key = _token(planner), _token(inactive)
+    inactive = make_user("gone", "planner", [])
+    key, dead_key, used = _token(planner), _token(inactive), _ticket(planner)
+    type(inactive).objects.filter(pk=inactive.pk).update(is_active=False)
     browser = Client()
     browser.force_login(planner)
     session = browser.cookies["sessionid"].value
@@ -125,20 +135,25 @@ def test_anonymous_bad_token_inactive_and_foreign_origin_are_refused(ws):
     async def scenario():
         for path, headers in [
             ("/ws/notifications/", []),
-            ("/ws/notifications/?token=nope", []),
+            ("/ws/notifications/?ticket=nope", []),
             ("/ws/notifications/", [(b"authorization", b"Token nope")]),
-            (f"/ws/notifications/?token={dead_key}", []),
-            # a bad token is not rescued by a valid session
-            ("/ws/notifications/?token=nope", [(b"cookie", f"sessionid={session}".encode())]),
-            (
-                f"/ws/notifications/?token={key}",
-                [(b"origin", b"https://evil.example")],
-            ),
+            ("/ws/notifications/", _auth(dead_key)),
+            # a long-lived token in the URL (access logs keep URLs) is not a credential
+            (f"/ws/notifications/?token={key}", []),
+            # a bad ticket is not rescued by a valid session
+            ("/ws/notifications/?ticket=nope", [(b"cookie", f"sessionid={session}".encode())]),
+            ("/ws/notifications/", [*_auth(key), (b"origin", b"https://evil.example")]),
         ]:
             comm, connected, code = await _connect(path, headers)
             assert not connected, (path, headers)
             if not any(name == b"origin" for name, _ in headers):
                 assert code == 4401, (path, code)
+        # a ticket opens one socket, once
+        comm, connected, _ = await _connect(f"/ws/notifications/?ticket={used}")
+        assert connected
+        await comm.disconnect()
+        comm, connected, code = await _connect(f"/ws/notifications/?ticket={used}")
+        assert (connected, code) == (False, 4401)
 
     _run(scenario)
 
