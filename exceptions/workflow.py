@@ -46,3 +46,18 @@ def allowed_transitions(ticket: ExceptionTicket, user) -> list[WorkflowTransitio
         seen.add(transition.to_state_id)
         result.append(transition)
     return result
+
+
+def may_resolve(ticket: ExceptionTicket, user) -> bool:
+    """May ``user`` make some move of the ticket's workflow into a resolved state (who may
+    resolve is who records decisions)."""
+    if user is None or user.is_superuser:
+        return True
+    resolving = (
+        WorkflowTransition.objects.filter(
+            workflow_id=ticket.workflow_id, to_state__phase=WorkflowState.Phase.RESOLVED
+        )
+        .prefetch_related("roles")
+        .order_by("pk")
+    )
+    return any(role_allows(transition, user) for transition in resolving)

@@ -40,6 +40,12 @@ _VIEW_CORE = [f"mes.view_{m}" for m in _CORE_MODELS]
 _ALL_CORE = [f"mes.{action}_{m}" for m in _CORE_MODELS for action in ("add", "change", "view")]
 
 
+# Roles of machines, not people: an account holding only these is a service account. It
+# works through the endpoints made for it (views with ``open_to_service_accounts``), never
+# signs in with a password, and gets no other API unless it is given a person's role too.
+SERVICE_ROLES = ("erp_integration",)
+
+
 class RolePermissions(Registry):
     def describe(self, key: str) -> str:
         perms = permissions_of(key)

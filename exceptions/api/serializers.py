@@ -16,6 +16,7 @@ from mes.roles import ROLES
 
 from ..choices import Severity
 from ..models import Attachment, Decision, ExceptionEvent, ExceptionTicket, ExceptionType
+from ..services.tickets import can_take, not_assignable
 from ..workflow import allowed_transitions
 
 # The context a ticket names by code: field -> model.
@@ -296,10 +297,11 @@ class ExceptionUpdateSerializer(serializers.Serializer):
                 )
         if attrs.get("assignee") is not None:
             found = get_user_model().objects.filter(username=attrs["assignee"]).first()
-            if found is None:
+            if found is None or not can_take(found, ticket):
+                # The same answer whether the account exists or not: no enumeration.
                 raise serializers.ValidationError(
-                    {"assignee": [_("Unknown user: %(v)s.") % {"v": attrs["assignee"]}]},
-                    code="unknown_assignee",
+                    {"assignee": [not_assignable(attrs["assignee"], ticket)]},
+                    code="invalid_assignee",
                 )
             attrs["assignee"] = found
         if attrs.get("queue") is not None:

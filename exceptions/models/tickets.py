@@ -151,6 +151,9 @@ class ExceptionTicket(models.Model):
         ordering = ["-raised_at", "-pk"]
         verbose_name = _("exception")
         verbose_name_plural = _("exceptions")
+        permissions = [
+            ("triage_exceptionticket", _("Lower severity, move queue, assign others")),
+        ]
         indexes = [
             models.Index(fields=["site", "phase", "raised_at"]),
             models.Index(fields=["queue", "phase"]),

@@ -20,7 +20,7 @@ from mes.roles import ROLES
 from mes.services import authorize, save_with_history
 
 from .. import sla
-from ..choices import EventKind, RaisedVia
+from ..choices import SEVERITY_RANK, EventKind, RaisedVia
 from ..models import (
     Decision,
     ExceptionTicket,
@@ -28,7 +28,7 @@ from ..models import (
     SiteCounter,
 )
 from ..schema import validate_data
-from ..workflow import role_allows, transitions_from
+from ..workflow import may_resolve, role_allows, transitions_from
 from .base import (
     CHANGE_PERM,
     Phase,
@@ -241,6 +241,11 @@ def record_decision(
     """Record what was decided and why; with ``resolve_to`` also move the ticket (typically to
     ``resolved``) in the same transaction, so a decision and its resolution never part."""
     authorize(actor, CHANGE_PERM, ticket.site_id)
+    if not may_resolve(ticket, actor):
+        raise NotPermitted(
+            _("Only a role that may resolve this exception records its decision."),
+            code="role_not_allowed",
+        )
     decision = (decision or "").strip()
     if not decision:
         raise InvalidInput(
@@ -277,6 +282,46 @@ def record_decision(
             _apply_transition(locked, actor=actor, to=resolve_to, reason=decision)
     ticket.refresh_from_db()
     return record
+
+
+def can_take(user, ticket: ExceptionTicket) -> bool:
+    """May ``user`` be assigned ``ticket``: active, at its site, and able to act on it."""
+    return bool(
+        user.is_active and can_access_site(user, ticket.site_id) and user.has_perm(CHANGE_PERM)
+    )
+
+
+def not_assignable(username: str, ticket: ExceptionTicket) -> str:
+    """One message whether the account exists or not (no username enumeration)."""
+    return _("No user %(user)s can take exceptions at %(site)s.") % {
+        "user": username,
+        "site": ticket.site.code,
+    }
+
+
+TRIAGE_PERM = "exceptions.triage_exceptionticket"
+
+
+def check_triage(ticket: ExceptionTicket, changes: dict, actor) -> None:
+    """Lowering the severity, moving the ticket to another role's queue and assigning it to
+    someone else are triage (supervisors, managers, ...: ``triage_exceptionticket``). Anyone
+    who works on the ticket may raise its severity and take it themselves."""
+    if actor is None or actor.has_perm(TRIAGE_PERM):
+        return
+    refused = {}
+    new = changes.get("severity")
+    if new is not None and SEVERITY_RANK.get(new, 0) < SEVERITY_RANK.get(ticket.severity, 0):
+        refused["severity"] = [_("Only triage may lower the severity.")]
+    if "queue" in changes and changes["queue"] != ticket.queue:
+        refused["queue"] = [_("Only triage may move it to another queue.")]
+    if "assignee" in changes and changes["assignee"] not in (ticket.assignee, actor):
+        refused["assignee"] = [_("You may take it yourself; only triage assigns others.")]
+    if refused:
+        raise NotPermitted(
+            _("Your role may not change: %(fields)s.") % {"fields": ", ".join(refused)},
+            code="field_not_allowed",
+            fields=refused,
+        )
 
 
 UPDATABLE = (
@@ -316,6 +361,7 @@ def update_exception(
             raise TransitionNotAllowed(
                 _("Exception %(number)s is closed.") % {"number": locked.number}
             )
+        check_triage(locked, changes, actor)
         changed = apply_changes(locked, changes, actor=actor, rule=None)
         if not changed:
             return locked
@@ -343,19 +389,9 @@ def apply_changes(ticket: ExceptionTicket, changes: dict, *, actor, rule) -> lis
             )
     if "severity" in changes:
         check_severity(changes["severity"])
-    if changes.get("assignee") is not None:
-        user = changes["assignee"]
-        if (
-            not user.is_active
-            or not can_access_site(user, ticket.site)
-            or not user.has_perm("exceptions.view_exceptionticket")
-        ):
-            raise InvalidInput(
-                _("%(user)s cannot work on exceptions at %(site)s.")
-                % {"user": user.username, "site": ticket.site.code},
-                code="invalid_assignee",
-                fields={"assignee": [_("No access to this site.")]},
-            )
+    if changes.get("assignee") is not None and not can_take(changes["assignee"], ticket):
+        message = not_assignable(changes["assignee"].get_username(), ticket)
+        raise InvalidInput(message, code="invalid_assignee", fields={"assignee": [message]})
     if changes.get("queue") is not None and changes["queue"].name not in ROLES:
         raise InvalidInput(
             _("Not a role."), code="invalid_queue", fields={"queue": [_("Not a role.")]}

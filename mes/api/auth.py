@@ -5,6 +5,11 @@ answered 401 ``authentication_failed``. Wrong keys are counted per client addres
 ``TOKEN_FAILURE_LIMIT`` a minute, that address's wrong keys are answered 429 (and logged as
 such), while good keys from it keep working: a broken script behind the plant's NAT does not
 stop everyone else's. Keys are 256 random bits; the limit is about noise and load, not odds.
+
+A read-only token writes nothing (403 ``read_only_token``) except on views marked
+``allow_read_only_tokens``; a service account's token (the ERP's: only service roles) reaches
+only views marked ``open_to_service_accounts`` (True, or the viewset's actions that are;
+403 ``service_account``).
 """
 
 from __future__ import annotations
@@ -33,6 +38,11 @@ class ReadOnlyToken(exceptions.PermissionDenied):
     default_code = "read_only_token"
 
 
+class ServiceAccountLimited(exceptions.PermissionDenied):
+    default_detail = _("A service account uses only the endpoints made for it.")
+    default_code = "service_account"
+
+
 class TooManyWrongTokens(exceptions.Throttled):
     default_detail = _("Too many wrong tokens from this address; wait a minute.")
     default_code = "too_many_attempts"
@@ -40,6 +50,14 @@ class TooManyWrongTokens(exceptions.Throttled):
 
 def _failures_key(address: str | None) -> str:
     return f"andon:token-failures:{address or '-'}"
+
+
+def _open_to_services(view) -> bool:
+    """``open_to_service_accounts``: True, or the viewset actions that are."""
+    opened = getattr(view, "open_to_service_accounts", False)
+    if isinstance(opened, tuple | list | set | frozenset):
+        return getattr(view, "action", None) in opened
+    return bool(opened)
 
 
 class ApiTokenAuthentication(BaseAuthentication):
@@ -59,10 +77,12 @@ class ApiTokenAuthentication(BaseAuthentication):
         token = token_for_key(key, address=address)
         if token is None:
             raise self._failure(address)
+        view = (getattr(request, "parser_context", None) or {}).get("view")
         if token.read_only and request.method not in SAFE_METHODS:
-            context = getattr(request, "parser_context", None) or {}
-            if not getattr(context.get("view"), "allow_read_only_tokens", False):
+            if not getattr(view, "allow_read_only_tokens", False):
                 raise ReadOnlyToken()
+        if getattr(token, "service", False) and not _open_to_services(view):
+            raise ServiceAccountLimited()
         return token.user, token
 
     def authenticate_header(self, request):

@@ -86,6 +86,7 @@ class TokenViewSet(ScopedViewSet, mixins.ListModelMixin, mixins.RetrieveModelMix
     queryset = ApiToken.objects.all()
     lookup_value_regex = r"\d+"
     throttle_scope = "credentials"
+    open_to_service_accounts = True  # a service account lists and rotates its own tokens
 
     def get_queryset(self):
         return service.tokens_manageable_by(self.request.user).prefetch_related("sites")

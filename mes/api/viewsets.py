@@ -222,6 +222,8 @@ class WorkOrderViewSet(ScopedViewSet, mixins.ListModelMixin, mixins.RetrieveMode
     serializer_class = s.WorkOrderSerializer
     lookup_field = "erp_number"
     filterset_class = WorkOrderFilter
+    # The ERP's account may send one order here and read orders back; nothing else.
+    open_to_service_accounts = ("create", "list", "retrieve")
     _transition = ["mes.change_workorder"]
     action_permissions = {
         "release": _transition,

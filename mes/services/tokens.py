@@ -12,8 +12,9 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -23,6 +24,7 @@ from mes.models import ApiToken, Site, TokenScope, WebsocketTicket
 from mes.models.tokens import digest_of, new_key
 from mes.notifications import revoke_sessions
 from mes.outbox import emit_event
+from mes.roles import SERVICE_ROLES
 
 from .accounts import accounts_manageable_by
 from .base import default_reason, save_with_history
@@ -179,7 +181,14 @@ def token_for_key(key: str, *, address: str | None = None) -> ApiToken | None:
     token = (
         ApiToken.objects.usable()
         .select_related("user")
-        .annotate(limited=Exists(ApiToken.sites.through.objects.filter(apitoken=OuterRef("pk"))))
+        .annotate(
+            limited=Exists(ApiToken.sites.through.objects.filter(apitoken=OuterRef("pk"))),
+            # a service account: some service role, no other role, no flag, no own permission
+            service=Exists(_groups_of("user").filter(group__name__in=SERVICE_ROLES))
+            & ~Exists(_groups_of("user").exclude(group__name__in=SERVICE_ROLES))
+            & ~Exists(_user_perms_of("user"))
+            & Q(user__is_superuser=False, user__is_staff=False),
+        )
         .filter(digest=digest_of(key))
         .first()
     )
@@ -195,6 +204,16 @@ def token_for_key(key: str, *, address: str | None = None) -> ApiToken | None:
         token.last_used_at, token.last_used_from = now, address
     limit_to_token(token.user, token)
     return token
+
+
+def _groups_of(path: str):
+    through = get_user_model().groups.through
+    return through.objects.filter(user_id=OuterRef(f"{path}_id"))
+
+
+def _user_perms_of(path: str):
+    through = get_user_model().user_permissions.through
+    return through.objects.filter(user_id=OuterRef(f"{path}_id"))
 
 
 def limit_to_token(user, token: ApiToken) -> None:

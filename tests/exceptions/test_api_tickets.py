@@ -267,7 +267,7 @@ def test_patch_assigns_and_changes(p1, p1_ticket, sup_client, supervisor, procur
 @pytest.mark.parametrize(
     ("change", "code", "field"),
     [
-        ({"assignee": "nobody"}, "unknown_assignee", "assignee"),
+        ({"assignee": "nobody"}, "invalid_assignee", "assignee"),
         ({"assignee": "{p2_user}"}, "invalid_assignee", "assignee"),
         ({"queue": "janitors"}, "unknown_queue", "queue"),
         ({"work_order": "WO-P2"}, "unknown_work_order", "work_order"),

@@ -90,6 +90,7 @@ class BatchView(APIView):
     :mod:`integrations.erp.inbound`."""
 
     permission_classes = [IsAuthenticated, CanIngest]
+    open_to_service_accounts = True  # the ERP's own endpoints
     kind = ""
 
     def post(self, request):
@@ -185,6 +186,7 @@ class FeedView(APIView):
     this account reads, in order, from a cursor. See :mod:`integrations.erp.feed`."""
 
     permission_classes = [IsAuthenticated, CanReadFeed]
+    open_to_service_accounts = True
 
     @extend_schema(
         parameters=[FeedQuery], responses=FeedOut, tags=["erp"], operation_id="erp_events"
@@ -201,6 +203,7 @@ class FeedAckView(APIView):
     ends now). Acknowledging again changes nothing."""
 
     permission_classes = [IsAuthenticated, CanReadFeed]
+    open_to_service_accounts = True
 
     @extend_schema(request=AckIn, responses=AckOut, tags=["erp"], operation_id="erp_events_ack")
     def post(self, request):
