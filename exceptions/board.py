@@ -75,7 +75,9 @@ def on_exception_event(event: OutboxEvent) -> None:
     message = {
         "type": "board.changed",
         "exception_id": int(event.aggregate_id)
-        if event.aggregate_type == "exceptionticket" and event.aggregate_id.isdigit()
+        if event.aggregate_type == "exceptionticket"
+        and event.aggregate_id.isascii()
+        and event.aggregate_id.isdigit()
         else None,
         "number": (event.payload or {}).get("number"),
     }

@@ -119,3 +119,13 @@ class NotificationConsumer(SignedInConsumer):
             unread=Count("pk", filter=Q(read_at__isnull=True)), last_id=Max("pk")
         )
         return row["unread"], row["last_id"] or 0
+
+
+NOT_FOUND = 4404
+
+
+class NoSuchSocket(AsyncJsonWebsocketConsumer):
+    """Every path no route claims: the handshake is refused with 4404 (not a server error)."""
+
+    async def connect(self):
+        await self.close(code=NOT_FOUND)

@@ -5,8 +5,11 @@ import ipaddress
 import re
 import uuid
 from contextvars import ContextVar
+from urllib.parse import unquote_to_bytes
 
 from django.conf import settings
+from django.http import HttpResponseBadRequest, JsonResponse
+from django.utils.translation import gettext as _
 
 _request_id: ContextVar[str] = ContextVar("andon_request_id", default="")
 # What a proxy or client may send as its request id: short, printable, no separators that
@@ -51,3 +54,20 @@ class RequestIdMiddleware:
             _request_id.reset(token)
         response["X-Request-ID"] = rid
         return response
+
+
+class RejectNulMiddleware:
+    """A NUL character in the path or the query string (``%00``) is answered 400 before any
+    view: no database takes it, and no view should have to think of it."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        raw = request.META.get("QUERY_STRING", "")
+        if "\x00" in request.path or b"\x00" in unquote_to_bytes(raw):
+            message = _("NUL characters are not allowed in the address.")
+            if request.path.startswith("/api/"):
+                return JsonResponse({"code": "invalid_characters", "detail": message}, status=400)
+            return HttpResponseBadRequest(message)
+        return self.get_response(request)

@@ -16,6 +16,7 @@ from mes.roles import ROLES
 
 from ..choices import Severity
 from ..models import Attachment, Decision, ExceptionEvent, ExceptionTicket, ExceptionType
+from ..services.base import TEXT_LIMITS
 from ..services.tickets import can_take, not_assignable
 from ..workflow import allowed_transitions
 
@@ -219,7 +220,9 @@ class ExceptionCreateSerializer(serializers.Serializer):
         allow_null=True,
         help_text="Defaults to the type's severity.",
     )
-    description = serializers.CharField(required=False, allow_blank=True, default="")
+    description = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=TEXT_LIMITS["description"]
+    )
     data = serializers.DictField(
         required=False, default=dict, help_text="The type's form fields (see its form_schema)."
     )
@@ -264,7 +267,9 @@ class ExceptionUpdateSerializer(serializers.Serializer):
     context field, the assignee or the queue. Status moves go through ``transition/``."""
 
     severity = serializers.ChoiceField(choices=Severity.choices, required=False)
-    description = serializers.CharField(required=False, allow_blank=True)
+    description = serializers.CharField(
+        required=False, allow_blank=True, max_length=TEXT_LIMITS["description"]
+    )
     data = serializers.DictField(required=False)
     assignee = serializers.CharField(required=False, allow_null=True, help_text="Username.")
     queue = serializers.CharField(required=False, allow_null=True, help_text="Role name.")
@@ -325,8 +330,12 @@ class CommentSerializer(serializers.Serializer):
 
 
 class DecisionInputSerializer(serializers.Serializer):
-    decision = serializers.CharField(help_text="What was decided.")
-    reasoning = serializers.CharField(required=False, allow_blank=True, default="")
+    decision = serializers.CharField(
+        help_text="What was decided.", max_length=TEXT_LIMITS["decision"]
+    )
+    reasoning = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=TEXT_LIMITS["reasoning"]
+    )
     resolve = serializers.BooleanField(
         required=False, default=True, help_text="Also move the ticket to `to`."
     )

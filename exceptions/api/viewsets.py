@@ -149,6 +149,7 @@ class ExceptionFilter(django_filters.FilterSet):
     due_within = django_filters.NumberFilter(
         method="filter_due_within",
         min_value=0,
+        max_value=60 * 24 * 366,  # a year of minutes
         help_text="Minutes: not breached yet, but acknowledge or resolve is due within them.",
     )
 
@@ -254,7 +255,7 @@ class ExceptionViewSet(ScopedViewSet, mixins.ListModelMixin, mixins.RetrieveMode
         value = str(self.kwargs[self.lookup_field]).strip()
         queryset = self.get_queryset()
         obj = queryset.filter(number=value).first()
-        if obj is None and value.isdigit():
+        if obj is None and value.isascii() and value.isdigit():
             obj = queryset.filter(pk=int(value)).first()
         if obj is None:
             raise NotFound(_("Not found."))

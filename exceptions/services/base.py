@@ -97,6 +97,59 @@ def check_same_site(site: Site, **objects) -> None:
             )
 
 
+# How long the texts of a ticket may be (characters), on every path (API, pages, rules).
+TEXT_LIMITS = {"description": 4000, "decision": 2000, "reasoning": 4000}
+EXTERNAL_REFS_MAX_KEYS = 20
+EXTERNAL_REF_MAX_CHARS = 200
+
+
+def check_lengths(**texts: str | None) -> None:
+    """400 ``too_long`` for a text over its limit in :data:`TEXT_LIMITS`."""
+    too_long = {
+        name: [_("At most %(n)s characters.") % {"n": TEXT_LIMITS[name]}]
+        for name, text in texts.items()
+        if text is not None and len(text) > TEXT_LIMITS[name]
+    }
+    if too_long:
+        raise InvalidInput(
+            _("Too long: %(fields)s.") % {"fields": ", ".join(too_long)},
+            code="too_long",
+            fields=too_long,
+        )
+
+
+def _scalar(value) -> bool:
+    return isinstance(value, str | int | float | bool | None)
+
+
+def check_external_refs(refs) -> dict:
+    """References to other systems: at most 20, each a short name and a short text, number,
+    true/false, null, or a list of up to 20 of those."""
+    if refs is None:
+        return {}
+    problem = None
+    if not isinstance(refs, dict):
+        problem = _("An object of names and values.")
+    elif len(refs) > EXTERNAL_REFS_MAX_KEYS:
+        problem = _("At most %(n)s references.") % {"n": EXTERNAL_REFS_MAX_KEYS}
+    else:
+        for name, value in refs.items():
+            items = value if isinstance(value, list) and len(value) <= 20 else [value]
+            if len(str(name)) > 100 or not all(_scalar(item) for item in items):
+                problem = _("Each reference is a name and a text, number, true/false or null.")
+            elif any(isinstance(v, str) and len(v) > EXTERNAL_REF_MAX_CHARS for v in items):
+                problem = _("A reference is at most %(n)s characters.") % {
+                    "n": EXTERNAL_REF_MAX_CHARS
+                }
+            if problem:
+                break
+    if problem:
+        raise InvalidInput(
+            problem, code="invalid_external_refs", fields={"external_refs": [problem]}
+        )
+    return refs
+
+
 def check_severity(severity: str) -> str:
     if severity not in Severity.values:
         raise InvalidInput(

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 
 from mes.errors import InvalidInput
 from mes.services import authorize, save_with_history
+from mes.uploads import sniff
 
 from ..choices import EventKind
 from ..models import Attachment, ExceptionEvent, ExceptionTicket
@@ -37,9 +38,11 @@ def comment_exception(
 def add_attachment(
     ticket: ExceptionTicket, *, actor, upload, expected_version: int | None = None
 ) -> Attachment:
-    """Attach a photo or document within ANDON_ATTACHMENT_MAX_BYTES and ANDON_ATTACHMENT_TYPES."""
+    """Attach a photo or document within ANDON_ATTACHMENT_MAX_BYTES and ANDON_ATTACHMENT_TYPES
+    (the type read from the content: :func:`mes.uploads.sniff`)."""
     authorize(actor, CHANGE_PERM, ticket.site_id)
-    content_type = (getattr(upload, "content_type", "") or "").split(";")[0].strip().lower()
+    # The type is what the first bytes say, whatever the client's header claims.
+    content_type = sniff(upload) or ""
     if content_type not in settings.ANDON_ATTACHMENT_TYPES:
         raise InvalidInput(
             _("Files of type %(t)s are not accepted.") % {"t": content_type or "?"},

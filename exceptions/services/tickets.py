@@ -33,6 +33,8 @@ from .base import (
     CHANGE_PERM,
     Phase,
     add_to_timeline,
+    check_external_refs,
+    check_lengths,
     check_same_site,
     check_severity,
     emit_ticket_event,
@@ -68,6 +70,8 @@ def raise_exception(
     """Raise a ticket: the form data is validated against the type's schema, the context
     (work center, machine, order, operation, lot) must be of the same site."""
     authorize(actor, "exceptions.add_exceptionticket", site)
+    check_lengths(description=description)
+    external_refs = check_external_refs(external_refs)
     if not exception_type.is_active:
         raise InvalidInput(
             _("This exception type is not in use."),
@@ -241,6 +245,7 @@ def record_decision(
     """Record what was decided and why; with ``resolve_to`` also move the ticket (typically to
     ``resolved``) in the same transaction, so a decision and its resolution never part."""
     authorize(actor, CHANGE_PERM, ticket.site_id)
+    check_lengths(decision=decision, reasoning=reasoning)
     if not may_resolve(ticket, actor):
         raise NotPermitted(
             _("Only a role that may resolve this exception records its decision."),
@@ -349,6 +354,9 @@ def update_exception(
     """Change fields of an open ticket (severity, description, form data, assignee, role queue,
     context, ERP references). Each meaningful change leaves a timeline event."""
     authorize(actor, CHANGE_PERM, ticket.site_id)
+    check_lengths(description=changes.get("description"))
+    if "external_refs" in changes:
+        check_external_refs(changes["external_refs"])
     unknown = set(changes) - set(UPDATABLE)
     if unknown:
         raise InvalidInput(

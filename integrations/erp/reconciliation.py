@@ -69,7 +69,7 @@ class Query:
         endpoint = params.get("endpoint") or ""
         self.endpoint_given = bool(endpoint)
         if endpoint:
-            if endpoint.isdigit():
+            if endpoint.isascii() and endpoint.isdigit():
                 self.endpoint = (
                     ErpEndpoint.objects.visible_to(user).filter(pk=int(endpoint)).first()
                 )

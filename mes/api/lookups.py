@@ -38,7 +38,7 @@ def find(queryset, value, *, site: str | None = None):
             )
         if found:
             return found[0]
-    if value.isdigit():
+    if value.isascii() and value.isdigit():
         return matches.filter(pk=int(value)).first()
     return None
 

@@ -338,3 +338,27 @@ def test_attachment_without_file_is_400(media, p1_ticket, sup_client):
 
 
 # --- exception types --------------------------------------------------------------------
+
+
+def test_the_attachment_type_comes_from_its_content(media, p1_ticket, sup_client):
+    """Issue 12, hole 7: a page of script declared as a PNG is refused; a PNG declared as
+    anything is a PNG."""
+    before = state()
+    disguised = _upload(sup_client, p1_ticket, "photo.png", b"<html><script>x</script>")
+    assert (disguised.status_code, disguised.json()["code"]) == (400, "attachment_type")
+    assert state() == before
+    honest = _upload(sup_client, p1_ticket, "photo.bin", PNG, "application/octet-stream")
+    assert honest.status_code == 201
+    assert honest.json()["attachments"][-1]["content_type"] == "image/png"
+
+
+def test_the_size_limit_stops_the_upload_while_it_streams(settings):
+    from mes.uploads import SizeLimitedUploadHandler, UploadTooLarge
+
+    settings.ANDON_ATTACHMENT_MAX_BYTES = 1000
+    handler = SizeLimitedUploadHandler()
+    assert handler.receive_data_chunk(b"x" * 600, 0) == b"x" * 600
+    with pytest.raises(UploadTooLarge):
+        handler.receive_data_chunk(b"x" * 600, 600)  # the second chunk, not the whole file
+    with pytest.raises(UploadTooLarge):  # a declared length that cannot fit: before reading
+        handler.handle_raw_input(None, {}, 10_000_000, b"b")

@@ -10,6 +10,7 @@ from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from mes.api.parsers import BatchJSONParser
 from mes.errors import InvalidInput, NotFound
 from mes.idempotency import HEADER, idempotent_response
 
@@ -90,6 +91,7 @@ class BatchView(APIView):
     :mod:`integrations.erp.inbound`."""
 
     permission_classes = [IsAuthenticated, CanIngest]
+    parser_classes = [BatchJSONParser]  # a bad text rejects its record, not the batch
     open_to_service_accounts = True  # the ERP's own endpoints
     kind = ""
 

@@ -23,6 +23,11 @@ Work orders (``status`` per record):
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
+
+from mes.errors import InvalidInput
+from mes.texts import bad_text_in, check_text
+
 from . import master, orders
 from .batch import (
     CANCELLED,
@@ -35,6 +40,7 @@ from .batch import (
     UPDATED,
     BatchKind,
     one,
+    rejected,
     summarize,
 )
 from .records import ItemIn, LotIn, OperationIn, WorkCenterIn, WorkOrderIn
@@ -72,7 +78,56 @@ def ingest(kind: str, records: list, *, actor) -> list[dict]:
     """Apply a batch of ERP records of ``kind`` (see :data:`KINDS`); one result per record,
     in order, each applied in a savepoint of its own (new work orders: together, below)."""
     spec = KINDS[kind]
-    lookups = spec.lookups(records)
+    results: list[dict | None] = [None] * len(records)
+    clean = []
+    for n, record in enumerate(records):
+        problem = screen(spec, record)
+        if problem is None:
+            clean.append(n)
+        else:
+            key = record.get(spec.key) if isinstance(record, dict) else None
+            results[n] = rejected(
+                spec.key, key if isinstance(key, str) and not check_text(key) else None, problem
+            )
+    kept = [records[n] for n in clean]
+    lookups = spec.lookups(kept)
     if kind == "orders":
-        return orders.ingest_orders(spec, records, actor, lookups)
-    return [one(spec, record, actor, lookups) for record in records]
+        done = orders.ingest_orders(spec, kept, actor, lookups)
+    else:
+        done = [one(spec, record, actor, lookups) for record in kept]
+    for n, result in zip(clean, done, strict=True):
+        results[n] = result
+    return results
+
+
+# Fields the batch looks records up by, before validating them: they must be plain text.
+_LOOKUP_FIELDS = frozenset(
+    {"site", "item", "work_center", "code", "erp_number", "number", "lot", "supplier_lot"}
+)
+
+
+def screen(spec, record) -> InvalidInput | None:
+    """What makes ``record`` unfit even for validation (not an object, text that cannot be
+    stored, a lookup field that is not text): its own rejection, never the batch's."""
+    if not isinstance(record, dict):
+        return InvalidInput(_("A record is a JSON object."), code="invalid")
+    problem = bad_text_in(record)
+    if problem:
+        return InvalidInput(problem, code="invalid_characters")
+    stack = [record]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            for name, item in value.items():
+                if name in _LOOKUP_FIELDS | {spec.key} and not isinstance(
+                    item, str | int | type(None)
+                ):
+                    return InvalidInput(
+                        _("%(field)s must be text.") % {"field": name},
+                        code="invalid",
+                        fields={name: [_("Not a valid string.")]},
+                    )
+                stack.append(item)
+        elif isinstance(value, list):
+            stack.extend(value)
+    return None
