@@ -29,11 +29,11 @@ $(TRYTON_STAMP):
 
 tryton: $(TRYTON_STAMP)
 
-# Embedded mode: SQLite file, in-memory channel layer, tasks in-process. No server to install.
+# Embedded mode (DEBUG=1): SQLite file, in-memory channel layer, tasks in-process. No server to install.
 demo: venv
-	env -u DATABASE_URL -u REDIS_URL $(PY) manage.py migrate --noinput
-	env -u DATABASE_URL -u REDIS_URL $(PY) manage.py seed_demo
-	env -u DATABASE_URL -u REDIS_URL ANDON_INPROCESS_SWEEPS=1 $(VENV)/bin/uvicorn andon.asgi:application --host $(HOST) --port $(PORT)
+	env -u DATABASE_URL -u REDIS_URL DEBUG=1 $(PY) manage.py migrate --noinput
+	env -u DATABASE_URL -u REDIS_URL DEBUG=1 $(PY) manage.py seed_demo
+	env -u DATABASE_URL -u REDIS_URL DEBUG=1 ANDON_INPROCESS_SWEEPS=1 $(VENV)/bin/uvicorn andon.asgi:application --host $(HOST) --port $(PORT)
 
 # Real PostgreSQL and Redis at their default local addresses unless DATABASE_URL/TEST_REDIS_URL say otherwise.
 test: venv tryton
@@ -63,8 +63,10 @@ lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
-	env -u DATABASE_URL $(PY) manage.py makemigrations --check --dry-run
-	env -u DATABASE_URL $(PY) manage.py andon_docs --check
+	env -u DATABASE_URL DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
+	env -u DATABASE_URL DEBUG=1 $(PY) manage.py andon_docs --check
+	DEBUG=0 SECRET_KEY=lint-only-$$RANDOM-not-a-real-key-0123456789-abcdefghijklmnopqrstuvwxyz \
+	  ALLOWED_HOSTS=andon.example.com $(PY) manage.py check --deploy --fail-level WARNING
 
 format: venv
 	$(VENV)/bin/ruff format .

@@ -1,9 +1,10 @@
 """Settings, all read from the environment.
 
-With no environment at all (``make demo``) Andon runs on an SQLite file, an in-memory channel
-layer and eager in-process Celery tasks. With ``DATABASE_URL`` and ``REDIS_URL`` the same code
-runs on PostgreSQL, the Redis channel layer and a real Celery broker. With ``DEBUG=0`` a real
-``SECRET_KEY`` is required and the secure defaults make ``manage.py check --deploy`` clean.
+``DEBUG`` is off unless set. With ``DEBUG=1`` and nothing else (``make demo``) Andon runs on an
+SQLite file, an in-memory channel layer and eager in-process Celery tasks, with a demo secret
+key. With ``DATABASE_URL`` and ``REDIS_URL`` the same code runs on PostgreSQL, the Redis
+channel layer and a real Celery broker. With ``DEBUG`` off a real ``SECRET_KEY`` is required
+and the secure defaults make ``manage.py check --deploy`` clean.
 """
 
 from datetime import timedelta
@@ -19,7 +20,8 @@ env = environ.Env()
 if (BASE_DIR / ".env").exists():
     environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
-DEBUG = env.bool("DEBUG", default=True)
+# Off unless set: `make demo` (and a developer's shell) sets DEBUG=1; production never does.
+DEBUG = env.bool("DEBUG", default=False)
 _DEMO_SECRET = "django-insecure-andon-demo-key-do-not-use-in-production"  # noqa: S105
 SECRET_KEY = env.str("SECRET_KEY", default=_DEMO_SECRET if DEBUG else "")
 if not SECRET_KEY:
@@ -57,6 +59,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "mes.middleware.RequestIdMiddleware",
     "mes.middleware.RejectNulMiddleware",
+    "mes.middleware.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",

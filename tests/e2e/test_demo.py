@@ -19,7 +19,7 @@ pytestmark = pytest.mark.e2e
 def demo_server(tmp_path_factory):
     db = tmp_path_factory.mktemp("demo") / "andon.sqlite3"
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "DEBUG"}}
-    env.update(DATABASE_URL=f"sqlite:///{db}", DJANGO_SETTINGS_MODULE="andon.settings")
+    env.update(DATABASE_URL=f"sqlite:///{db}", DJANGO_SETTINGS_MODULE="andon.settings", DEBUG="1")
 
     def manage(*args):
         result = subprocess.run(

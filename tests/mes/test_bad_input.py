@@ -169,3 +169,19 @@ def test_decision_texts_have_limits_on_every_path(p1):
     assert refused.value.code == "too_long"
     with pytest.raises(InvalidInput):
         services.update_exception(ticket, actor=None, description="x" * 4001)
+
+
+def test_every_answer_carries_a_content_security_policy(client, p1):
+    for path in ("/login/", "/api/v1/sites/", "/admin/login/"):
+        policy = client.get(path)["Content-Security-Policy"]
+        assert "default-src 'self'" in policy and "frame-ancestors 'none'" in policy, path
+        assert "script-src 'self';" in policy  # no inline scripts
+    assert "'unsafe-inline'" in client.get("/api/docs/")["Content-Security-Policy"]
+
+
+def test_a_client_chosen_request_id_is_kept_only_when_sane(client, p1):
+    good = client.get("/login/", HTTP_X_REQUEST_ID="proxy-7f3c.42")
+    assert good["X-Request-ID"] == "proxy-7f3c.42"
+    for bad in ("x" * 65, "evil\\r\\nSet-Cookie: a=b", "<script>", "a b"):
+        answer = client.get("/login/", HTTP_X_REQUEST_ID=bad)
+        assert answer["X-Request-ID"] != bad and len(answer["X-Request-ID"]) == 32

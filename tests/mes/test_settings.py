@@ -39,8 +39,13 @@ def probe(**env):
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def test_no_environment_means_embedded_demo():
-    assert probe() == {
+def test_no_environment_means_debug_off_and_a_secret_key_required():
+    result = run(["-c", PROBE])
+    assert result.returncode != 0 and "SECRET_KEY must be set" in result.stderr
+
+
+def test_debug_alone_means_embedded_demo():
+    assert probe(DEBUG="1") == {
         "db": "django.db.backends.sqlite3",
         "layer": "channels.layers.InMemoryChannelLayer",
         "eager": True,
@@ -51,6 +56,7 @@ def test_no_environment_means_embedded_demo():
 
 def test_database_and_redis_urls_switch_to_production_services():
     found = probe(
+        DEBUG="1",
         DATABASE_URL="postgres://postgres@127.0.0.1:5432/andon",
         REDIS_URL="redis://127.0.0.1:6379/3",
     )
@@ -78,5 +84,8 @@ def test_deploy_check_is_clean_with_debug_off():
 
 
 def test_openapi_schema_validates_without_warnings():
-    result = run(["manage.py", "spectacular", "--validate", "--fail-on-warn", "--file", os.devnull])
+    result = run(
+        ["manage.py", "spectacular", "--validate", "--fail-on-warn", "--file", os.devnull],
+        DEBUG="1",
+    )
     assert result.returncode == 0, result.stderr
