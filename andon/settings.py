@@ -186,7 +186,7 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.MultiPartParser",
     ],
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "mes.api.schema.AndonAutoSchema",
     "EXCEPTION_HANDLER": "mes.api.errors.json_exception_handler",
     # Views that hand out credentials (tokens, websocket tickets) name a scope here.
     "DEFAULT_THROTTLE_RATES": {

@@ -60,8 +60,8 @@ class ExceptionTypeSerializer(serializers.ModelSerializer):
 
 
 class TimelineEventSerializer(serializers.ModelSerializer):
-    actor = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    rule = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    actor = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    rule = serializers.SlugRelatedField(slug_field="name", read_only=True, allow_null=True)
 
     class Meta:
         model = ExceptionEvent
@@ -69,7 +69,9 @@ class TimelineEventSerializer(serializers.ModelSerializer):
 
 
 class DecisionSerializer(serializers.ModelSerializer):
-    decided_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    decided_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = Decision
@@ -79,7 +81,9 @@ class DecisionSerializer(serializers.ModelSerializer):
 class AttachmentSerializer(serializers.ModelSerializer):
     name = serializers.SerializerMethodField()
     url = serializers.SerializerMethodField()
-    uploaded_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    uploaded_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = Attachment
@@ -116,14 +120,16 @@ class ExceptionListSerializer(serializers.ModelSerializer):
     type = serializers.CharField(source="type.code", read_only=True)
     type_name = serializers.CharField(source="type.name", read_only=True)
     category = serializers.CharField(source="type.category", read_only=True)
-    work_center = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    machine = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    work_order = serializers.SlugRelatedField(slug_field="erp_number", read_only=True)
-    operation = serializers.PrimaryKeyRelatedField(read_only=True)
-    lot = serializers.SlugRelatedField(slug_field="number", read_only=True)
-    queue = serializers.SlugRelatedField(slug_field="name", read_only=True)
-    assignee = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    raised_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    work_center = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+    machine = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+    work_order = serializers.SlugRelatedField(
+        slug_field="erp_number", read_only=True, allow_null=True
+    )
+    operation = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+    lot = serializers.SlugRelatedField(slug_field="number", read_only=True, allow_null=True)
+    queue = serializers.SlugRelatedField(slug_field="name", read_only=True, allow_null=True)
+    assignee = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    raised_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     sla_paused = serializers.SerializerMethodField()
 
     class Meta:

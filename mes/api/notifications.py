@@ -19,7 +19,7 @@ from .viewsets import ScopedViewSet
 
 
 class NotificationSerializer(serializers.ModelSerializer):
-    site = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    site = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
     related_type = serializers.SerializerMethodField()
     read = serializers.SerializerMethodField()
 

@@ -58,7 +58,7 @@ class OperationSerializer(serializers.ModelSerializer):
     work_order = serializers.CharField(source="work_order.erp_number", read_only=True)
     work_order_id = serializers.IntegerField(read_only=True)
     work_center = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    machine = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    machine = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
 
     class Meta:
         model = Operation
@@ -86,7 +86,7 @@ class RoutingStepSerializer(serializers.ModelSerializer):
     """An operation as shown inside its work order."""
 
     work_center = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    machine = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    machine = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
 
     class Meta:
         model = Operation
@@ -203,7 +203,7 @@ class ResequenceSerializer(serializers.Serializer):
 class LotSerializer(serializers.ModelSerializer):
     site = serializers.SlugRelatedField(slug_field="code", read_only=True)
     item = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    produced_by = serializers.PrimaryKeyRelatedField(read_only=True)
+    produced_by = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
 
     class Meta:
         model = Lot
@@ -256,8 +256,10 @@ class ConfirmationSerializer(serializers.ModelSerializer):
     site = serializers.CharField(source="operation.work_order.site.code", read_only=True)
     work_order = serializers.CharField(source="operation.work_order.erp_number", read_only=True)
     sequence = serializers.IntegerField(source="operation.sequence", read_only=True)
-    machine = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    confirmed_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    machine = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+    confirmed_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
     consumed = LotConsumptionSerializer(source="consumptions", many=True, read_only=True)
     produced_lots = serializers.SlugRelatedField(slug_field="number", many=True, read_only=True)
 

@@ -122,7 +122,7 @@ class WorkCenterViewSet(ScopedViewSet, mixins.ListModelMixin, mixins.RetrieveMod
     }
 
     @extend_schema(parameters=[SITE_PARAM], responses=s.OperationSerializer(many=True))
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None)  # a list, not a page
     def queue(self, request, code=None):
         """Queued operations of the work center, in dispatch order."""
         wc = self.get_object()
