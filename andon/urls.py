@@ -19,3 +19,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     *collect("urls", "urlpatterns"),
 ]
+
+handler400 = "andon.views.bad_request"
+handler404 = "andon.views.not_found"
+handler500 = "andon.views.server_error"

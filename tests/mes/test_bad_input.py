@@ -185,3 +185,9 @@ def test_a_client_chosen_request_id_is_kept_only_when_sane(client, p1):
     for bad in ("x" * 65, "evil\\r\\nSet-Cookie: a=b", "<script>", "a b"):
         answer = client.get("/login/", HTTP_X_REQUEST_ID=bad)
         assert answer["X-Request-ID"] != bad and len(answer["X-Request-ID"]) == 32
+
+
+def test_an_api_address_no_route_matches_answers_json(api):
+    answer = api.get("/api/v1/exceptions/1/attachments/not-a-number/")
+    assert answer.status_code == 404 and answer.json()["code"] == "not_found"
+    assert "text/html" in api.get("/no/such/page/")["Content-Type"]

@@ -257,6 +257,10 @@ class TimeToErpRowOut(serializers.Serializer):
     oldest_pending_seconds = serializers.FloatField(allow_null=True)
 
 
+class TimeToErpOut(serializers.Serializer):
+    results = TimeToErpRowOut(many=True)
+
+
 FILTERS = [
     OpenApiParameter(
         "endpoint",
@@ -315,7 +319,7 @@ class TimeToErpView(APIView):
             *FILTERS,
             OpenApiParameter("since", str, description="ISO date or date-time"),
         ],
-        responses=TimeToErpRowOut(many=True),
+        responses=TimeToErpOut,
         tags=["erp"],
         operation_id="erp_time_to_erp",
     )
