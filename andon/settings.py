@@ -299,6 +299,8 @@ ANDON_ERP_ALLOWED_HOSTS = env.list("ERP_ALLOWED_HOSTS", default=[])
 # API tokens: the longest a token may live, and wrong keys a minute per address before 429.
 ANDON_TOKEN_MAX_DAYS = env.int("TOKEN_MAX_DAYS", default=90)
 ANDON_TOKEN_FAILURE_LIMIT = env.int("TOKEN_FAILURE_LIMIT", default=30)
+# Accounts of every kind but employee expire within this many days (and are extended so).
+ANDON_ACCOUNT_MAX_DAYS = env.int("ACCOUNT_MAX_DAYS", default=90)
 # Extra modules imported at start-up that register outbox subscribers (plug-ins, test probes).
 ANDON_SUBSCRIBER_MODULES = env.list("ANDON_SUBSCRIBER_MODULES", default=[])
 

@@ -1,9 +1,12 @@
-"""Authentication backend: Django's, except that service accounts (holding only the roles of
+"""Authentication backend: Django's, except that expired accounts are refused (sign-in and
+every request of an open session) and that service accounts (holding only the roles of
 machines, :data:`mes.roles.SERVICE_ROLES`) never sign in with a password: they use tokens,
 for the endpoints made for them."""
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 
+from mes.models import account_usable
 from mes.roles import SERVICE_ROLES
 
 
@@ -16,5 +19,21 @@ def is_service_account(user) -> bool:
 
 
 class PersonBackend(ModelBackend):
+    """Also loads the session's user with its lifecycle in the same query, and refuses an
+    expired account at once (its session becomes anonymous on its next request)."""
+
     def user_can_authenticate(self, user) -> bool:
-        return super().user_can_authenticate(user) and not is_service_account(user)
+        return (
+            super().user_can_authenticate(user)
+            and account_usable(user)
+            and not is_service_account(user)
+        )
+
+    def get_user(self, user_id):
+        user = (
+            get_user_model()
+            ._default_manager.select_related("account_profile")
+            .filter(pk=user_id)
+            .first()
+        )
+        return user if user is not None and account_usable(user) else None

@@ -9,9 +9,9 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.contrib.auth import get_user_model
 from django.db.models import Count, Max, Q
 
-from mes.models import ApiToken, Notification
+from mes.models import ApiToken, Notification, account_usable
 from mes.notifications import session_group, user_group
-from mes.services.tokens import account_usable, limit_to_token, token_still_usable
+from mes.services.tokens import limit_to_token, token_still_usable
 
 UNAUTHORIZED = 4401  # websocket close code: not signed in, or no longer allowed
 RECHECK_SECONDS = 30  # how stale "the user is still active" may be when a push goes out
@@ -72,7 +72,12 @@ class SignedInConsumer(AsyncJsonWebsocketConsumer):
 
     @database_sync_to_async
     def _active(self) -> bool:
-        user = get_user_model().objects.filter(pk=self.user_id).first()
+        user = (
+            get_user_model()
+            .objects.select_related("account_profile")
+            .filter(pk=self.user_id)
+            .first()
+        )
         if user is None or not account_usable(user):
             return False
         token_id = self.scope.get("andon_token_id")

@@ -64,6 +64,8 @@ kinds = Registry("notification kinds", "Kinds of notification users receive and 
 for _kind, _label in [
     ("hold_placed", gettext_lazy("Work order held")),
     ("hold_released", gettext_lazy("Work order released from hold")),
+    ("account_expiring", gettext_lazy("An account you sponsor expires soon")),
+    ("account_expired", gettext_lazy("An account you sponsor expired")),
 ]:
     kinds.register(_kind, _label)
 

@@ -40,7 +40,16 @@ def purge_idempotency_records() -> int:
     return purge()
 
 
+@shared_task(acks_late=True, ignore_result=True)
+def expire_accounts() -> dict:
+    """Deactivate expired accounts; tell sponsors before (mes.services.accounts)."""
+    from mes.services.accounts import expire_accounts as run
+
+    return run()
+
+
 PERIODIC_TASKS = {
+    "account-expiry": Periodic("mes.tasks.expire_accounts", 3600, inprocess=True),
     "outbox-sweep": Periodic("mes.tasks.sweep_outbox", 30, "OUTBOX_SWEEP_SECONDS", inprocess=True),
     "idempotency-purge": Periodic("mes.tasks.purge_idempotency_records", 3600),
 }

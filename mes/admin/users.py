@@ -6,24 +6,31 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.widgets import AdminSplitDateTime
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.models import Group
+from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
+from mes.access import users_visible_to
 from mes.errors import DomainError
-from mes.models import Site
+from mes.models import AccountKind, Site
 from mes.services.accounts import (
     accounts_manageable_by,
     grantable_roles,
+    lifecycle_of,
     manageable_sites,
+    max_account_days,
     save_account,
+    set_lifecycle,
     site_codes_of,
 )
 
 from .base import REASON_FIELD, _Refused, admin_reason, with_reason_field
 
 User = get_user_model()
+LIFECYCLE = ("kind", "sponsor", "expires_at")
 
 
 def _with_roles_and_sites(form_class, request, obj):
@@ -47,7 +54,32 @@ def _with_roles_and_sites(form_class, request, obj):
         initial=held,
         help_text=_("Where the account works (its roles apply there)."),
     )
-    return type(form_class.__name__, (form_class,), {"roles": roles, "sites": sites})
+    lifecycle = lifecycle_of(obj) if obj is not None else None
+    kind = forms.ChoiceField(
+        label=_("Kind of account"),
+        choices=AccountKind.choices,
+        required=False,  # employee
+        initial=lifecycle.kind if lifecycle else AccountKind.EMPLOYEE,
+        help_text=_("Every kind but employee expires."),
+    )
+    sponsor = forms.ModelChoiceField(
+        label=_("Sponsor"),
+        queryset=users_visible_to(actor).filter(is_active=True).order_by("username"),
+        required=False,
+        initial=lifecycle.sponsor_id if lifecycle else actor.pk,
+        help_text=_("Who answers for it and is told before it expires (default: you)."),
+    )
+    expires_at = forms.SplitDateTimeField(
+        label=_("Expires"),
+        required=False,
+        widget=AdminSplitDateTime,
+        initial=lifecycle.expires_at if lifecycle else None,
+        help_text=_("Required unless an employee; at most %(days)s days ahead.")
+        % {"days": max_account_days()},
+    )
+    fields = {"roles": roles, "sites": sites, "kind": kind, "sponsor": sponsor}
+    fields["expires_at"] = expires_at
+    return type(form_class.__name__, (form_class,), fields)
 
 
 class AccountAdmin(UserAdmin):
@@ -56,11 +88,11 @@ class AccountAdmin(UserAdmin):
     MANAGER_FIELDSETS = (
         (None, {"fields": ("username", "password")}),
         (_("Person"), {"fields": ("first_name", "last_name", "email", "is_active")}),
-        (_("Access"), {"fields": ("roles", "sites", REASON_FIELD)}),
+        (_("Access"), {"fields": ("roles", "sites", *LIFECYCLE, REASON_FIELD)}),
     )
     MANAGER_ADD_FIELDSETS = (
         (None, {"fields": ("username", "password1", "password2")}),
-        (_("Access"), {"fields": ("roles", "sites", REASON_FIELD)}),
+        (_("Access"), {"fields": ("roles", "sites", *LIFECYCLE, REASON_FIELD)}),
     )
 
     def get_queryset(self, request):
@@ -72,7 +104,10 @@ class AccountAdmin(UserAdmin):
                 (name, {**opts, "fields": [f for f in opts["fields"] if f != "groups"]})
                 for name, opts in super().get_fieldsets(request, obj)
             ]
-            roles = (_("Roles and sites"), {"fields": ("roles", "sites", REASON_FIELD)})
+            roles = (
+                _("Roles, sites and lifecycle"),
+                {"fields": ("roles", "sites", *LIFECYCLE, REASON_FIELD)},
+            )
             return [*fieldsets, roles]
         return self.MANAGER_ADD_FIELDSETS if obj is None else self.MANAGER_FIELDSETS
 
@@ -87,13 +122,23 @@ class AccountAdmin(UserAdmin):
     def save_related(self, request, form, formsets, change):
         data = form.cleaned_data
         try:
-            save_account(
-                form.instance,
-                actor=request.user,
-                reason=admin_reason(form, not change),
-                roles=data.get("roles"),
-                sites=data.get("sites"),
-            )
+            reason = admin_reason(form, not change)
+            with transaction.atomic():
+                save_account(
+                    form.instance,
+                    actor=request.user,
+                    reason=reason,
+                    roles=data.get("roles"),
+                    sites=data.get("sites"),
+                )
+                set_lifecycle(
+                    form.instance,
+                    actor=request.user,
+                    kind=data.get("kind") or AccountKind.EMPLOYEE,
+                    sponsor=data.get("sponsor"),
+                    expires_at=data.get("expires_at"),
+                    reason=reason,
+                )
         except DomainError as exc:
             raise _Refused(exc) from exc
         if request.user.is_superuser and "user_permissions" in form.cleaned_data:

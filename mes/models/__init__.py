@@ -1,3 +1,4 @@
+from .accounts import AccountKind, AccountProfile, account_usable
 from .base import (
     GLOBAL,
     INTERNAL,
@@ -28,6 +29,9 @@ from .users import register_user_history
 register_user_history()
 
 __all__ = [
+    "AccountKind",
+    "AccountProfile",
+    "account_usable",
     "ApiToken",
     "TokenScope",
     "WebsocketTicket",

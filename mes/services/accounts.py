@@ -11,11 +11,14 @@ to manage. Every save writes history (the password never) and an ``account.chang
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
 from django.db.models import QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from guardian.models import UserObjectPermission
 
@@ -27,12 +30,12 @@ from mes.access import (
     visible_site_ids,
 )
 from mes.errors import InvalidInput, NotPermitted
-from mes.models import Site
+from mes.models import AccountKind, AccountProfile, Site
 from mes.notifications import revoke_sessions
 from mes.outbox import emit_event
 from mes.roles import ROLES
 
-from .base import authorize, default_reason, save_with_history
+from .base import authorize, default_reason, require_reason, save_with_history
 
 NEVER_DELEGATED = ("manager", "auditor", "erp_integration")
 
@@ -175,3 +178,148 @@ def _set_sites(user, sites: list[Site], actor) -> None:
             grant_site_access(user, site)
         elif site.pk not in wanted and site.pk in held:
             revoke_site_access(user, site)
+
+
+# --- lifecycle: kind, sponsor, expiry (mes.models.accounts) --------------------------------
+
+
+def max_account_days() -> int:
+    return settings.ANDON_ACCOUNT_MAX_DAYS
+
+
+def lifecycle_of(user) -> AccountProfile:
+    """The account's lifecycle row (unsaved for an account that has none: an employee)."""
+    try:
+        return user.account_profile
+    except AccountProfile.DoesNotExist:
+        return AccountProfile(user=user)
+
+
+def set_lifecycle(
+    user,
+    *,
+    actor,
+    kind: str,
+    sponsor=None,
+    expires_at=None,
+    reason: str = "",
+) -> AccountProfile:
+    """Say what kind of account ``user`` is, who sponsors it and when it expires: every kind
+    but employee expires, within ``ACCOUNT_MAX_DAYS``; every account has a sponsor (its
+    creator when none is named). Only for an account the actor manages."""
+    if actor is not None and not actor.is_superuser:
+        if user.pk == actor.pk or not accounts_manageable_by(actor).filter(pk=user.pk).exists():
+            raise NotPermitted(_("This account is not yours to manage."), code="not_delegable")
+    if kind not in AccountKind.values:
+        raise InvalidInput(
+            _("Unknown kind of account."), code="invalid", fields={"kind": [_("Unknown.")]}
+        )
+    now = timezone.now()
+    if kind != AccountKind.EMPLOYEE:
+        _check_expiry(expires_at, now)
+    sponsor = sponsor or (actor if actor is not None and actor.pk != user.pk else None)
+    if sponsor is not None and sponsor.pk == user.pk:
+        raise InvalidInput(
+            _("An account cannot sponsor itself."),
+            code="invalid_sponsor",
+            fields={"sponsor": [_("Someone else.")]},
+        )
+    profile = lifecycle_of(user)
+    changed = (profile.kind, profile.sponsor_id, profile.expires_at) != (
+        kind,
+        getattr(sponsor, "pk", None),
+        expires_at,
+    )
+    if profile.pk is not None and not changed:
+        return profile
+    if profile.expires_at != expires_at:
+        profile.warned_14_at = profile.warned_3_at = None
+    profile.kind, profile.sponsor, profile.expires_at = kind, sponsor, expires_at
+    with transaction.atomic():
+        save_with_history(profile, actor=actor, reason=default_reason(reason, "lifecycle set"))
+        transaction.on_commit(lambda: revoke_sessions(user.pk))
+    return profile
+
+
+def extend_account(user, *, actor, until, reason: str) -> AccountProfile:
+    """Move an expiring account's end to ``until`` (within ``ACCOUNT_MAX_DAYS`` from now),
+    by its sponsor or a manager of the account, always with a reason."""
+    profile = lifecycle_of(user)
+    reason = require_reason(reason)
+    if profile.pk is None or profile.kind == AccountKind.EMPLOYEE:
+        raise InvalidInput(_("This account does not expire."), code="does_not_expire")
+    sponsor = actor is not None and profile.sponsor_id == actor.pk
+    if actor is not None and not sponsor and not actor.is_superuser:
+        if not accounts_manageable_by(actor).filter(pk=user.pk).exists():
+            raise NotPermitted(_("Only its sponsor or a manager extends it."), code="not_delegable")
+    _check_expiry(until, timezone.now())
+    profile.expires_at = until
+    profile.warned_14_at = profile.warned_3_at = None
+    save_with_history(profile, actor=actor, reason=reason)
+    return profile
+
+
+def _check_expiry(expires_at, now) -> None:
+    days = {"days": max_account_days()}
+    if (
+        expires_at is None
+        or expires_at <= now
+        or expires_at > now + timedelta(days=max_account_days(), minutes=1)
+    ):
+        raise InvalidInput(
+            _("Give an expiry within %(days)s days from now.") % days,
+            code="invalid_expiry",
+            fields={"expires_at": [_("Between now and %(days)s days.") % days]},
+        )
+
+
+def expire_accounts(now=None) -> dict:
+    """Deactivate accounts past their expiry (history says why; the sponsor is told), and
+    tell sponsors 14 and 3 days before. Idempotent: each warning is sent once."""
+    from mes.notifications import Message, send
+
+    now = now or timezone.now()
+    done = {"deactivated": 0, "warned": 0}
+    expired = AccountProfile.objects.select_related("user", "sponsor").filter(
+        expires_at__lte=now, user__is_active=True
+    )
+    for profile in expired:
+        user = profile.user
+        with transaction.atomic():
+            user.is_active = False
+            save_with_history(user, actor=None, reason="expired", fields=["is_active"])
+            send(
+                Message(
+                    "account_expired",
+                    [profile.sponsor] if profile.sponsor else [],
+                    title=_("Account %(name)s expired and was deactivated")
+                    % {"name": user.get_username()},
+                )
+            )
+        done["deactivated"] += 1
+    for days, field in ((14, "warned_14_at"), (3, "warned_3_at")):
+        due = AccountProfile.objects.select_related("user", "sponsor").filter(
+            user__is_active=True,
+            expires_at__gt=now,
+            expires_at__lte=now + timedelta(days=days),
+            **{f"{field}__isnull": True},
+        )
+        for profile in due:
+            send(
+                Message(
+                    "account_expiring",
+                    [profile.sponsor] if profile.sponsor else [],
+                    title=_("Account %(name)s expires on %(date)s")
+                    % {
+                        "name": profile.user.get_username(),
+                        "date": f"{profile.expires_at:%Y-%m-%d}",
+                    },
+                    body=_("Extend it with a reason, or let it expire."),
+                )
+            )
+            setattr(profile, field, now)
+            if days == 3 and profile.warned_14_at is None:
+                profile.warned_14_at = now  # the 14-day warning is past: not sent late
+            profile.save(update_fields=["warned_14_at", "warned_3_at"])
+            done["warned"] += 1
+    return done

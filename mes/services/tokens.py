@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 
 from mes.access import visible_site_ids
 from mes.errors import InvalidInput, NotPermitted
-from mes.models import ApiToken, Site, TokenScope, WebsocketTicket
+from mes.models import ApiToken, Site, TokenScope, WebsocketTicket, account_usable
 from mes.models.tokens import digest_of, new_key
 from mes.notifications import revoke_sessions
 from mes.outbox import emit_event
@@ -180,7 +180,7 @@ def token_for_key(key: str, *, address: str | None = None) -> ApiToken | None:
         return None
     token = (
         ApiToken.objects.usable()
-        .select_related("user")
+        .select_related("user", "user__account_profile")
         .annotate(
             limited=Exists(ApiToken.sites.through.objects.filter(apitoken=OuterRef("pk"))),
             # a service account: some service role, no other role, no flag, no own permission
@@ -227,11 +227,6 @@ def limit_to_token(user, token: ApiToken) -> None:
     limit_sites(user, sites or None)
 
 
-def account_usable(user) -> bool:
-    """Active (the lifecycle's expiry check joins here)."""
-    return bool(user is not None and user.is_active)
-
-
 def token_still_usable(token_id: int) -> bool:
     return ApiToken.objects.usable().filter(pk=token_id).exists()
 
@@ -262,7 +257,7 @@ def redeem_ws_ticket(key: str):
     with transaction.atomic():
         ticket = (
             WebsocketTicket.objects.select_for_update(of=("self",))
-            .select_related("user", "token")
+            .select_related("user", "user__account_profile", "token")
             .filter(digest=digest_of(key), used_at__isnull=True, expires_at__gt=now)
             .first()
         )
