@@ -11,8 +11,18 @@ from django.utils import timezone
 
 from mes import services
 from mes.access import grant_site_access
-from mes.models import Item, Machine, NonWorkingDay, Site, WorkCenter, WorkingCalendar
+from mes.models import (
+    AccountKind,
+    AccountProfile,
+    Item,
+    Machine,
+    NonWorkingDay,
+    Site,
+    WorkCenter,
+    WorkingCalendar,
+)
 from mes.roles import ROLES
+from mes.services.accounts import set_lifecycle
 
 PASSWORD = "andon-demo"  # noqa: S105 - documented demo password
 
@@ -141,7 +151,43 @@ def _users(sites: list[Site]) -> dict[str, User]:
         grant_site_access(users["erp"], site)
     # Auditors read every site through the role's global site permission.
     users["auditor"] = _user("auditor", groups["auditor"], staff=True)
+    _lifecycles(users, groups, sites[0])
     return users
+
+
+def _lifecycles(users: dict[str, User], groups: dict[str, Group], p1: Site) -> None:
+    """Accounts that expire, so the access review has something to show: the ERP's service
+    account, a press vendor expiring in 10 days, and a consultant whose project ended."""
+    now = timezone.now()
+    sponsor = users["manager_p1"]
+    set_lifecycle(
+        users["erp"],
+        actor=None,
+        kind=AccountKind.SERVICE,
+        sponsor=users["manager"],
+        expires_at=now + datetime.timedelta(days=90),
+        reason="seed_demo: the ERP's integration account",
+    )
+    vendor = users["vendor_p1"] = _user("vendor_p1", groups["maintenance"], staff=False)
+    grant_site_access(vendor, p1)
+    set_lifecycle(
+        vendor,
+        actor=None,
+        kind=AccountKind.VENDOR,
+        sponsor=sponsor,
+        expires_at=now + datetime.timedelta(days=10),
+        reason="seed_demo: press service contract",
+    )
+    consultant = users["consultant_p1"] = _user("consultant_p1", groups["planner"], staff=False)
+    grant_site_access(consultant, p1)
+    # Already past: written as the periodic task would find it (the service takes only a
+    # future date).
+    AccountProfile.objects.create(
+        user=consultant,
+        kind=AccountKind.PROJECT,
+        sponsor=sponsor,
+        expires_at=now - datetime.timedelta(days=2),
+    )
 
 
 def _user(username: str, group: Group, staff: bool) -> User:

@@ -17,4 +17,5 @@ urlpatterns = [
         name="notification-preferences-page",
     ),
     path("notifications/<int:pk>/open/", views.notification_open, name="notification-open"),
+    path("access-review/", views.access_review_page, name="access-review"),
 ]

@@ -14,7 +14,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.utils.functional import Promise
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -26,6 +26,7 @@ from mes.choices import WORK_ORDER_ACTIONS
 from mes.errors import DomainError
 from mes.models import Notification, WorkOrder
 from mes.pages import render_page, site_or_404, visible
+from mes.services import review
 
 CHANGE_WORK_ORDER = "mes.change_workorder"
 
@@ -217,3 +218,30 @@ def notification_preferences(request: HttpRequest) -> HttpResponse:
         notifications.set_muted_kinds(request.user, muted)
         messages.success(request, _("Notification preferences saved."))
     return redirect("notifications")
+
+
+@login_required
+def access_review_page(request: HttpRequest) -> HttpResponse:
+    """Who holds what, for the accounts the signed-in manager manages; CSV; sign a review."""
+    if not review.may_review(request.user):
+        raise PermissionDenied
+    if request.method == "POST":
+        review.sign_review(
+            request.user,
+            revoked=request.POST.get("revoked", ""),
+            notes=request.POST.get("notes", ""),
+        )
+        messages.success(request, _("Review signed."))
+        return redirect("access-review")
+    found = review.access_review(request.user)
+    if request.GET.get("format") == "csv":
+        answer = HttpResponse(review.review_csv(found), content_type="text/csv; charset=utf-8")
+        answer["Content-Disposition"] = 'attachment; filename="access-review.csv"'
+        return answer
+    sections = [(key, label, found.section(key)) for key, label in review.SECTIONS.items()]
+    context = {
+        "sections": sections,
+        "accounts": found.accounts,
+        "signed": review.reviews_visible_to(request.user)[:20],
+    }
+    return render(request, "mes/access_review.html", context)

@@ -1,4 +1,4 @@
-from .accounts import AccountKind, AccountProfile, account_usable
+from .accounts import AccessReview, AccountKind, AccountProfile, account_usable
 from .base import (
     GLOBAL,
     INTERNAL,
@@ -29,6 +29,7 @@ from .users import register_user_history
 register_user_history()
 
 __all__ = [
+    "AccessReview",
     "AccountKind",
     "AccountProfile",
     "account_usable",

@@ -77,3 +77,31 @@ def account_usable(user, now=None) -> bool:
     except AccountProfile.DoesNotExist:
         return True
     return not profile.expired(now)
+
+
+class AccessReview(models.Model):
+    """A manager's signed review of who holds what: when, what they found and revoked."""
+
+    scope = INTERNAL  # listed on the access review page to those who may review
+
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("reviewer"),
+    )
+    signed_at = models.DateTimeField(_("signed"), default=timezone.now)
+    accounts_seen = models.PositiveIntegerField(_("accounts reviewed"), default=0)
+    revoked = models.TextField(_("what was revoked"), blank=True, max_length=4000)
+    notes = models.TextField(_("notes"), blank=True, max_length=4000)
+
+    objects = InternalQuerySet.as_manager()
+    history = HistoricalRecords(bases=[HistoryAuditFields])
+
+    class Meta:
+        ordering = ["-signed_at"]
+        verbose_name = _("access review")
+        verbose_name_plural = _("access reviews")
+
+    def __str__(self) -> str:
+        return f"{self.reviewer_id} {self.signed_at:%Y-%m-%d}"
