@@ -11,7 +11,7 @@ from django.db.models import Count, Max, Q
 
 from mes.models import ApiToken, Notification, account_usable
 from mes.notifications import session_group, user_group
-from mes.services.tokens import limit_to_token, token_still_usable
+from mes.services.tokens import limit_to_token
 
 UNAUTHORIZED = 4401  # websocket close code: not signed in, or no longer allowed
 RECHECK_SECONDS = 30  # how stale "the user is still active" may be when a push goes out
@@ -82,9 +82,10 @@ class SignedInConsumer(AsyncJsonWebsocketConsumer):
             return False
         token_id = self.scope.get("andon_token_id")
         if token_id is not None:
-            if not token_still_usable(token_id):
+            token = ApiToken.objects.usable().filter(pk=token_id).first()
+            if token is None:
                 return False
-            limit_to_token(user, ApiToken.objects.get(pk=token_id))
+            limit_to_token(user, token)
         return self.allowed_here(user)
 
     def allowed_here(self, user) -> bool:

@@ -287,7 +287,7 @@ def expire_accounts(now=None) -> dict:
         user = profile.user
         with transaction.atomic():
             user.is_active = False
-            save_with_history(user, actor=None, reason="expired", fields=["is_active"])
+            save_account(user, actor=None, reason="expired")  # history and account.changed
             send(
                 Message(
                     "account_expired",

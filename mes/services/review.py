@@ -73,7 +73,7 @@ def access_review(actor, now=None) -> Review:
     if not may_review(actor):
         raise NotPermitted(_("Only managers review access."))
     now = now or timezone.now()
-    accounts = reviewed_accounts(actor).select_related("account_profile")
+    accounts = reviewed_accounts(actor).select_related("account_profile__sponsor")
     review = Review(accounts=accounts.count())
     for user in accounts.filter(Q(is_superuser=True) | Q(groups__name="manager")).distinct():
         what = _("superuser") if user.is_superuser else _("manager")

@@ -227,10 +227,6 @@ def limit_to_token(user, token: ApiToken) -> None:
     limit_sites(user, sites or None)
 
 
-def token_still_usable(token_id: int) -> bool:
-    return ApiToken.objects.usable().filter(pk=token_id).exists()
-
-
 # --- websocket tickets --------------------------------------------------------------------
 
 
