@@ -9,8 +9,11 @@ from __future__ import annotations
 from channels.db import database_sync_to_async
 
 from mes.access import can_access_site
+from mes.backends import is_service_account
 from mes.consumers import UNAUTHORIZED, SignedInConsumer
 from mes.models import Site
+
+VIEW = "exceptions.view_exceptionticket"
 
 NOT_FOUND = 4404  # no such site, or not one the user may see
 
@@ -54,12 +57,18 @@ class BoardConsumer(SignedInConsumer):
         )
 
     def allowed_here(self, user) -> bool:
-        """The user still has the site (a revoked grant closes the board at once)."""
-        return can_access_site(user, self.site_id)
+        """The user still sees the site's tickets (a revoked grant closes the board at once)."""
+        return _sees_board(user, self.site_id)
 
     @database_sync_to_async
     def _site_id(self, user, code: str) -> int | None:
         site = Site.objects.filter(code=code, is_active=True).first()
-        if site is None or not can_access_site(user, site):
+        if site is None or not _sees_board(user, site.pk):
             return None
         return site.pk
+
+
+def _sees_board(user, site_id: int) -> bool:
+    """A person (not a service account, which has only its endpoints) who may view tickets
+    at the site."""
+    return user.has_perm(VIEW) and can_access_site(user, site_id) and not is_service_account(user)

@@ -7,6 +7,7 @@ from mes.models.access import (
     forget_site_cache,
     grant_site_access,
     revoke_site_access,
+    sees_every_site,
     users_visible_to,
     visible_site_ids,
 )
@@ -17,6 +18,7 @@ __all__ = [
     "forget_site_cache",
     "grant_site_access",
     "revoke_site_access",
+    "sees_every_site",
     "users_visible_to",
     "visible_site_ids",
 ]

@@ -6,21 +6,32 @@ for the endpoints made for them."""
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 
-from mes.models import account_usable
+from mes.models import AccountKind, AccountProfile, account_usable
 from mes.roles import SERVICE_ROLES
 
 
+def _service_kind(user) -> bool:
+    try:
+        return user.account_profile.kind == AccountKind.SERVICE
+    except AccountProfile.DoesNotExist:
+        return False
+
+
 def is_service_account(user) -> bool:
-    """Only service roles, and no permission or flag of its own."""
+    """Of the service kind, or holding only service roles and no permission or flag of its
+    own."""
     if user.is_superuser or user.is_staff:
         return False
+    if _service_kind(user):
+        return True
     roles = set(user.groups.values_list("name", flat=True))
     return bool(roles) and roles <= set(SERVICE_ROLES) and not user.user_permissions.exists()
 
 
 class PersonBackend(ModelBackend):
     """Also loads the session's user with its lifecycle in the same query, and refuses an
-    expired account at once (its session becomes anonymous on its next request)."""
+    expired account at once (its session becomes anonymous on its next request), as it
+    refuses an account of the service kind (made one while signed in, say)."""
 
     def user_can_authenticate(self, user) -> bool:
         return (
@@ -36,4 +47,6 @@ class PersonBackend(ModelBackend):
             .filter(pk=user_id)
             .first()
         )
-        return user if user is not None and account_usable(user) else None
+        if user is None or not account_usable(user) or _service_kind(user):
+            return None
+        return user

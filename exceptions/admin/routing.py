@@ -11,6 +11,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from mes.access import sees_every_site
 from mes.admin.base import ConfigAdmin
 from mes.models import Site, WorkCenter
 from mes.roles import ROLES
@@ -213,10 +214,24 @@ class RoutingRuleAdmin(ConfigAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("types", "sites", "work_centers")
 
+    def has_change_permission(self, request, obj=None):
+        # Read by whoever sees one of its sites (all, for a rule naming none); changed by who
+        # sees all of them.
+        if (
+            obj is not None
+            and not RoutingRule.objects.manageable_by(request.user).filter(pk=obj.pk).exists()
+        ):
+            return False
+        return super().has_change_permission(request, obj)
+
     def formfield_for_manytomany(self, db_field, request, **kwargs):
-        # A manager picks among the sites they see; other sites' choices are kept on save.
+        # A manager picks among the sites they see, and one of some sites must pick one (no
+        # site is every site).
         if db_field.name == "sites":
             kwargs["queryset"] = Site.objects.visible_to(request.user).order_by("code")
+            if not sees_every_site(request.user):
+                kwargs["required"] = True
+                kwargs["help_text"] = _("The sites it serves: at least one, of yours.")
         elif db_field.name == "work_centers":
             kwargs["queryset"] = (
                 WorkCenter.objects.visible_to(request.user)

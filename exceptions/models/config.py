@@ -11,8 +11,10 @@ from mes.models import (
     GlobalQuerySet,
     HistoryAuditFields,
     Site,
+    SiteScopedQuerySet,
     WorkCenter,
 )
+from mes.models.access import sees_every_site, visible_site_ids
 
 from ..choices import Category, RuleTrigger, Severity
 from ..schema import schema_problems, with_field_order
@@ -181,15 +183,42 @@ class ExceptionType(models.Model):
         self.form_schema = with_field_order(self.form_schema)
 
 
+class RoutingRuleQuerySet(SiteScopedQuerySet):
+    def visible_to(self, user):
+        """A rule naming no site serves every site: every signed-in user reads it. One that
+        names sites is read by who sees one of them."""
+        visible = visible_site_ids(user)
+        if not visible:
+            return self.none()
+        sited = RoutingRule.sites.through.objects.values("routingrule_id")
+        return self.filter(
+            models.Q(pk__in=sited.filter(site__in=visible)) | ~models.Q(pk__in=sited)
+        )
+
+    def manageable_by(self, user):
+        """Rules the user may change: every rule for who sees every site; otherwise rules
+        naming at least one site, all of them the user's (one plant's manager never changes
+        how another plant's tickets are handled)."""
+        if sees_every_site(user):
+            return self.all()
+        others = Site.objects.exclude(pk__in=visible_site_ids(user))
+        sited = RoutingRule.sites.through.objects.values("routingrule_id")
+        return (
+            self.visible_to(user).filter(pk__in=sited).exclude(pk__in=sited.filter(site__in=others))
+        )
+
+
 class RoutingRule(models.Model):
     """Ordered conditions -> actions, evaluated when a ticket is raised, changed or resolved.
 
     Empty conditions match everything. ``field_conditions`` compare form fields:
     ``[{"field": "qty_missing", "op": "greater", "value": 100}]``. ``actions`` come from the
     action registry: ``[{"action": "assign_role", "role": "procurement"}]``.
+
+    Scoped by its sites: no site means every site (changed only by who sees every site).
     """
 
-    scope = GLOBAL
+    site_path = "sites"
 
     name = models.CharField(_("name"), max_length=200)
     order = models.PositiveIntegerField(_("order"), default=100)
@@ -210,7 +239,7 @@ class RoutingRule(models.Model):
     field_conditions = models.JSONField(_("form field conditions"), default=list, blank=True)
     actions = models.JSONField(_("actions"), default=list)
 
-    objects = GlobalQuerySet.as_manager()
+    objects = RoutingRuleQuerySet.as_manager()
     history = HistoricalRecords(bases=[HistoryAuditFields], m2m_fields=[types, sites, work_centers])
 
     class Meta:

@@ -5,6 +5,10 @@ rest follow: open tickets are rescheduled when an SLA or escalation policy chang
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
+
+from mes.access import sees_every_site
+from mes.errors import InvalidInput, NotPermitted
 from mes.services.config import save_configuration
 
 from ..models import EscalationPolicy, ExceptionType, RoutingRule, SlaPolicy, Workflow
@@ -25,10 +29,31 @@ def save_workflow(workflow: Workflow, *, actor, reason: str = "", **parts):
 
 
 def save_routing_rule(rule: RoutingRule, *, actor, reason: str = "", **parts):
-    """A routing rule with its conditions (``after_save``: its types, sites, work centers)."""
+    """A routing rule with its conditions (``after_save``: its types, sites, work centers).
+    Unless the actor sees every site, the rule must be theirs before (every site it names is
+    theirs) and after (it names at least one site, all theirs)."""
+    if actor is not None and not sees_every_site(actor):
+        if rule.pk is not None and not _manageable(rule, actor):
+            raise NotPermitted(
+                _("This rule also serves sites you do not manage."), code="wrong_site"
+            )
+
+        def still_theirs():
+            if not _manageable(rule, actor):
+                raise InvalidInput(
+                    _("Name the sites the rule serves: at least one, all of them yours."),
+                    code="rule_sites",
+                    fields={"sites": [_("At least one of your sites.")]},
+                )
+
+        parts["after_save"] = [*parts.get("after_save", ()), still_theirs]
     return save_configuration(
         rule, actor=actor, reason=reason, event_type="routing_rule.changed", **parts
     )
+
+
+def _manageable(rule: RoutingRule, actor) -> bool:
+    return RoutingRule.objects.manageable_by(actor).filter(pk=rule.pk).exists()
 
 
 def save_sla_policy(policy: SlaPolicy, *, actor, reason: str = "", **parts):

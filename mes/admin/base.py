@@ -15,8 +15,9 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from mes import services
-from mes.access import users_visible_to
+from mes.access import sees_every_site, users_visible_to
 from mes.errors import DomainError
+from mes.models import GLOBAL
 
 SITE_FILTER = admin.RelatedOnlyFieldListFilter  # choices come from the scoped queryset only
 
@@ -63,6 +64,18 @@ class ScopedAdminMixin(ScopedForeignKeysMixin):
 
     def scoped(self, queryset, request):
         return queryset.visible_to(request.user)
+
+    def may_change_shared(self, request) -> bool:
+        """Rows every site shares (``scope = GLOBAL``: types, workflows, policies, items) are
+        changed only by who sees every site (:func:`mes.access.sees_every_site`): a manager
+        of one plant does not decide how the others work. The others read them."""
+        return getattr(self.model, "scope", None) != GLOBAL or sees_every_site(request.user)
+
+    def has_add_permission(self, request):
+        return self.may_change_shared(request) and super().has_add_permission(request)
+
+    def has_change_permission(self, request, obj=None):
+        return self.may_change_shared(request) and super().has_change_permission(request, obj)
 
     def has_delete_permission(self, request, obj=None):
         return False
@@ -336,7 +349,11 @@ class ReasonForm(forms.Form):
 
 def ask_reason(model_admin, request, queryset, *, action: str, title: str, note: str, then):
     """An intermediate page asking for a reason (like the delete confirmation); once given,
-    ``then(reason)`` runs and the changelist comes back (None)."""
+    ``then(reason)`` runs and the changelist comes back (None). Selected records the user
+    does not see (another site's) are not in ``queryset``: with none left, nothing is asked."""
+    if not queryset.exists():
+        model_admin.message_user(request, gettext("No record to change."), messages.WARNING)
+        return None
     form = ReasonForm(request.POST if "post" in request.POST else None)
     if form.is_bound and form.is_valid():
         then(form.cleaned_data["reason"])

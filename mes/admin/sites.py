@@ -8,7 +8,7 @@ from django.template.loader import render_to_string
 from django.utils.translation import gettext_lazy as _
 from guardian.admin import GuardedModelAdminMixin
 
-from mes.access import can_access_site, grant_site_access
+from mes.access import can_access_site, grant_site_access, sees_every_site
 from mes.choices import OperationStatus
 from mes.models import (
     Item,
@@ -33,6 +33,10 @@ class SiteAdmin(GuardedModelAdminMixin, MasterDataAdmin):
     list_filter = ("is_active",)
     search_fields = ("code", "name")
     ordering = ("code",)
+
+    def has_add_permission(self, request):
+        # A new plant is the group's decision, not one plant's manager's.
+        return sees_every_site(request.user) and super().has_add_permission(request)
 
     def obj_perms_manage_view(self, request, object_pk):
         # Site grants are given per account (the account admin, within what one holds);

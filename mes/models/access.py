@@ -18,14 +18,16 @@ if TYPE_CHECKING:
 
 SITE_ACCESS_PERM = "mes.access_site"
 _CACHE_ATTR = "_andon_site_ids"
+_EVERY_ATTR = "_andon_every_site"
 _LIMIT_ATTR = "_andon_site_limit"  # a token limited to some sites: this request sees no more
 
 
 def limit_sites(user, site_ids: frozenset[int] | None) -> None:
     """Let this user object (one request's, one socket's) see at most ``site_ids``."""
     setattr(user, _LIMIT_ATTR, site_ids)
-    if hasattr(user, _CACHE_ATTR):
-        delattr(user, _CACHE_ATTR)
+    for attr in (_CACHE_ATTR, _EVERY_ATTR):
+        if hasattr(user, attr):
+            delattr(user, attr)
 
 
 def visible_site_ids(user: AbstractBaseUser | AnonymousUser | None) -> frozenset[int]:
@@ -53,6 +55,24 @@ def visible_site_ids(user: AbstractBaseUser | AnonymousUser | None) -> frozenset
     return result
 
 
+def sees_every_site(user) -> bool:
+    """Superusers and accounts that see every site there is (head office, a one-site plant's
+    managers): the configuration shared by all sites (types, workflows, policies, items, new
+    sites) is theirs to change; a manager of some sites reads it."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    if user.is_superuser:
+        return True
+    cached = getattr(user, _EVERY_ATTR, None)
+    if cached is None:
+        from django.apps import apps
+
+        every = set(apps.get_model("mes", "Site").objects.values_list("pk", flat=True))
+        cached = every <= visible_site_ids(user)
+        setattr(user, _EVERY_ATTR, cached)
+    return cached
+
+
 def can_access_site(user, site: Site | int | None) -> bool:
     """True when ``user`` may see records of ``site``."""
     if site is None:
@@ -77,9 +97,7 @@ def revoke_site_access(user_or_group, site: Site) -> None:
 
 
 def forget_site_cache(user) -> None:
-    if hasattr(user, _CACHE_ATTR):
-        delattr(user, _CACHE_ATTR)
-    for attr in ("_perm_cache", "_user_perm_cache", "_group_perm_cache"):
+    for attr in (_CACHE_ATTR, _EVERY_ATTR, "_perm_cache", "_user_perm_cache", "_group_perm_cache"):
         if hasattr(user, attr):
             delattr(user, attr)
 

@@ -17,8 +17,9 @@ from django.db import transaction
 from django.db.models import Model
 from django.utils.translation import gettext as _
 
-from mes.errors import InvalidInput
-from mes.models import Site, WorkingCalendar
+from mes.access import sees_every_site
+from mes.errors import InvalidInput, NotPermitted
+from mes.models import GLOBAL, Site, WorkingCalendar
 from mes.outbox import emit_event
 
 from .base import authorize, default_reason, save_with_history
@@ -73,6 +74,12 @@ def save_configuration(
     children, removed, secrets = list(children), list(removed), set(secrets)
     created = obj.pk is None
     authorize(actor, _perm(model, "add" if created else "change"), site)
+    if getattr(model, "scope", None) == GLOBAL and actor is not None:
+        if not sees_every_site(actor):
+            raise NotPermitted(
+                _("Only who sees every site changes what every site shares."),
+                code="shared_configuration",
+            )
     for child in children:
         authorize(actor, _perm(type(child), "add" if child.pk is None else "change"), site)
     for child in removed:

@@ -256,21 +256,6 @@ def test_rule_form_lists_the_registered_actions_and_operators(as_manager):
     assert "greater" in form.fields["field_conditions"].help_text
 
 
-def test_a_manager_keeps_the_sites_of_a_rule_they_cannot_see(as_manager, p1, p2):
-    rule = RoutingRule.objects.get(order=20, trigger="raised")
-    rule.sites.set([p1, p2])
-
-    form = as_manager.get(_url(RoutingRule, "change", rule.pk)).context["adminform"].form
-    response = as_manager.post(
-        _url(RoutingRule, "change", rule.pk),
-        _rule_data(name=rule.name, sites=[str(p1.pk)], actions='[{"action": "mark_for_erp"}]'),
-    )
-
-    assert list(form.fields["sites"].queryset) == [p1]
-    assert response.status_code == 302
-    assert set(rule.sites.all()) == {p1, p2}
-
-
 def test_order_and_active_are_editable_in_the_list(as_manager):
     rule = RoutingRule.objects.get(order=30, trigger="raised")
     rules = list(RoutingRule.objects.order_by("trigger", "order", "pk"))

@@ -192,15 +192,6 @@ def test_a_refused_save_in_the_list_is_said_not_a_500(p1, as_manager, monkeypatc
     assert SlaPolicy.objects.get(pk=policy.pk).acknowledge_minutes == 15
 
 
-def test_user_choices_are_the_accounts_of_the_managers_sites(p1, p2, as_manager):
-    make_user("p1_anna", "supervisor", [p1])
-    make_user("p2_bob", "supervisor", [p2])
-    policy = EscalationPolicy.objects.get(name="Default ladder")
-    page = as_manager.get(f"/admin/exceptions/escalationpolicy/{policy.pk}/change/")
-    html = page.content.decode()
-    assert "p1_anna" in html and "p2_bob" not in html
-
-
 def test_a_calendar_stays_with_its_site_and_auditors_see_no_reason_field(p1, p2, as_manager):
     calendar = WorkingCalendar(site=p1, shifts={"0": [["06:00", "14:00"]]})
     save_calendar(calendar, actor=None, reason="x")
