@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING
 
-from django.contrib.auth import get_user_model
 from django.utils.translation import gettext as _
 
 from mes.registry import Registry
@@ -153,15 +152,31 @@ def _param_problem(param: Param, value) -> str | None:
             if value in Severity.values
             else _("must be one of %(s)s.") % {"s": ", ".join(Severity.values)}
         )
-    if param.kind == "username":
-        return (
-            None
-            if get_user_model().objects.filter(username=value).exists()
-            else _("no user %(v)r.") % {"v": value}
-        )
+    if param.kind == "username":  # whether the saver may name that account: unknown_users
+        return None if isinstance(value, str) and value else _("must be a username.")
     if isinstance(param.kind, type) and not isinstance(value, param.kind):
         return _("must be a %(t)s.") % {"t": param.kind.__name__}
     return None
+
+
+def unknown_users(rule: RoutingRule, accounts) -> list[str]:
+    """Problems of the accounts the rule's actions name that are not among ``accounts`` (the
+    saver's: :func:`mes.access.users_visible_to`), all told alike, so that a rule's form
+    never tells whether another site's account exists."""
+    named = []
+    for i, entry in enumerate(rule.actions if isinstance(rule.actions, list) else [], start=1):
+        action = actions.get(entry.get("action")) if isinstance(entry, dict) else None
+        for name, param in action.params.items() if action else ():
+            if param.kind == "username" and isinstance(entry.get(name), str):
+                named.append((i, name, entry[name]))
+    known = set(
+        accounts.filter(username__in=[v for _i, _n, v in named]).values_list("username", flat=True)
+    )
+    return [
+        f"{i}. {name}: " + _("no user %(v)r.") % {"v": value}
+        for i, name, value in named
+        if value not in known
+    ]
 
 
 def rule_problems(rule: RoutingRule) -> dict[str, list[str]]:
@@ -188,11 +203,15 @@ def rule_problems(rule: RoutingRule) -> dict[str, list[str]]:
                 issue = _param_problem(param, entry[name])
                 if issue:
                     problems.setdefault("actions", []).append(f"{i}. {name}: {issue}")
-    if not isinstance(rule.categories, list) or set(rule.categories) - set(Category.values):
+    if not isinstance(rule.categories, list) or any(
+        c not in Category.values for c in rule.categories
+    ):
         problems.setdefault("categories", []).append(
             _("Use categories from: %(c)s.") % {"c": ", ".join(Category.values)}
         )
-    if not isinstance(rule.severities, list) or set(rule.severities) - set(Severity.values):
+    if not isinstance(rule.severities, list) or any(
+        s not in Severity.values for s in rule.severities
+    ):
         problems.setdefault("severities", []).append(
             _("Use severities from: %(s)s.") % {"s": ", ".join(Severity.values)}
         )

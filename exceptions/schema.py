@@ -49,13 +49,18 @@ def type_help() -> str:
 def fields(schema: dict | None) -> list[tuple[str, dict, str, bool]]:
     """``(name, spec, type, required)`` for each field, in schema order."""
     schema = schema or {}
-    required = set(schema.get("required") or [])
+    required = {r for r in _names(schema.get("required"))}
     properties = schema.get("properties") or {}
-    order = [n for n in schema.get("order") or [] if n in properties]
+    order = [n for n in _names(schema.get("order")) if n in properties]
     names = order + [n for n in properties if n not in order]
     return [
         (name, properties[name], _field_type(properties[name]), name in required) for name in names
     ]
+
+
+def _names(value) -> list[str]:
+    """The field names a list gives (anything else in it is not a name)."""
+    return [n for n in value if isinstance(n, str)] if isinstance(value, list) else []
 
 
 def with_field_order(schema: dict) -> dict:
@@ -112,10 +117,18 @@ def schema_problems(schema) -> list[str]:
         if "enum" in spec and (not isinstance(spec["enum"], list) or not spec["enum"]):
             problems.append(_("Field %(f)s: enum must be a non-empty list.") % {"f": name})
     order = schema.get("order", [])
-    if not isinstance(order, list) or any(n not in properties for n in order):
+    if (
+        not isinstance(order, list)
+        or _names(order) != order
+        or any(n not in properties for n in order)
+    ):
         problems.append(_('"order" must list fields that exist.'))
     required = schema.get("required", [])
-    if not isinstance(required, list) or any(r not in properties for r in required):
+    if (
+        not isinstance(required, list)
+        or _names(required) != required
+        or any(r not in properties for r in required)
+    ):
         problems.append(_('"required" must list fields that exist.'))
     if not problems:
         try:

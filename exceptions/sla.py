@@ -44,7 +44,8 @@ def escalation_policy_for(ticket: ExceptionTicket) -> EscalationPolicy | None:
     for policy in EscalationPolicy.objects.filter(is_active=True).prefetch_related("types"):
         types = {t.pk for t in policy.types.all()}
         if (not types or ticket.type_id in types) and (
-            not policy.severities or ticket.severity in policy.severities
+            not policy.severities
+            or (isinstance(policy.severities, list) and ticket.severity in policy.severities)
         ):
             return policy
     return None

@@ -84,7 +84,10 @@ class Registry(Generic[T]):
     # --- looking up ---
 
     def get(self, key: str, default: Any = None) -> Any:
-        return self._entries.get(key, default)
+        try:
+            return self._entries.get(key, default)
+        except TypeError:  # a list or an object where a name was expected: not registered
+            return default
 
     def __getitem__(self, key: str) -> Any:
         try:

@@ -36,3 +36,13 @@ def bad_text_in(document, nul: bool = True) -> str | None:
         elif isinstance(value, list):
             stack.extend(value)
     return None
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_cell(value) -> str:
+    """``value`` as a CSV cell a spreadsheet shows as text: one that would start a formula
+    (``=HYPERLINK(...)`` in a token's name, say) gets a leading apostrophe."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text

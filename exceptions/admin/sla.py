@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from mes.admin.base import ConfigAdmin, ScopedInline
+from mes.roles import ROLES
 
 from .. import services
+from ..choices import Severity
 from ..models import (
     EscalationLevel,
     EscalationPolicy,
@@ -30,8 +34,40 @@ class SlaPolicyAdmin(ConfigAdmin):
     list_select_related = ["type"]
 
 
+class EscalationLevelForm(forms.ModelForm):
+    """Roles ticked, not typed as JSON."""
+
+    notify_roles = forms.MultipleChoiceField(
+        label=_("notify roles"),
+        choices=[(role, role) for role in ROLES],
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Told at the ticket's site."),
+    )
+
+    class Meta:
+        model = EscalationLevel
+        fields = ["level", "clock", "after_minutes", "notify_roles", "notify_users"]
+        fields += ["raise_severity_to"]
+
+
+class EscalationPolicyForm(forms.ModelForm):
+    severities = forms.MultipleChoiceField(
+        label=_("severities"),
+        choices=Severity.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("None ticked: every severity."),
+    )
+
+    class Meta:
+        model = EscalationPolicy
+        fields = ["name", "order", "is_active", "types", "severities"]
+
+
 class EscalationLevelInline(ScopedInline):
     model = EscalationLevel
+    form = EscalationLevelForm
     extra = 1
     filter_horizontal = ["notify_users"]
     fields = [
@@ -50,6 +86,7 @@ class EscalationPolicyAdmin(ConfigAdmin):
     ticket's site or users, optionally raise the severity. Each level fires once per ticket."""
 
     save_service = staticmethod(services.save_escalation_policy)
+    form = EscalationPolicyForm
     list_display = ["name", "order", "is_active"]
     list_editable = ["order", "is_active"]
     filter_horizontal = ["types"]

@@ -74,6 +74,17 @@ class EscalationPolicy(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def clean(self) -> None:
+        if not isinstance(self.severities, list) or any(
+            s not in Severity.values for s in self.severities
+        ):
+            raise ValidationError(
+                {
+                    "severities": _("Tick severities among: %(s)s.")
+                    % {"s": ", ".join(Severity.values)}
+                }
+            )
+
 
 class EscalationLevel(models.Model):
     """After ``after_minutes`` of working time without acknowledge (or resolve), notify these
@@ -116,8 +127,8 @@ class EscalationLevel(models.Model):
     def clean(self) -> None:
         from mes.roles import ROLES
 
-        bad = [r for r in self.notify_roles or [] if r not in ROLES]
-        if not isinstance(self.notify_roles, list) or bad:
+        roles = self.notify_roles
+        if not isinstance(roles, list) or any(r not in ROLES for r in roles):
             raise ValidationError(
                 {"notify_roles": _("Use roles from: %(r)s.") % {"r": ", ".join(ROLES)}}
             )

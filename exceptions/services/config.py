@@ -5,13 +5,15 @@ rest follow: open tickets are rescheduled when an SLA or escalation policy chang
 
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
 from django.utils.translation import gettext as _
 
-from mes.access import sees_every_site
+from mes.access import sees_every_site, users_visible_to
 from mes.errors import InvalidInput, NotPermitted
 from mes.services.config import save_configuration
 
 from ..models import EscalationPolicy, ExceptionType, RoutingRule, SlaPolicy, Workflow
+from ..rule_registry import unknown_users
 
 
 def save_exception_type(exception_type: ExceptionType, *, actor, reason: str = "", **parts):
@@ -31,7 +33,12 @@ def save_workflow(workflow: Workflow, *, actor, reason: str = "", **parts):
 def save_routing_rule(rule: RoutingRule, *, actor, reason: str = "", **parts):
     """A routing rule with its conditions (``after_save``: its types, sites, work centers).
     Unless the actor sees every site, the rule must be theirs before (every site it names is
-    theirs) and after (it names at least one site, all theirs)."""
+    theirs) and after (it names at least one site, all theirs). The accounts its actions
+    name are accounts the actor sees."""
+    accounts = users_visible_to(actor) if actor is not None else get_user_model().objects.all()
+    unknown = unknown_users(rule, accounts)
+    if unknown:
+        raise InvalidInput(_("Unknown account."), code="unknown_user", fields={"actions": unknown})
     if actor is not None and not sees_every_site(actor):
         if rule.pk is not None and not _manageable(rule, actor):
             raise NotPermitted(

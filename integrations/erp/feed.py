@@ -26,7 +26,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_update_with_history
 
-from mes.errors import InvalidInput, NotFound
+from mes.errors import InvalidInput, NotFound, NotPermitted
 
 from .models import ErpDelivery, ErpEndpoint
 from .outbound.adapters import PullAdapter
@@ -41,13 +41,21 @@ class NoFeed(NotFound):
     code = "no_feed"
 
 
+class FeedSites(NotPermitted):
+    code = "feed_sites"
+
+
 def endpoint_for(user) -> ErpEndpoint:
-    """The active pull endpoint this account reads."""
+    """The active pull endpoint this account reads. The feed is one stream of every site
+    the endpoint serves (one cursor): whoever reads or acknowledges it must see all of them,
+    so a token limited to fewer sites is refused rather than served another site's events."""
     endpoint = ErpEndpoint.objects.filter(
         account=user, adapter=PullAdapter.name, is_active=True
     ).first()
     if endpoint is None:
         raise NoFeed(_("No active pull feed is read by this account."))
+    if not ErpEndpoint.objects.manageable_by(user).filter(pk=endpoint.pk).exists():
+        raise FeedSites(_("The feed serves sites this account or token does not cover."))
     return endpoint
 
 

@@ -223,7 +223,11 @@ def option_errors(options) -> list[str]:
         if not shape.is_valid():
             errors.append(_("routing: %(errors)s") % {"errors": shape.errors})
     states = options.get("states", DEFAULT_STATES)
-    if not isinstance(states, list) or not set(states) <= {"draft", *DEFAULT_STATES}:
+    if (
+        not isinstance(states, list)
+        or not all(isinstance(s, str) for s in states)
+        or not set(states) <= {"draft", *DEFAULT_STATES}
+    ):
         errors.append(_('"states": some of draft, waiting, assigned, running.'))
     return errors
 

@@ -111,6 +111,7 @@ class TokenViewSet(ScopedViewSet, mixins.ListModelMixin, mixins.RetrieveModelMix
             expires_at=values.get("expires_at"),
             sites=sites,
             reason=values.get("reason", ""),
+            via=request.auth if isinstance(request.auth, ApiToken) else None,
         )
         body = NewTokenSerializer(token, context={"key": key, "request": request}).data
         return Response(body, status=status.HTTP_201_CREATED)

@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy
 
 from mes.errors import NotPermitted
 from mes.models import AccessReview, AccountKind, ApiToken, OutboxEvent
+from mes.texts import spreadsheet_cell
 
 from .accounts import accounts_manageable_by
 from .base import save_with_history
@@ -126,7 +127,8 @@ def review_csv(review: Review) -> str:
     writer.writerow(["section", "account", "detail", "when"])
     for row in review.rows:
         when = row.when.isoformat() if row.when else ""
-        writer.writerow([row.section, row.account, row.detail, when])
+        cells = [row.section, row.account, row.detail, when]
+        writer.writerow([spreadsheet_cell(cell) for cell in cells])
     return out.getvalue()
 
 

@@ -68,10 +68,15 @@ def create_token(
     expires_at: datetime | None = None,
     sites: Iterable[Site] = (),
     reason: str = "",
+    via: ApiToken | None = None,
 ) -> tuple[ApiToken, str]:
     """Make a token for ``user``; returns it with its key, which is never available again.
     Refused (403 ``not_delegable``) for an account the actor does not manage; 400 for a
-    missing name, a past or too distant expiry, an unknown scope, or a site the user lacks."""
+    missing name, a past or too distant expiry, an unknown scope, or a site the user lacks.
+
+    Made through a token (``via``, the one the request came with), the new token holds no
+    more than that one: its sites (by default, all of them), at most its scope, and it
+    expires no later."""
     if not may_manage_tokens_of(actor, user):
         raise NotPermitted(_("This account is not yours to manage."), code="not_delegable")
     if not user.is_active:
@@ -91,6 +96,8 @@ def create_token(
         )
     now = timezone.now()
     longest = now + timedelta(days=max_token_days())
+    if expires_at is None and via is not None:
+        expires_at = min(longest, via.expires_at)
     expires_at = expires_at or longest
     if expires_at <= now or expires_at > longest + timedelta(minutes=1):
         days = {"days": max_token_days()}
@@ -100,6 +107,8 @@ def create_token(
             fields={"expires_at": [_("Between now and %(days)s days.") % days]},
         )
     sites = list(sites)
+    if via is not None:
+        access, expires_at, sites = _within(via, access, expires_at, sites)
     held = visible_site_ids(user)
     if any(site.pk not in held for site in sites):
         raise InvalidInput(
@@ -124,6 +133,29 @@ def create_token(
             token.sites.set(sites)
         _emit("api_token.changed", token, actor, reason)
     return token, key
+
+
+def _within(via: ApiToken, access: str, expires_at: datetime, sites: list[Site]):
+    """What a token made through ``via`` may hold (see :func:`create_token`)."""
+    if via.read_only:
+        access = TokenScope.READ
+    if expires_at > via.expires_at:
+        raise InvalidInput(
+            _("A token made with a token expires no later than it."),
+            code="not_delegable",
+            fields={"expires_at": [_("No later than the token you use.")]},
+        )
+    limit = list(via.sites.all())
+    if limit:
+        allowed = {site.pk for site in limit}
+        if any(site.pk not in allowed for site in sites):
+            raise InvalidInput(
+                _("A token made with a token is limited to its sites."),
+                code="not_delegable",
+                fields={"sites": [_("Only the sites of the token you use.")]},
+            )
+        sites = sites or limit
+    return access, expires_at, sites
 
 
 def revoke_token(token: ApiToken, *, actor, reason: str = "") -> ApiToken:

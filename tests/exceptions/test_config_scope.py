@@ -97,3 +97,28 @@ def test_shared_configuration_is_changed_only_by_who_sees_every_site(as_manager,
     workflow.name = "Renamed by head office"
     services.save_workflow(workflow, actor=head_office, reason="group decision")
     assert Workflow.objects.get(pk=workflow.pk).name == "Renamed by head office"
+
+
+def test_a_rule_names_only_accounts_the_manager_sees_and_says_nothing_of_others(as_manager, p1, p2):
+    """Hostile review: "no user 'x'" told a P1 manager which P2 accounts exist."""
+    make_user("p2_bob", "supervisor", [p2])
+    make_user("p1_anna", "supervisor", [p1])
+    answers = {}
+    for name in ("p2_bob", "nobody_at_all"):
+        actions = f'[{{"action": "assign_user", "username": "{name}"}}]'
+        page = as_manager.post(
+            _url(RoutingRule, "add"), _rule_data(sites=[str(p1.pk)], actions=actions)
+        )
+        assert page.status_code == 200
+        answers[name] = page.context["adminform"].form.errors["actions"]
+    assert answers["p2_bob"] == [
+        e.replace("nobody_at_all", "p2_bob") for e in answers["nobody_at_all"]
+    ]
+    assert not RoutingRule.objects.filter(name="Big shortages are critical").exists()
+    made = as_manager.post(
+        _url(RoutingRule, "add"),
+        _rule_data(
+            sites=[str(p1.pk)], actions='[{"action": "assign_user", "username": "p1_anna"}]'
+        ),
+    )
+    assert made.status_code == 302

@@ -257,7 +257,7 @@ def test_relaying_twice_applies_rules_once(p1, shortage, relay):
         ("actions", [{"action": "assign_role"}], "actions"),
         ("actions", [{"action": "notify_roles", "roles": "planner"}], "actions"),
         ("actions", [{"action": "set_severity", "severity": "urgent"}], "actions"),
-        ("actions", [{"action": "assign_user", "username": "nobody"}], "actions"),
+        ("actions", [{"action": "assign_user", "username": 5}], "actions"),  # unknown: service
         ("categories", ["shortages"], "categories"),
         ("severities", ["urgent"], "severities"),
         ("field_conditions", [{"field": "qty", "op": "approx", "value": 1}], "field_conditions"),

@@ -1,13 +1,14 @@
 """The pull feed: ``GET /api/v1/erp/events/`` and ``POST /api/v1/erp/events/ack/``."""
 
 import pytest
+from rest_framework.test import APIClient
 
 from integrations.erp import outbound
 from integrations.erp.models import ErpDelivery
 from mes import services
 from mes.models import OutboxEvent
 from mes.outbox import relay_event
-from tests.factories import make_endpoint, make_user, make_work_order
+from tests.factories import make_endpoint, make_token, make_user, make_work_order
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("require_postgres")]
 
@@ -167,3 +168,20 @@ def test_a_replayed_delivery_is_served_again_at_the_end_of_the_feed(
     outbound.redeliver(first, actor=manager, reason="ERP restored a backup")
     events = erp.get(FEED).json()["events"]
     assert [(e["cursor"], e["event_id"]) for e in events] == [(3, str(first.event.event_id))]
+
+
+def test_a_token_limited_to_fewer_sites_than_the_feed_is_refused(p1, p2, relay):
+    """Hostile review of issue 12: a P1-only token of an ERP account holding P1 and P2 read
+    the P2 events of a feed serving both, and acknowledged them."""
+    reader = make_user("erp_both", "erp_integration", [p1, p2])
+    make_endpoint(p1, p2, name="Both", adapter="pull", event_types=TYPES, account=reader)
+    hold_and_resume(make_work_order(p2, erp_number="ZP/P2", status="released"))
+    relay()
+    narrow = APIClient()
+    narrow.credentials(HTTP_AUTHORIZATION=f"Token {make_token(reader, sites=[p1])}")
+    for answer in (narrow.get(FEED), narrow.post(ACK, {"cursor": 1}, format="json")):
+        assert (answer.status_code, answer.json()["code"]) == (403, "feed_sites")
+    assert not ErpDelivery.objects.filter(status="delivered").exists()
+    wide = APIClient()
+    wide.credentials(HTTP_AUTHORIZATION=f"Token {make_token(reader)}")
+    assert [e["site"] for e in wide.get(FEED).json()["events"]] == ["P2", "P2"]

