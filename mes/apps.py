@@ -10,13 +10,20 @@ class MesConfig(AppConfig):
         # The core's signal wiring, in one place. What the apps contribute (events,
         # subscribers, notifications, roles) is found by the project package (andon.discovery).
         from django.contrib.auth import get_user_model
+        from django.contrib.auth.signals import user_logged_out
         from django.db.models.signals import post_migrate, post_save
         from simple_history.signals import pre_create_historical_record
 
-        from mes.signals import ensure_roles, revoke_inactive_sessions, stamp_request_id
+        from mes.signals import (
+            ensure_roles,
+            revoke_inactive_sessions,
+            revoke_signed_out_sockets,
+            stamp_request_id,
+        )
 
         pre_create_historical_record.connect(stamp_request_id, dispatch_uid="andon_request_id")
         post_migrate.connect(ensure_roles, sender=self, dispatch_uid="andon_roles")
         post_save.connect(
             revoke_inactive_sessions, sender=get_user_model(), dispatch_uid="andon_revoke_ws"
         )
+        user_logged_out.connect(revoke_signed_out_sockets, dispatch_uid="andon_logout_ws")

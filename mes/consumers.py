@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import time
+from importlib import import_module
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
-from django.contrib.auth import get_user_model
+from django.conf import settings
+from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY, get_user_model
 from django.db.models import Count, Max, Q
+from django.utils.crypto import constant_time_compare
 
 from mes.models import ApiToken, Notification, account_usable
 from mes.notifications import session_group, user_group
@@ -86,7 +89,23 @@ class SignedInConsumer(AsyncJsonWebsocketConsumer):
             if token is None:
                 return False
             limit_to_token(user, token)
+        elif not self._session_lives(user):
+            return False  # signed out (or the session ended): its sockets end with it
         return self.allowed_here(user)
+
+    def _session_lives(self, user) -> bool:
+        """A socket opened with a browser's session lives while that session does: not
+        signed out, and the password unchanged since (Django's session hash, as a request
+        would check it)."""
+        if "andon_token_id" in self.scope:  # opened with a ticket or a token
+            return True
+        key = getattr(self.scope.get("session"), "session_key", None)
+        if key is None:
+            return False
+        stored = import_module(settings.SESSION_ENGINE).SessionStore(key).load()
+        if str(stored.get(SESSION_KEY)) != str(user.pk):
+            return False
+        return constant_time_compare(stored.get(HASH_SESSION_KEY, ""), user.get_session_auth_hash())
 
     def allowed_here(self, user) -> bool:
         """A subclass's own condition, checked with a fresh copy of the user (sync)."""

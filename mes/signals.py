@@ -24,3 +24,13 @@ def revoke_inactive_sessions(sender, instance, **kwargs) -> None:
         from mes.notifications import revoke_sessions
 
         transaction.on_commit(lambda: revoke_sessions(instance.pk))
+
+
+def revoke_signed_out_sockets(sender, request, user, **kwargs) -> None:
+    """Signing out ends the session: the sockets it opened re-check (and close) at once."""
+    if user is not None and user.pk:
+        from django.db import transaction
+
+        from mes.notifications import revoke_sessions
+
+        transaction.on_commit(lambda: revoke_sessions(user.pk))

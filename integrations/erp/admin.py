@@ -145,8 +145,10 @@ class ErpEndpointAdmin(ConfigAdmin):
     def get_fields(self, request, obj=None):
         fields = super().get_fields(request, obj)
         if obj is not None and not self.has_change_permission(request, obj):
-            # Read-only: a secret is never shown, only whether it is set.
+            # Read-only: a secret is never shown, only whether it is set; nor the last sync's
+            # summary, which names orders of every site the endpoint serves.
             fields = [f"{f}_set" if f in self.SECRETS else f for f in fields]
+            fields = [f for f in fields if f != "sync_summary"]
         return fields
 
     def get_readonly_fields(self, request, obj=None):

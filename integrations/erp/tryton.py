@@ -208,11 +208,13 @@ def option_errors(options) -> list[str]:
     warehouses = options.get("warehouses")
     if not isinstance(warehouses, dict) or not warehouses:
         errors.append(_('"warehouses" maps Tryton warehouse codes to site codes.'))
+    elif not all(isinstance(code, str) for code in warehouses.values()):
+        errors.append(_('"warehouses" maps Tryton warehouse codes to site codes.'))
     else:
         known = set(
             Site.objects.filter(code__in=warehouses.values()).values_list("code", flat=True)
         )
-        unknown = sorted(set(map(str, warehouses.values())) - known)
+        unknown = sorted(set(warehouses.values()) - known)
         if unknown:
             errors.append(_("Unknown sites: %(codes)s.") % {"codes": ", ".join(unknown)})
     routing = options.get("routing")
@@ -245,6 +247,15 @@ def sync(endpoint: ErpEndpoint) -> dict:
     problems = option_errors(options)
     if problems:
         raise SyncFailed(" ".join(problems))
+    served = set(endpoint.sites.values_list("code", flat=True))
+    unserved = sorted(set(options["warehouses"].values()) - served)
+    if unserved:
+        # The account may hold more sites than the endpoint serves: an endpoint imports
+        # into its own sites only, whatever its options say.
+        raise SyncFailed(
+            _("Warehouses map to sites this endpoint does not serve: %(codes)s.")
+            % {"codes": ", ".join(unserved)}
+        )
     started = timezone.now()
     # Cancellations are looked for since the last successful poll (an hour's margin for
     # clocks); after a failed one (or the first), among all cancelled productions.

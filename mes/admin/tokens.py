@@ -1,5 +1,7 @@
-"""API tokens in the admin: a manager sees, makes and revokes the tokens of the accounts they
-manage (and their own); the key is shown once, in the message after "Save". Tokens are never
+"""API tokens in the admin: a manager sees and revokes the tokens of the accounts they manage
+(and their own), and makes their own and those of the service accounts they manage (a
+person's token made by a manager would let the manager act as that person); the key is shown
+once, in the message after "Save". Tokens are never
 edited or deleted: a wrong one is revoked and another made."""
 
 from __future__ import annotations
@@ -40,8 +42,9 @@ class NewTokenForm(forms.ModelForm):
     def __init__(self, *args, actor=None, **kwargs):
         super().__init__(*args, **kwargs)
         users = get_user_model().objects.filter(is_active=True)
-        if not actor.is_superuser:
-            users = users.filter(Q(pk=actor.pk) | Q(pk__in=accounts_manageable_by(actor)))
+        if not actor.is_superuser:  # its own, and the service accounts it manages
+            services = accounts_manageable_by(actor).filter(account_profile__kind="service")
+            users = users.filter(Q(pk=actor.pk) | Q(pk__in=services))
         self.fields["user"].queryset = users.order_by("username")
         self.fields["user"].initial = actor.pk
         self.fields["sites"].queryset = Site.objects.visible_to(actor).order_by("code")

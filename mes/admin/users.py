@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
 from django.contrib.admin.widgets import AdminSplitDateTime
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.forms import AdminPasswordChangeForm
 from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
@@ -17,11 +19,13 @@ from mes.access import users_visible_to
 from mes.errors import DomainError
 from mes.models import AccountKind, Site
 from mes.services.accounts import (
+    SIGN_IN_CHANGED,
     accounts_manageable_by,
     grantable_roles,
     lifecycle_of,
     manageable_sites,
     max_account_days,
+    password_set,
     save_account,
     set_lifecycle,
     site_codes_of,
@@ -82,8 +86,18 @@ def _with_roles_and_sites(form_class, request, obj):
     return type(form_class.__name__, (form_class,), fields)
 
 
+class PasswordSetForm(AdminPasswordChangeForm):
+    """The stock form, whose save says why in the account's history."""
+
+    def save(self, commit=True):
+        self.user._change_reason = SIGN_IN_CHANGED
+        return super().save(commit)
+
+
 class AccountAdmin(UserAdmin):
     """The stock user admin, scoped and delegating through the account service."""
+
+    change_password_form = PasswordSetForm
 
     MANAGER_FIELDSETS = (
         (None, {"fields": ("username", "password")}),
@@ -155,6 +169,12 @@ class AccountAdmin(UserAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return request.user.is_superuser  # accounts are deactivated, not deleted
+
+    def user_change_password(self, request, id, form_url=""):  # noqa: A002 (Django's name)
+        response = super().user_change_password(request, id, form_url)
+        if request.method == "POST" and response.status_code == 302:
+            password_set(self.get_object(request, unquote(id)), actor=request.user)
+        return response
 
 
 admin.site.unregister(User)

@@ -124,14 +124,7 @@ def save_account(
             aggregate=user,
             actor=actor,
             reason=reason,
-            payload={
-                "id": user.pk,
-                "username": user.get_username(),
-                "created": created,
-                "active": user.is_active,
-                "roles": sorted(user.groups.values_list("name", flat=True)),
-                "sites": site_codes_of(user),
-            },
+            payload=_account_payload(user, created=created),
         )
     return user
 
@@ -225,6 +218,14 @@ def set_lifecycle(
             fields={"sponsor": [_("Someone else.")]},
         )
     profile = lifecycle_of(user)
+    outside = profile.pk is not None and profile.kind != AccountKind.EMPLOYEE
+    if outside and kind == AccountKind.EMPLOYEE and actor is not None and not actor.is_superuser:
+        # An employee never expires: turning an outside account into one is the escape from
+        # its expiry a manager must not have. A sponsor extends it, with a reason.
+        raise NotPermitted(
+            _("Only a superuser makes an outside account an employee's."),
+            code="not_delegable",
+        )
     changed = (profile.kind, profile.sponsor_id, profile.expires_at) != (
         kind,
         getattr(sponsor, "pk", None),
@@ -323,3 +324,32 @@ def expire_accounts(now=None) -> dict:
             profile.save(update_fields=["warned_14_at", "warned_3_at"])
             done["warned"] += 1
     return done
+
+
+def password_set(user, *, actor) -> None:
+    """A password was set for ``user`` (the admin's password page, whose form saved it with
+    the reason :data:`SIGN_IN_CHANGED` in its history): ``account.changed``, and its open
+    websockets re-check at once."""
+    with transaction.atomic():
+        transaction.on_commit(lambda: revoke_sessions(user.pk))
+        emit_event(
+            "account.changed",
+            aggregate=user,
+            actor=actor,
+            reason=SIGN_IN_CHANGED,
+            payload=_account_payload(user, created=False),
+        )
+
+
+SIGN_IN_CHANGED = "password set"
+
+
+def _account_payload(user, *, created: bool) -> dict:
+    return {
+        "id": user.pk,
+        "username": user.get_username(),
+        "created": created,
+        "active": user.is_active,
+        "roles": sorted(user.groups.values_list("name", flat=True)),
+        "sites": site_codes_of(user),
+    }

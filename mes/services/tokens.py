@@ -79,6 +79,15 @@ def create_token(
     expires no later."""
     if not may_manage_tokens_of(actor, user):
         raise NotPermitted(_("This account is not yours to manage."), code="not_delegable")
+    if actor is not None and actor.pk != user.pk and not actor.is_superuser:
+        from mes.backends import is_service_account
+
+        if not is_service_account(user):
+            # A manager's token of a person would let the manager act as that person.
+            raise NotPermitted(
+                _("A person makes their own tokens; managers make those of service accounts."),
+                code="not_delegable",
+            )
     if not user.is_active:
         raise InvalidInput(_("The account is inactive."), code="account_inactive")
     name = (name or "").strip()

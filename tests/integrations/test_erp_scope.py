@@ -166,3 +166,36 @@ def test_delivery_list_and_choices_name_nothing_of_another_site(p1, p2, endpoint
     delivery = ErpDelivery.objects.first()
     change = browser.get(f"/admin/erp/erpdelivery/{delivery.pk}/change/").content.decode()
     assert 'name="_save"' not in change  # a delivery is never edited
+
+
+def test_a_tryton_endpoint_imports_into_its_own_sites_only(p1, p2):
+    """Hostile review: an endpoint serving P1 whose ERP account also holds P2 mapped a
+    warehouse to P2 and imported (or cancelled) P2's orders on "Sync now"."""
+    from integrations.erp import tryton
+    from tests.factories import make_endpoint
+
+    erp = make_user("erp_both", "erp_integration", [p1, p2])
+    routing = [
+        {"sequence": 10, "work_center": "WC-1", "setup_minutes": 0, "run_minutes_per_unit": 1}
+    ]
+    endpoint = make_endpoint(
+        p1,
+        name="Tryton P1",
+        adapter="tryton",
+        base_url="http://127.0.0.1:9/",
+        account=erp,
+        options={"warehouses": {"WH1": "P1", "WH2": "P2"}, "routing": routing},
+    )
+    with pytest.raises(tryton.SyncFailed, match="does not serve: P2"):
+        tryton.sync(endpoint)
+    assert tryton.option_errors({"warehouses": {"WH": ["P1"]}, "routing": routing})
+
+
+def test_the_last_sync_of_an_endpoint_serving_other_sites_is_not_shown(p1, p2, endpoints):
+    both = endpoints["both"]
+    both.sync_summary = {"problems": [{"erp_number": "ZP/P2-0042", "status": "rejected"}]}
+    both.save()
+    browser = Client()
+    browser.force_login(make_user("manager_p1", "manager", [p1], is_staff=True))
+    page = browser.get(f"/admin/erp/erpendpoint/{both.pk}/change/")
+    assert page.status_code == 200 and "ZP/P2-0042" not in page.content.decode()

@@ -15,7 +15,7 @@ from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from mes.models import ApiToken, OutboxEvent
+from mes.models import AccountProfile, ApiToken, OutboxEvent
 from mes.models.tokens import digest_of
 from mes.services.tokens import create_token, revoke_token
 from tests.factories import make_token, make_user, make_work_order
@@ -129,18 +129,33 @@ def test_bad_token_requests_are_400_and_nothing_is_made(planner, p2):
     assert ApiToken.objects.count() == 1
 
 
-def test_a_manager_makes_and_revokes_tokens_of_its_own_sites_accounts_only(manager_p1, planner, p2):
+@pytest.fixture
+def kiosk(p1):
+    """A press terminal's account: of the service kind, an operator's role."""
+    terminal = make_user("kiosk_p1", "operator", [p1])
+    AccountProfile.objects.create(
+        user=terminal, kind="service", expires_at=timezone.now() + dt.timedelta(days=60)
+    )
+    return terminal
+
+
+def test_a_manager_makes_and_revokes_tokens_of_its_own_sites_accounts_only(
+    manager_p1, planner, kiosk, p2
+):
     outsider = make_user("planner_p2", "planner", [p2])
     boss = make_token(manager_p1)
-    made = api(boss).post("/api/v1/tokens/", {"name": "kiosk", "user": "planner_p1"})
-    assert made.status_code == 201 and made.json()["user"] == "planner_p1"
+    made = api(boss).post("/api/v1/tokens/", {"name": "kiosk", "user": "kiosk_p1"})
+    assert made.status_code == 201 and made.json()["user"] == "kiosk_p1"
+    # a person's token, made by a manager, would let the manager act as that person
+    person = api(boss).post("/api/v1/tokens/", {"name": "as anna", "user": "planner_p1"})
+    assert (person.status_code, person.json()["code"]) == (403, "not_delegable")
     # another site's account: as if it did not exist
     refused = api(boss).post("/api/v1/tokens/", {"name": "x", "user": "planner_p2"})
     assert (refused.status_code, refused.json()["code"]) == (400, "unknown_user")
     theirs = create_token(outsider, actor=None, name="theirs")[0]
     assert api(boss).get(f"/api/v1/tokens/{theirs.pk}/").status_code == 404
     assert api(boss).post(f"/api/v1/tokens/{theirs.pk}/revoke/").status_code == 404
-    # a planner cannot make tokens for others
+    # a service account cannot make tokens for others
     other = api(made.json()["key"]).post("/api/v1/tokens/", {"name": "x", "user": "manager_p1"})
     assert (other.status_code, other.json()["code"]) == (400, "unknown_user")
     done = api(boss).post(f"/api/v1/tokens/{made.json()['id']}/revoke/", {"reason": "lost"})
@@ -261,17 +276,17 @@ def test_tokens_of_before_named_tokens_are_moved_and_keep_working(planner):
     assert api("a" * 40).get("/api/v1/sites/").status_code == 200
 
 
-def test_the_admin_makes_a_token_shows_its_key_once_and_revokes(manager_p1, planner, p1, p2):
+def test_the_admin_makes_a_token_shows_its_key_once_and_revokes(manager_p1, planner, kiosk, p1, p2):
     from django.test import Client
 
     outsider = make_user("planner_p2", "planner", [p2])
     browser = Client()
     browser.force_login(manager_p1)
     add = browser.get("/admin/mes/apitoken/add/").content.decode()
-    assert "planner_p1" in add and "planner_p2" not in add  # only its own accounts offered
+    assert "kiosk_p1" in add and "planner_p2" not in add  # only its own accounts offered
     expires = (timezone.now() + dt.timedelta(days=10)).strftime("%Y-%m-%d %H:%M:%S")
     form = {
-        "user": str(planner.pk),
+        "user": str(kiosk.pk),
         "name": "press 4 tablet",
         "access": "read",
         "expires_at_0": expires[:10],
@@ -290,6 +305,9 @@ def test_the_admin_makes_a_token_shows_its_key_once_and_revokes(manager_p1, plan
     # another site's account: refused, nothing made
     refused = browser.post("/admin/mes/apitoken/add/", {**form, "user": str(outsider.pk)})
     assert refused.status_code == 200 and ApiToken.objects.count() == 1
+    # a person of its own site: theirs to make
+    person = browser.post("/admin/mes/apitoken/add/", {**form, "user": str(planner.pk)})
+    assert person.status_code == 200 and ApiToken.objects.count() == 1
     # another site's token: absent
     theirs = create_token(outsider, actor=None, name="theirs")[0]
     listed = browser.get("/admin/mes/apitoken/").content.decode()
