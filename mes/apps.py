@@ -11,13 +11,15 @@ class MesConfig(AppConfig):
         # subscribers, notifications, roles) is found by the project package (andon.discovery).
         from django.contrib.auth import get_user_model
         from django.contrib.auth.signals import user_logged_out
-        from django.db.models.signals import post_migrate, post_save
+        from django.db.models.signals import post_delete, post_migrate, post_save
+        from guardian.models import GroupObjectPermission, UserObjectPermission
         from simple_history.signals import pre_create_historical_record
 
         from mes.signals import (
             ensure_roles,
             revoke_inactive_sessions,
             revoke_signed_out_sockets,
+            revoke_sockets_of_lost_sites,
             stamp_request_id,
         )
 
@@ -27,3 +29,7 @@ class MesConfig(AppConfig):
             revoke_inactive_sessions, sender=get_user_model(), dispatch_uid="andon_revoke_ws"
         )
         user_logged_out.connect(revoke_signed_out_sockets, dispatch_uid="andon_logout_ws")
+        for grants in (UserObjectPermission, GroupObjectPermission):
+            post_delete.connect(
+                revoke_sockets_of_lost_sites, sender=grants, dispatch_uid=f"andon_lost_{grants}"
+            )

@@ -34,3 +34,20 @@ def revoke_signed_out_sockets(sender, request, user, **kwargs) -> None:
         from mes.notifications import revoke_sessions
 
         transaction.on_commit(lambda: revoke_sessions(user.pk))
+
+
+def revoke_sockets_of_lost_sites(sender, instance, **kwargs) -> None:
+    """A site grant removed, however (the account service, guardian's object-permission
+    pages, a shell): the sockets of the users who held it re-check at once."""
+    from django.db import transaction
+
+    from mes.models.access import SITE_ACCESS_PERM
+    from mes.notifications import revoke_sessions
+
+    if instance.permission.codename != SITE_ACCESS_PERM.split(".")[1]:
+        return
+    if getattr(instance, "user_id", None) is not None:
+        user_ids = [instance.user_id]
+    else:
+        user_ids = list(instance.group.user_set.values_list("pk", flat=True))
+    transaction.on_commit(lambda: [revoke_sessions(pk) for pk in user_ids])

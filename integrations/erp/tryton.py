@@ -26,14 +26,13 @@ a retry after a lost answer resumes instead of repeating. Network errors, 429 an
 retried; a refusal (400: e.g. a quantity the unit cannot hold, 401/403/404) is a dead letter.
 
 Tryton's JSON encodes dates and decimals as objects (``{"__class__": "date", ...}``):
-:func:`dumps` and :func:`loads` speak it.
+:mod:`integrations.erp.tryton_json` speaks it.
 """
 
 from __future__ import annotations
 
 import base64
 import datetime as dt
-import json
 from decimal import Decimal
 
 from django.db.models import Q
@@ -49,6 +48,7 @@ from . import inbound
 from .destinations import UnsafeDestination, check_destination, excerpt
 from .models import ErpDelivery, ErpEndpoint
 from .outbound.adapters import RETRY_STATUSES, Outcome, SyncFailed, record_sync
+from .tryton_json import dumps, loads
 
 DEFAULT_STATES = ["waiting", "assigned", "running"]
 CANCELLED_MARGIN = dt.timedelta(hours=1)
@@ -67,48 +67,6 @@ FIELDS = [
     "write_date",
 ]
 UNITS = {"u": Unit.PCS, "kg": Unit.KG, "m": Unit.M}
-
-
-# --- Tryton's JSON ----------------------------------------------------------------------------
-
-
-def _encode(value):
-    if isinstance(value, dt.datetime):
-        fields = ("year", "month", "day", "hour", "minute", "second", "microsecond")
-        return {"__class__": "datetime", **{k: getattr(value, k) for k in fields}}
-    if isinstance(value, dt.date):
-        return {"__class__": "date", "year": value.year, "month": value.month, "day": value.day}
-    if isinstance(value, Decimal):
-        return {"__class__": "Decimal", "decimal": str(value)}
-    raise TypeError(f"cannot encode {type(value).__name__} for Tryton")
-
-
-def _decode(obj: dict):
-    kind = obj.get("__class__")
-    if kind == "date":
-        return dt.date(obj["year"], obj["month"], obj["day"])
-    if kind == "datetime":
-        return dt.datetime(
-            obj["year"],
-            obj["month"],
-            obj["day"],
-            obj.get("hour", 0),
-            obj.get("minute", 0),
-            obj.get("second", 0),
-            obj.get("microsecond", 0),
-            tzinfo=dt.UTC,  # Tryton keeps UTC
-        )
-    if kind == "Decimal":
-        return Decimal(obj["decimal"])
-    return obj
-
-
-def dumps(value) -> str:
-    return json.dumps(value, default=_encode)
-
-
-def loads(text: str):
-    return json.loads(text, object_hook=_decode)
 
 
 # --- the REST client --------------------------------------------------------------------------

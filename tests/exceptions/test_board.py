@@ -226,3 +226,20 @@ def test_losing_the_site_closes_its_board_at_once(ws, p1, p2):
         assert await comm.receive_output(timeout=5) == {"type": "websocket.close", "code": 4401}
 
     async_to_sync(scenario)()
+
+
+def test_a_grant_removed_past_the_account_service_closes_the_board_too(ws, p1):
+    """Hostile review: the guardian object-permission pages (superusers) remove grants
+    without the account service; the board closed only at the next push's re-check."""
+    from mes.access import revoke_site_access
+
+    key = make_token(ws)
+
+    async def scenario():
+        comm, connected, _ = await _connect("/ws/board/P1/", key)
+        assert connected
+        await comm.receive_json_from()
+        await database_sync_to_async(revoke_site_access)(ws, p1)
+        assert await comm.receive_output(timeout=5) == {"type": "websocket.close", "code": 4401}
+
+    async_to_sync(scenario)()

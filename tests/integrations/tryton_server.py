@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 
-from integrations.erp.tryton import dumps, loads
+from integrations.erp.tryton_json import dumps, loads
 from tests.processes import free_port
 
 DBNAME = "tryton"
