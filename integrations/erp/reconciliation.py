@@ -3,7 +3,8 @@ took to learn of each event (the "execution gap").
 
 - :func:`work_orders`: per work order with confirmations, the confirmations Andon recorded
   (count, good, scrap) next to those whose ``operation.confirmed`` delivery the endpoint
-  acknowledged, the deliveries still pending or dead, whether the completion was
+  acknowledged, the deliveries (of any event of the order) still pending or dead, whether the
+  completion was
   acknowledged, and a ``state``: ``dead_letter``, ``pending``, ``not_sent`` (confirmations
   with no delivery yet: still in the relay, or the endpoint did not take the type then) or
   ``in_sync``. One SQL query with scalar subqueries, so it filters and pages in the database.
@@ -133,10 +134,10 @@ def work_orders(user, endpoint: ErpEndpoint, *, site: str = "", state: str = "",
     """Work orders with confirmations at the user's sites, newest first, annotated with the
     reconciliation figures (see the module doc). A queryset: page it."""
     confirmations = Confirmation.objects.filter(operation__work_order=OuterRef("pk"))
-    deliveries = ErpDelivery.objects.filter(
-        endpoint=endpoint, work_order=OuterRef("pk"), event__type=CONFIRMED
-    )
-    delivered = deliveries.filter(status=ErpDelivery.Status.DELIVERED)
+    # Every event of the order counts towards pending and dead (a dead hold is out of sync
+    # as much as a dead confirmation); the acknowledged figures are the confirmations'.
+    deliveries = ErpDelivery.objects.filter(endpoint=endpoint, work_order=OuterRef("pk"))
+    delivered = deliveries.filter(status=ErpDelivery.Status.DELIVERED, event__type=CONFIRMED)
     payload_qty = lambda key: Cast(KeyTextTransform(key, "event__payload"), QTY)  # noqa: E731
     queryset = (
         WorkOrder.objects.visible_to(user)

@@ -70,8 +70,9 @@ def has_started(wo: WorkOrder) -> bool:
 
 def revision_changes(wo: WorkOrder, revision: Revision) -> list[str]:
     """What ``revision`` would change on the floor (empty: nothing). The routing is compared
-    by work center and planned minutes of the operations not cancelled; components by item
-    and quantity."""
+    by work center and planned minutes of the operations not cancelled (all of them, for a
+    cancelled order, whose operations were cancelled with it); components by item and
+    quantity."""
     changes = []
     if wo.item_id != revision.item.pk:
         changes.append("item")
@@ -81,7 +82,11 @@ def revision_changes(wo: WorkOrder, revision: Revision) -> list[str]:
         changes.append("due_date")
     stored_ops = {
         op.sequence: (op.work_center_id, op.planned_setup_minutes, op.planned_run_minutes_per_unit)
-        for op in wo.operations.exclude(status=OP.CANCELLED)
+        for op in (
+            wo.operations.all()
+            if wo.status == WO.CANCELLED
+            else wo.operations.exclude(status=OP.CANCELLED)
+        )
     }
     wanted_ops = {
         spec.sequence: (
@@ -166,12 +171,14 @@ def _note_version(wo: WorkOrder, erp_version: int, *, actor, reason: str) -> Non
         save_with_history(wo, actor=actor, reason=reason, fields=["erp_version", "updated_at"])
 
 
-def record_erp_version(work_order: WorkOrder, erp_version: int, *, actor, reason: str) -> None:
+def record_erp_version(work_order: WorkOrder, erp_version: int, *, actor, reason: str) -> WorkOrder:
     """Note that the ERP's order is now at ``erp_version`` without changing the floor's copy
-    (a change to a started order waits for a decision)."""
+    (a change to a started order waits for a decision). Returns the order as it now is."""
     authorize(actor, "mes.change_workorder", work_order.site_id)
     with transaction.atomic():
-        _note_version(lock_work_order(work_order), erp_version, actor=actor, reason=reason)
+        wo = lock_work_order(work_order)
+        _note_version(wo, erp_version, actor=actor, reason=reason)
+    return wo
 
 
 def _revise_routing(wo: WorkOrder, operations: Sequence[OperationSpec], *, actor, reason) -> None:

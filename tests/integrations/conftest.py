@@ -1,8 +1,9 @@
-"""Fixtures of the ERP integration tests: a real Tryton server."""
+"""Fixtures of the ERP integration tests: a real Tryton server, the batch tests' plant."""
 
 import pytest
 
 from tests.conftest import _service_missing
+from tests.factories import ItemFactory, WorkCenterFactory, make_user
 from tests.integrations import tryton_server
 
 
@@ -26,3 +27,19 @@ def tryton(tryton_install, tmp_path):
     )
     yield server
     server.stop()
+
+
+@pytest.fixture
+def plant(p1, p2):
+    """The ERP batch tests' plant: ERP accounts, a planner, work centers and items."""
+    return {
+        "erp": make_user("erp", "erp_integration", [p1, p2]),
+        "p1_only": make_user("erp_p1", "erp_integration", [p1]),
+        "planner": make_user("planner", "planner", [p1]),
+        "wc": WorkCenterFactory(site=p1, code="P1-FRE"),
+        "wc2": WorkCenterFactory(site=p1, code="P1-MON"),
+        "wc_p2": WorkCenterFactory(site=p2, code="P2-FRA"),
+        "item": ItemFactory(code="SF-20259"),
+        "other_item": ItemFactory(code="SF-20260"),
+        "raw": ItemFactory(code="RM-30196", kind="raw", unit="kg"),
+    }

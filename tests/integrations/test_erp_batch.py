@@ -7,26 +7,11 @@ import pytest
 from exceptions.models import ExceptionTicket
 from mes import services
 from mes.models import OutboxEvent, WorkOrder
-from tests.factories import ItemFactory, MachineFactory, WorkCenterFactory, make_user
+from tests.factories import MachineFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("require_postgres")]
 
 URL = "/api/v1/erp/work-orders/batch/"
-
-
-@pytest.fixture
-def plant(p1, p2):
-    return {
-        "erp": make_user("erp", "erp_integration", [p1, p2]),
-        "p1_only": make_user("erp_p1", "erp_integration", [p1]),
-        "planner": make_user("planner", "planner", [p1]),
-        "wc": WorkCenterFactory(site=p1, code="P1-FRE"),
-        "wc2": WorkCenterFactory(site=p1, code="P1-MON"),
-        "wc_p2": WorkCenterFactory(site=p2, code="P2-FRA"),
-        "item": ItemFactory(code="SF-20259"),
-        "other_item": ItemFactory(code="SF-20260"),
-        "raw": ItemFactory(code="RM-30196", kind="raw", unit="kg"),
-    }
 
 
 def order(number="ZP/2026/07/0001", version=1, **over):

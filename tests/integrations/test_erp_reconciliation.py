@@ -168,3 +168,16 @@ def test_the_page_shows_both_and_refuses_others(floor, p1):
     assert browser.get(PAGE, {"site": "P2"}).status_code == 403
     browser.force_login(make_user("op", "operator", [p1]))
     assert browser.get(PAGE).status_code == 403
+
+
+def test_a_dead_delivery_of_any_event_puts_the_order_out_of_sync(floor, p1, client_for, user_in):
+    """Issue 13, 2: ZP/A's confirmations were acknowledged, its hold's delivery is dead: it
+    was answered in_sync (only confirmations' deliveries counted)."""
+    endpoint, orders = floor
+    services.hold_work_order(orders["A"], actor=None, reason="no steel")
+    held = OutboxEvent.objects.filter(type="work_order.held").latest("pk")
+    ErpDelivery.objects.create(
+        endpoint=endpoint, event=held, work_order=orders["A"], status="dead", attempts=2
+    )
+    rows = client_for(user_in("manager", p1)).get(API, {"search": "ZP/A"}).json()["results"]
+    assert [(r["erp_number"], r["state"], r["dead"]) for r in rows] == [("ZP/A", "dead_letter", 1)]

@@ -205,7 +205,9 @@ def apply_order(data: dict, actor, lookups: Lookups) -> dict:
         )
     reason = _version_reason(version)
     if cancel:
-        return _cancel(existing, data, actor, reason)
+        answer, wo = _cancel(existing, data, actor, reason)
+        lookups.orders[(wo.site_id, wo.erp_number)] = wo  # what the rest of the batch sees
+        return answer
     resolved = _resolve(data, lookups)
     if existing is None:
         (wo,) = services.create_work_orders([_new_order(data, resolved)], actor=actor)
@@ -214,24 +216,18 @@ def apply_order(data: dict, actor, lookups: Lookups) -> dict:
     wo = existing
     if wo.status == WO.CANCELLED:
         if version == wo.erp_version:
+            if services.revision_changes(wo, _revision(data, resolved)):
+                raise DomainError(
+                    _("Version %(v)s was already received with other content; send a new version.")
+                    % {"v": version},
+                    code="version_conflict",
+                )
             return {"status": UNCHANGED, "id": wo.pk}
         raise DomainError(
             _("Work order %(number)s was cancelled.") % {"number": wo.erp_number},
             code="work_order_cancelled",
         )
-    outcome = services.revise_work_order(
-        wo,
-        services.Revision(
-            item=resolved.item,
-            planned_qty=data["quantity"],
-            due_date=data["due_date"],
-            operations=resolved.operations,
-            components=resolved.components,
-            erp_version=version,
-        ),
-        actor=actor,
-        reason=reason,
-    )
+    outcome = services.revise_work_order(wo, _revision(data, resolved), actor=actor, reason=reason)
     lookups.orders[(wo.site_id, wo.erp_number)] = outcome.work_order
     if outcome.applied:
         return {"status": UPDATED, "id": wo.pk, "applied": True, "changed": outcome.changed}
@@ -255,26 +251,33 @@ def apply_order(data: dict, actor, lookups: Lookups) -> dict:
     }
 
 
-def _cancel(wo: WorkOrder, data: dict, actor, reason: str) -> dict:
+def _revision(data: dict, resolved: Resolved) -> services.Revision:
+    return services.Revision(
+        item=resolved.item,
+        planned_qty=data["quantity"],
+        due_date=data["due_date"],
+        operations=resolved.operations,
+        components=resolved.components,
+        erp_version=data["erp_version"],
+    )
+
+
+def _cancel(wo: WorkOrder, data: dict, actor, reason: str) -> tuple[dict, WorkOrder]:
+    """The answer to a cancellation, and the order as it now is."""
     if wo.status == WO.CANCELLED:
-        return {"status": UNCHANGED, "id": wo.pk}
+        return {"status": UNCHANGED, "id": wo.pk}, wo
     if wo.erp_version == data["erp_version"] and _pending_change(wo, data["erp_version"]):
-        return {"status": UNCHANGED, "id": wo.pk}
+        return {"status": UNCHANGED, "id": wo.pk}, wo
     if services.has_started(wo) or wo.status not in (WO.PLANNED, WO.RELEASED, WO.ON_HOLD):
         ticket = _raise_order_change(wo, data, ["cancellation"], actor)
-        services.record_erp_version(wo, data["erp_version"], actor=actor, reason=reason)
-        return {
-            "status": UPDATED,
-            "id": wo.pk,
-            "applied": False,
-            "changed": ["status"],
-            "order_change": ticket.number,
-        }
+        wo = services.record_erp_version(wo, data["erp_version"], actor=actor, reason=reason)
+        answer = {"status": UPDATED, "id": wo.pk, "applied": False, "changed": ["status"]}
+        return {**answer, "order_change": ticket.number}, wo
     wo = services.cancel_work_order(
         wo, actor=actor, reason=_("Cancelled in the ERP") + f" ({reason})"
     )
-    services.record_erp_version(wo, data["erp_version"], actor=actor, reason=reason)
-    return {"status": UPDATED, "id": wo.pk, "applied": True, "changed": ["status"]}
+    wo = services.record_erp_version(wo, data["erp_version"], actor=actor, reason=reason)
+    return {"status": UPDATED, "id": wo.pk, "applied": True, "changed": ["status"]}, wo
 
 
 def _pending_change(wo: WorkOrder, version: int) -> bool:
