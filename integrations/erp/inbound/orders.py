@@ -106,14 +106,21 @@ def _new_order(data: dict, resolved: Resolved) -> services.NewWorkOrder:
     return services.NewWorkOrder(
         site=resolved.site,
         erp_number=data["erp_number"],
-        item=resolved.item,
-        planned_qty=data["quantity"],
-        due_date=data["due_date"],
-        operations=resolved.operations,
-        components=resolved.components,
-        erp_version=data["erp_version"],
         reason=_version_reason(data["erp_version"]),
+        **_order_fields(data, resolved),
     )
+
+
+def _order_fields(data: dict, resolved: Resolved) -> dict:
+    """What a new order and a revision of one are made of."""
+    return {
+        "item": resolved.item,
+        "planned_qty": data["quantity"],
+        "due_date": data["due_date"],
+        "operations": resolved.operations,
+        "components": resolved.components,
+        "erp_version": data["erp_version"],
+    }
 
 
 def _version_reason(version: int) -> str:
@@ -252,14 +259,7 @@ def apply_order(data: dict, actor, lookups: Lookups) -> dict:
 
 
 def _revision(data: dict, resolved: Resolved) -> services.Revision:
-    return services.Revision(
-        item=resolved.item,
-        planned_qty=data["quantity"],
-        due_date=data["due_date"],
-        operations=resolved.operations,
-        components=resolved.components,
-        erp_version=data["erp_version"],
-    )
+    return services.Revision(**_order_fields(data, resolved))
 
 
 def _cancel(wo: WorkOrder, data: dict, actor, reason: str) -> tuple[dict, WorkOrder]:
