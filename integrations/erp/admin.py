@@ -72,6 +72,34 @@ class ErpEndpointForm(SecretFormMixin, forms.ModelForm):
             ),
         }
 
+    viewer = None  # the user the form is for (set by the admin's get_form)
+
+    def clean_account(self):
+        """One endpoint per account: say which endpoint holds it (when the user sees that
+        endpoint) and what to do."""
+        account = self.cleaned_data.get("account")
+        if account is None:
+            return account
+        holder = ErpEndpoint.objects.filter(account=account).exclude(pk=self.instance.pk).first()
+        if holder is not None:
+            seen = self.viewer is not None and (
+                ErpEndpoint.objects.visible_to(self.viewer).filter(pk=holder.pk).exists()
+            )
+            where = (
+                _("the endpoint “%(name)s”") % {"name": holder.name}
+                if seen
+                else _("an endpoint of another site")
+            )
+            raise forms.ValidationError(
+                _(
+                    "%(account)s is already the account of %(where)s: an account serves one "
+                    "endpoint. Make another account with the role erp_integration and this "
+                    "endpoint's sites."
+                )
+                % {"account": account.get_username(), "where": where}
+            )
+        return account
+
     def clean_mapping(self):
         mapping = self.cleaned_data.get("mapping") or {}
         if not isinstance(mapping, dict):
@@ -125,6 +153,10 @@ class ErpEndpointAdmin(ConfigAdmin):
     actions = ("sync_now",)
 
     SECRETS = SECRETS
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        return type(form.__name__, (form,), {"viewer": request.user})
 
     def m2m_callbacks(self, request, form, change) -> list:
         return []  # its one many-to-many, the sites, the service sets and checks

@@ -42,7 +42,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from mes.choices import ItemKind, Unit
-from mes.models import Item, Site, WorkOrder
+from mes.models import Item, Site, WorkCenter, WorkOrder
 
 from . import inbound
 from .destinations import UnsafeDestination, check_destination, excerpt
@@ -182,6 +182,8 @@ def option_errors(options) -> list[str]:
         shape = inbound.OperationIn(data=routing, many=True)
         if not shape.is_valid():
             errors.append(_("routing: %(errors)s") % {"errors": shape.errors})
+        elif isinstance(warehouses, dict) and all(isinstance(c, str) for c in warehouses.values()):
+            errors += _missing_work_centers(shape.validated_data, set(warehouses.values()))
     states = options.get("states", DEFAULT_STATES)
     if (
         not isinstance(states, list)
@@ -190,6 +192,23 @@ def option_errors(options) -> list[str]:
     ):
         errors.append(_('"states": some of draft, waiting, assigned, running.'))
     return errors
+
+
+def _missing_work_centers(routing: list[dict], sites: set[str]) -> list[str]:
+    """Every imported order gets the routing: its work centers must exist at every site the
+    warehouses map to (else every order would be rejected on every sync)."""
+    wanted = {op["work_center"] for op in routing}
+    found = set(
+        WorkCenter.objects.filter(code__in=wanted, site__code__in=sites).values_list(
+            "site__code", "code"
+        )
+    )
+    return [
+        _("routing: work center %(wc)s does not exist at %(site)s.") % {"wc": wc, "site": site}
+        for site in sorted(sites)
+        for wc in sorted(wanted)
+        if (site, wc) not in found
+    ]
 
 
 # --- import -----------------------------------------------------------------------------------

@@ -237,12 +237,26 @@ class LotUsageInline(ReadOnlyInline):
 
 @admin.register(Lot)
 class LotAdmin(DomainRecordAdmin):
-    list_display = ("number", "site", "item", "quantity", "status", "supplier", "received_at")
+    list_display = (
+        "number",
+        "site",
+        "item",
+        "quantity",
+        "status",
+        "supplier",
+        "received_at",
+        "certificate_flag",
+    )
     list_filter = ("status", ("site", SITE_FILTER), "item__kind")
     list_select_related = ("site", "item")
     search_fields = ("number", "item__code", "item__name", "supplier", "certificate")
     ordering = ("site__code", "number")
     inlines = (LotUsageInline,)
+
+    @admin.display(description=_("certificate"), boolean=True)
+    def certificate_flag(self, lot) -> bool | None:
+        """Missing (a cross) when the item requires one; nothing when it does not."""
+        return not lot.certificate_missing if lot.item.requires_certificate else None
 
 
 @admin.register(Confirmation)

@@ -204,6 +204,9 @@ class LotSerializer(serializers.ModelSerializer):
     site = serializers.SlugRelatedField(slug_field="code", read_only=True)
     item = serializers.SlugRelatedField(slug_field="code", read_only=True)
     produced_by = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+    certificate_missing = serializers.BooleanField(
+        read_only=True, help_text="Its item requires a certificate and it has none."
+    )
 
     class Meta:
         model = Lot
@@ -216,6 +219,7 @@ class LotSerializer(serializers.ModelSerializer):
             "status",
             "supplier",
             "certificate",
+            "certificate_missing",
             "received_at",
             "produced_by",
         ]

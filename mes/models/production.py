@@ -248,6 +248,12 @@ class Lot(models.Model):
     def __str__(self) -> str:
         return self.number
 
+    @property
+    def certificate_missing(self) -> bool:
+        """Its item requires a certificate and it came without one (a quality hold builds
+        on this)."""
+        return self.item.requires_certificate and not self.certificate
+
 
 class Confirmation(models.Model):
     """What an operation really produced: quantities, minutes and the lots in and out.

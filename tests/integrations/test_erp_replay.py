@@ -4,6 +4,9 @@ Master data first (items, work centers, supplier lots), then ``work_orders.json`
 ``work_order_updates.json`` in the order of ``erp_send_log.json``. The floor is simulated from
 ``actuals.json``: before an update is sent, an order whose first operation had started by then
 is started in Andon, so a change to it must become an ``order_change`` exception.
+
+Issue 13: sent in batches of up to 1,000 records as the ERP sends them, the quarter ends as it
+does sent one update at a time (every order, every decision, every record's answer).
 """
 
 import json
@@ -12,6 +15,7 @@ from collections import defaultdict
 from decimal import Decimal
 
 import pytest
+from django.db import transaction
 
 from exceptions.models import ExceptionTicket
 from mes import services
@@ -60,13 +64,11 @@ def _start_on_the_floor(number: str):
         services.start_operation(first, actor=None, reason="floor replay")
 
 
-@pytest.fixture
-def replayed(plant_q3, client_for):
-    for site in _load(plant_q3, "sites.json"):
-        SiteFactory(code=site["code"], name=site["name"], timezone=site["timezone"])
-    from mes.models import Site
-
-    erp = Erp(client_for(make_user("erp", "erp_integration", Site.objects.all())))
+def replay(plant_q3, erp: Erp, *, batched: bool) -> dict:
+    """Master data, then the orders and updates in the ERP's send order: one update per
+    request (``batched`` False: new orders between updates are sent together), or batches of
+    up to ``BATCH`` records of any kind, cut only where the floor starts an order before an
+    update of it is sent."""
     erp.send("items", "items", _load(plant_q3, "items.json"), "code")
     erp.send("work_centers", "work-centers", _load(plant_q3, "work_centers.json"), "code")
     erp.send("lots", "lots", _load(plant_q3, "lots.json"), "number")
@@ -87,15 +89,19 @@ def replayed(plant_q3, client_for):
         if entry["file"] == "work_orders.json":
             pending.append(record)
             continue
-        erp.send("orders", "work-orders", pending, "erp_number")
-        pending = []
         number = record["erp_number"]
         began = first_start.get(number)
         # ISO datetimes with the same offset compare as text; both are +02:00 all quarter
         if began is not None and began < entry["sent"] and number not in started:
+            erp.send("orders", "work-orders", pending, "erp_number")
+            pending = []
             _start_on_the_floor(number)
             started.add(number)
-        erp.send("orders", "work-orders", [record], "erp_number")
+        if batched:
+            pending.append(record)
+        else:
+            erp.send("orders", "work-orders", [*pending, record], "erp_number")
+            pending = []
     erp.send("orders", "work-orders", pending, "erp_number")
     return {
         "answers": erp.answers,
@@ -105,6 +111,55 @@ def replayed(plant_q3, client_for):
         "started": started,
         "data": plant_q3,
     }
+
+
+def _final_state() -> dict:
+    """What the replay leaves: every order as the floor sees it, and the decisions raised."""
+    orders = {
+        wo.erp_number: (
+            wo.status,
+            str(wo.planned_qty),
+            wo.erp_version,
+            str(wo.due_date),
+            tuple((op.sequence, op.work_center.code, op.status) for op in wo.operations.all()),
+        )
+        for wo in WorkOrder.objects.prefetch_related("operations__work_center")
+    }
+    decisions = sorted(
+        ExceptionTicket.objects.filter(type__code="order_change").values_list(
+            "work_order__erp_number", "external_refs__erp_version", "data"
+        ),
+        key=str,
+    )
+    return {"orders": orders, "decisions": decisions}
+
+
+def _statuses(answers) -> dict:
+    return {
+        key: [(r["status"], r.get("code"), r.get("applied")) for r in results]
+        for key, results in answers.items()
+    }
+
+
+@pytest.fixture
+def replayed(plant_q3, client_for):
+    """The quarter replayed in batches, after checking that it ends as the replay one update
+    at a time does (undone), record by record and order by order."""
+    for site in _load(plant_q3, "sites.json"):
+        SiteFactory(code=site["code"], name=site["name"], timezone=site["timezone"])
+    from mes.models import Site
+
+    client = client_for(make_user("erp", "erp_integration", Site.objects.all()))
+    with transaction.atomic():
+        one_by_one = replay(plant_q3, Erp(client), batched=False)
+        expected = (_final_state(), _statuses(one_by_one["answers"]))
+        transaction.set_rollback(True)
+    batched = replay(plant_q3, Erp(client), batched=True)
+    final, statuses = _final_state(), _statuses(batched["answers"])
+    assert final["orders"] == expected[0]["orders"]
+    assert final["decisions"] == expected[0]["decisions"]
+    assert statuses == expected[1]
+    return batched
 
 
 def test_plant_q3_replay(replayed):

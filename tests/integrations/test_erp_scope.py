@@ -172,8 +172,10 @@ def test_a_tryton_endpoint_imports_into_its_own_sites_only(p1, p2):
     """Hostile review: an endpoint serving P1 whose ERP account also holds P2 mapped a
     warehouse to P2 and imported (or cancelled) P2's orders on "Sync now"."""
     from integrations.erp import tryton
-    from tests.factories import make_endpoint
+    from tests.factories import WorkCenterFactory, make_endpoint
 
+    for site in (p1, p2):
+        WorkCenterFactory(site=site, code="WC-1")
     erp = make_user("erp_both", "erp_integration", [p1, p2])
     routing = [
         {"sequence": 10, "work_center": "WC-1", "setup_minutes": 0, "run_minutes_per_unit": 1}
@@ -199,3 +201,40 @@ def test_the_last_sync_of_an_endpoint_serving_other_sites_is_not_shown(p1, p2, e
     browser.force_login(make_user("manager_p1", "manager", [p1], is_staff=True))
     page = browser.get(f"/admin/erp/erpendpoint/{both.pk}/change/")
     assert page.status_code == 200 and "ZP/P2-0042" not in page.content.decode()
+
+
+def test_an_account_held_by_another_endpoint_is_named_with_what_to_do(p1, p2):
+    """Issue 13, 6: "ERP endpoint with this ERP account already exists" did not say which."""
+    from tests.factories import make_endpoint
+
+    erp = make_user("erp", "erp_integration", [p1, p2])
+    make_endpoint(p1, name="Demo feed", adapter="pull", account=erp)
+    boss = make_user("boss", "manager", [p1, p2], is_staff=True)
+    browser = Client()
+    browser.force_login(boss)
+    form = endpoint_form(name="Tryton", sites=[str(p1.pk)], account=str(erp.pk))
+    page = browser.post("/admin/erp/erpendpoint/add/", form)
+    errors = page.context["adminform"].form.errors["account"]
+    assert "“Demo feed”" in errors[0] and "erp_integration" in errors[0]
+    assert ErpEndpoint.objects.filter(name="Tryton").count() == 0
+
+
+def test_the_routing_of_a_tryton_endpoint_names_work_centers_that_exist(p1, p2):
+    """Issue 13, 7: the docs' example routing was accepted, then every order was rejected on
+    every sync (its work center did not exist)."""
+    from integrations.erp import tryton
+    from tests.factories import WorkCenterFactory
+
+    WorkCenterFactory(site=p1, code="ASM")
+    routing = [
+        {"sequence": 10, "work_center": "ASM", "setup_minutes": 15, "run_minutes_per_unit": 0.5},
+        {"sequence": 20, "work_center": "TEST", "setup_minutes": 0, "run_minutes_per_unit": 1},
+    ]
+    errors = tryton.option_errors({"warehouses": {"WH": "P1", "WH2": "P2"}, "routing": routing})
+    assert errors == [
+        "routing: work center TEST does not exist at P1.",
+        "routing: work center ASM does not exist at P2.",
+        "routing: work center TEST does not exist at P2.",
+    ]
+    WorkCenterFactory(site=p1, code="TEST")
+    assert tryton.option_errors({"warehouses": {"WH": "P1"}, "routing": routing}) == []

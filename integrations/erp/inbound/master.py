@@ -41,7 +41,9 @@ def work_center_lookups(records: list) -> MasterLookups:
 def lot_lookups(records: list) -> MasterLookups:
     sites = {s.code: s for s in Site.objects.filter(code__in=_codes(records, "site"))}
     items = {i.code: i for i in Item.objects.filter(code__in=_codes(records, "item"))}
-    existing = Lot.objects.filter(number__in=_codes(records, "number"), site__in=sites.values())
+    existing = Lot.objects.filter(
+        number__in=_codes(records, "number"), site__in=sites.values()
+    ).select_related("item")
     return MasterLookups(
         sites=sites, items=items, existing={(lot.site_id, lot.number): lot for lot in existing}
     )
@@ -100,7 +102,7 @@ def apply_lot(data: dict, actor, lookups: MasterLookups) -> dict:
             reason=_("from the ERP"),
         )
         lookups.existing[(site.pk, lot.number)] = lot
-        return {"status": CREATED, "id": lot.pk}
+        return _flagged({"status": CREATED, "id": lot.pk}, lot)
     if lot.item_id != item.pk:
         raise DomainError(
             _("Lot %(lot)s is of item %(item)s.") % {"lot": lot.number, "item": lot.item.code},
@@ -108,4 +110,11 @@ def apply_lot(data: dict, actor, lookups: MasterLookups) -> dict:
             fields={"item": [_("Another item than the lot's.")]},
         )
     values = {"supplier": data["supplier"], "certificate": certificate}
-    return _upsert(lot, values, actor, _("from the ERP"), created=False)
+    return _flagged(_upsert(lot, values, actor, _("from the ERP"), created=False), lot)
+
+
+def _flagged(result: dict, lot) -> dict:
+    """The batch's answer says what the lot lacks (accepted all the same)."""
+    if lot.certificate_missing:
+        result["flags"] = ["certificate_missing"]
+    return result

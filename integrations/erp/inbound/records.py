@@ -59,9 +59,23 @@ class WorkOrderIn(serializers.Serializer):
         return attrs
 
 
+class AsSent(serializers.CharField):
+    """Display text stored as the ERP sent it (the stock field trims spaces); still not
+    blank."""
+
+    def __init__(self, **kwargs):
+        super().__init__(trim_whitespace=False, **kwargs)
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if not self.allow_blank and not value.strip():
+            self.fail("blank")
+        return value
+
+
 class ItemIn(serializers.Serializer):
     code = serializers.CharField(max_length=60)
-    name = serializers.CharField(max_length=200)
+    name = AsSent(max_length=200)
     kind = serializers.ChoiceField(choices=ItemKind.choices)
     unit = serializers.ChoiceField(choices=Unit.choices, required=False, default=Unit.PCS)
     requires_certificate = serializers.BooleanField(required=False, default=False)
@@ -71,7 +85,7 @@ class ItemIn(serializers.Serializer):
 class WorkCenterIn(serializers.Serializer):
     code = serializers.CharField(max_length=40)
     site = serializers.CharField(max_length=20)
-    name = serializers.CharField(max_length=200)
+    name = AsSent(max_length=200)
     kind = serializers.ChoiceField(
         choices=WorkCenterKind.choices, required=False, default=WorkCenterKind.OTHER
     )
@@ -83,7 +97,7 @@ class LotIn(serializers.Serializer):
     site = serializers.CharField(max_length=20)
     item = serializers.CharField(max_length=60)
     quantity = serializers.DecimalField(max_digits=14, decimal_places=3, min_value=0)
-    supplier = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
+    supplier = AsSent(max_length=200, required=False, default="", allow_blank=True)
     certificate = serializers.CharField(
         max_length=100, required=False, default="", allow_blank=True, allow_null=True
     )
