@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.formats import date_format
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
@@ -145,11 +148,11 @@ class ErpEndpointAdmin(ConfigAdmin):
 
     form = ErpEndpointForm
     save_service = staticmethod(save_endpoint)
-    list_display = ("name", "adapter", "base_url", "is_active", "owner")
+    list_display = ("name", "adapter", "base_url", "is_active", "owner", "sync_state")
     list_filter = ("adapter", "is_active")
     search_fields = ("name", "base_url")
     filter_horizontal = ("sites",)
-    readonly_fields = ("feed_acknowledged", "synced_at", "sync_summary")
+    readonly_fields = ("feed_acknowledged", "synced_at", "synced_ok_at", "sync_summary")
     actions = ("sync_now",)
 
     SECRETS = SECRETS
@@ -188,6 +191,23 @@ class ErpEndpointAdmin(ConfigAdmin):
         if obj is not None and not self.has_change_permission(request, obj):
             fields += [f"{f}_set" for f in self.SECRETS]
         return fields
+
+    @admin.display(description=_("import"))
+    def sync_state(self, obj):
+        """Whether the import works: "failing since …" (with the cause on the page), the
+        last successful sync, or nothing for an adapter that does not import."""
+        if not outbound.polls(obj):
+            return "-"
+        summary = obj.sync_summary or {}
+        if "error" in summary:
+            since = parse_datetime(summary.get("failing_since") or "")
+            when = date_format(timezone.localtime(since), "SHORT_DATETIME_FORMAT") if since else ""
+            return gettext("failing since %(t)s") % {"t": when}
+        if obj.synced_ok_at is None:
+            return gettext("never synced")
+        return gettext("ok, %(t)s") % {
+            "t": date_format(timezone.localtime(obj.synced_ok_at), "SHORT_DATETIME_FORMAT")
+        }
 
     @admin.display(description=_("auth value"))
     def auth_value_set(self, obj):

@@ -83,13 +83,14 @@ class ErpEndpoint(models.Model):
         help_text=_("Settings of the adapter, e.g. Tryton: warehouses to sites, routing."),
     )
     synced_at = models.DateTimeField(_("last sync"), null=True, blank=True)
+    synced_ok_at = models.DateTimeField(_("last successful sync"), null=True, blank=True)
     sync_summary = models.JSONField(_("last sync result"), default=dict, blank=True)
 
     objects = ErpEndpointQuerySet.as_manager()
     # Secrets never reach the history (nor pages, events or logs): that they changed does.
     history = HistoricalRecords(
         bases=[HistoryAuditFields],
-        excluded_fields=["auth_value", "hmac_secret", "synced_at", "sync_summary"],
+        excluded_fields=["auth_value", "hmac_secret", "synced_at", "synced_ok_at", "sync_summary"],
         m2m_fields=["sites"],
     )
 

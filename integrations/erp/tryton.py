@@ -31,7 +31,6 @@ Tryton's JSON encodes dates and decimals as objects (``{"__class__": "date", ...
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 from decimal import Decimal
 
@@ -45,14 +44,14 @@ from mes.choices import ItemKind, Unit
 from mes.models import Item, Site, WorkCenter, WorkOrder
 
 from . import inbound
-from .destinations import UnsafeDestination, check_destination, excerpt
+from .destinations import excerpt
 from .models import ErpDelivery, ErpEndpoint
-from .outbound.adapters import RETRY_STATUSES, Outcome, SyncFailed, record_sync
-from .tryton_json import dumps, loads
+from .outbound.adapters import Outcome, SyncFailed, record_sync
+from .tryton_json import dumps
+from .tryton_rest import PAGE, TrytonError, TrytonRest
 
 DEFAULT_STATES = ["waiting", "assigned", "running"]
 CANCELLED_MARGIN = dt.timedelta(hours=1)
-PAGE = 200
 FIELDS = [
     "number",
     "product.code",
@@ -67,92 +66,6 @@ FIELDS = [
     "write_date",
 ]
 UNITS = {"u": Unit.PCS, "kg": Unit.KG, "m": Unit.M}
-
-
-# --- the REST client --------------------------------------------------------------------------
-
-
-class TrytonError(Exception):
-    def __init__(self, message: str, *, status: int | None = None, retry: bool = False):
-        super().__init__(message)
-        self.status = status
-        self.retry = retry
-
-
-class TrytonRest:
-    """``<base_url>rest/model/<model>[/<id>[/<action>]]`` with the endpoint's key."""
-
-    def __init__(self, endpoint: ErpEndpoint) -> None:
-        import httpx
-
-        if not endpoint.base_url:
-            raise TrytonError(_("The Tryton endpoint has no URL."))
-        try:
-            check_destination(endpoint.base_url)
-        except UnsafeDestination as exc:
-            raise TrytonError(str(exc)) from exc
-        self.base = endpoint.base_url.rstrip("/") + "/rest/model"
-        key = endpoint.auth_value
-        headers = {"Content-Type": "application/json"}
-        if key:
-            headers[endpoint.auth_header or "Authorization"] = (
-                key if " " in key else f"Bearer {key}"
-            )
-        self.http = httpx.Client(headers=headers, timeout=endpoint.timeout_seconds)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.http.close()
-
-    def _call(self, method: str, path: str, *, params=None, body=None):
-        import httpx
-
-        try:
-            response = self.http.request(
-                method,
-                f"{self.base}/{path}",
-                params=params,
-                content=None if body is None else dumps(body),
-            )
-        except httpx.HTTPError as exc:
-            raise TrytonError(f"{type(exc).__name__}: {exc}", retry=True) from exc
-        if response.status_code >= 400:
-            message = excerpt(response.text, 200)
-            try:
-                data = loads(response.text)
-                message = data.get("message") or message
-                if data.get("description"):
-                    message = f"{message} ({data['description']})"
-            except (ValueError, AttributeError):  # not JSON, or not an object
-                pass
-            raise TrytonError(
-                f"HTTP {response.status_code}: {message}",
-                status=response.status_code,
-                retry=response.status_code in RETRY_STATUSES or response.status_code >= 500,
-            )
-        return loads(response.text) if response.content else None
-
-    def search(self, model: str, domain, fields, *, limit=PAGE, offset=0, order=None):
-        params = [("d", _b64(domain)), ("s", str(limit)), ("p", str(offset))]
-        if order:
-            params.append(("o", _b64(order)))
-        params += [("f", f) for f in fields]
-        return self._call("GET", model, params=params)
-
-    def read(self, model: str, pk: int, fields):
-        return self._call("GET", f"{model}/{pk}", params=[("f", f) for f in fields])
-
-    def write(self, model: str, pk: int, values: dict):
-        return self._call("PUT", f"{model}/{pk}", body=values)
-
-    def button(self, model: str, pk: int, action: str):
-        return self._call("POST", f"{model}/{pk}/{action}", body={})
-
-
-def _b64(value) -> str:
-    return base64.urlsafe_b64encode(dumps(value).encode()).decode()
 
 
 # --- options --------------------------------------------------------------------------------
@@ -241,7 +154,7 @@ def sync(endpoint: ErpEndpoint) -> dict:
     try:
         productions = list(_productions(endpoint, options.get("states", DEFAULT_STATES), since))
     except TrytonError as exc:
-        raise SyncFailed(str(exc)) from exc
+        raise SyncFailed(str(exc), details=exc.details) from exc
     records, skipped = _records(productions, options)
     _add_items(productions, records, actor)
     results = []
@@ -376,7 +289,13 @@ class TrytonAdapter:
                 else:
                     result = _cancel(tryton, production)
         except TrytonError as exc:
-            return Outcome(False, status=exc.status, error=excerpt(str(exc)), retry=exc.retry)
+            return Outcome(
+                False,
+                status=exc.status,
+                error=excerpt(str(exc)),
+                retry=exc.retry,
+                response=exc.details,
+            )
         return Outcome(True, status=200, response=excerpt(dumps(result)))
 
 

@@ -12,7 +12,7 @@ from integrations.erp import outbound, tasks
 from integrations.erp.admin import ErpEndpointForm
 from integrations.erp.models import ErpDelivery
 from mes import services
-from mes.models import Item, WorkOrder
+from mes.models import Item, Notification, WorkOrder
 from tests.factories import WorkCenterFactory, make_endpoint, make_user
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("require_postgres")]
@@ -182,16 +182,42 @@ def test_changes_and_cancellations_in_tryton(tryton, endpoint, plant):
     assert change.raised_via == "erp"
 
 
-def test_a_wrong_key_fails_the_sync_visibly(tryton, endpoint, plant):
+def test_a_wrong_key_fails_the_sync_visibly(
+    tryton, endpoint, plant, django_capture_on_commit_callbacks
+):
+    """Issue 13, 8 and 9: the cause in one line (never Tryton's HTML page, which stays in the
+    details); the owner told once per streak of failures; the last successful sync kept
+    apart; the state in the endpoint list."""
     _erp, manager, _supervisor = plant
+    outbound.sync_now(endpoint)
+    endpoint.refresh_from_db()
+    worked = endpoint.synced_ok_at
+    assert worked is not None
     tryton.create_production(5, DUE)
     endpoint.auth_value = "not-the-key"
     endpoint.save()
-    answer = sync_now(manager, endpoint)
-    assert answer.status_code == 302
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = sync_now(manager, endpoint)
+        assert answer.status_code == 302
+        tasks.sync_polling_endpoints()  # fails again: no second notification
     endpoint.refresh_from_db()
-    assert "401" in endpoint.sync_summary["error"]
+    error = endpoint.sync_summary["error"]
+    assert error.startswith("HTTP 401: wrong key") and "<" not in error
+    assert endpoint.sync_summary["details"]  # what Tryton answered, kept apart
+    assert endpoint.synced_ok_at == worked and endpoint.synced_at > worked
+    told = Notification.objects.filter(user=manager, kind="erp_sync_failed")
+    assert told.count() == 1 and told.get().link.endswith(f"/{endpoint.pk}/change/")
+    listed = Client()
+    listed.force_login(manager)
+    assert "failing since" in listed.get(ADMIN).content.decode()
     assert not WorkOrder.objects.exists()
+
+
+def test_a_url_that_is_not_trytons_rest_root_is_said_so(tryton, endpoint):
+    endpoint.base_url = tryton.url.rstrip("/") + "/not-the-db/"
+    endpoint.save()
+    with pytest.raises(outbound.SyncFailed, match="not Tryton's REST root"):
+        outbound.sync_now(endpoint)
 
 
 def test_the_periodic_task_syncs_every_polling_endpoint(tryton, endpoint):

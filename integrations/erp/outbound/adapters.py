@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 
 from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -133,7 +134,12 @@ def polls(endpoint: ErpEndpoint) -> bool:
 
 
 class SyncFailed(Exception):
-    """An import from the ERP could not run (its cause is kept on the endpoint)."""
+    """An import from the ERP could not run: a one-line cause, and what the ERP answered
+    (``details``); both are kept on the endpoint."""
+
+    def __init__(self, message: str, *, details: str = "") -> None:
+        super().__init__(message)
+        self.details = details
 
 
 def sync_now(endpoint: ErpEndpoint) -> dict:
@@ -146,18 +152,46 @@ def sync_now(endpoint: ErpEndpoint) -> dict:
     try:
         return adapters[endpoint.adapter].sync(endpoint)
     except SyncFailed as exc:
-        record_sync(endpoint, {"error": excerpt(str(exc))})
+        before = endpoint.sync_summary or {}
+        failing_since = before.get("failing_since") or timezone.now().isoformat()
+        summary = {"error": excerpt(str(exc)), "failing_since": failing_since}
+        if exc.details:
+            summary["details"] = excerpt(exc.details, 2000)
+        record_sync(endpoint, summary)
+        if "error" not in before:  # the first failure of a streak: its owner is told once
+            transaction.on_commit(lambda: notify_sync_failed(endpoint.pk))
         raise
 
 
 def record_sync(endpoint: ErpEndpoint, summary: dict) -> None:
-    """Keep the last sync's outcome on the endpoint. A status, not a configuration change:
-    both fields are left out of the endpoint's history, so no history row is written."""
+    """Keep the last sync's outcome on the endpoint (and, when it worked, its time apart: a
+    failure does not move "last successful sync"). A status, not a configuration change:
+    these fields are left out of the endpoint's history, so no history row is written."""
     endpoint.synced_at = timezone.now()
     endpoint.sync_summary = summary
-    ErpEndpoint.objects.filter(pk=endpoint.pk).update(
-        synced_at=endpoint.synced_at, sync_summary=summary
-    )
+    fields = {"synced_at": endpoint.synced_at, "sync_summary": summary}
+    if "error" not in summary:
+        endpoint.synced_ok_at = fields["synced_ok_at"] = endpoint.synced_at
+    ErpEndpoint.objects.filter(pk=endpoint.pk).update(**fields)
+
+
+def notify_sync_failed(endpoint_pk: int) -> None:
+    from mes.notifications import Message, send
+
+    endpoint = ErpEndpoint.objects.select_related("owner").get(pk=endpoint_pk)
+    if endpoint.owner is None:
+        return
+    with transaction.atomic():
+        send(
+            Message(
+                "erp_sync_failed",
+                [endpoint.owner],
+                title=_("ERP sync failing: %(endpoint)s") % {"endpoint": endpoint.name},
+                body=(endpoint.sync_summary or {}).get("error", "")[:500],
+                link=f"/admin/erp/erpendpoint/{endpoint.pk}/change/",
+                related=endpoint,
+            )
+        )
 
 
 def adapter_choices() -> list[tuple[str, str]]:
