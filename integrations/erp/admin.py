@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.formats import date_format
@@ -33,8 +34,8 @@ class ErpEndpointForm(SecretFormMixin, forms.ModelForm):
         label=_("HMAC secret"),
         max_length=200,
         help_text=_(
-            "Signs every request: X-Andon-Signature: t=<unix>,v1=<hex>. Write-only: never "
-            "shown once saved."
+            "Signs every request: X-Andon-Signature: t=UNIX-TIME,v1=HEX-DIGEST (HMAC-SHA256 "
+            "of the time, a dot and the body). Write-only: never shown once saved."
         ),
     )
     adapter = forms.ChoiceField(label=_("adapter"), choices=outbound.adapter_choices)
@@ -157,9 +158,39 @@ class ErpEndpointAdmin(ConfigAdmin):
 
     SECRETS = SECRETS
 
+    change_form_template = "admin/erp/erpendpoint/change_form.html"
+
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change, **kwargs)
         return type(form.__name__, (form,), {"viewer": request.user})
+
+    def get_urls(self):
+        from django.urls import path
+
+        sync = self.admin_site.admin_view(self.sync_view)
+        return [
+            path("<path:object_id>/sync/", sync, name="erp_erpendpoint_sync"),
+            *super().get_urls(),
+        ]
+
+    def sync_view(self, request, object_id):
+        """ "Sync now" on the endpoint's own page: the list action, for this one endpoint."""
+        from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+        from django.urls import reverse
+
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        endpoint = self._get_visible(request, object_id)
+        if not self.has_change_permission(request, endpoint):
+            raise PermissionDenied
+        self.sync_now(request, ErpEndpoint.objects.filter(pk=endpoint.pk))
+        return HttpResponseRedirect(reverse("admin:erp_erpendpoint_change", args=[endpoint.pk]))
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        context["can_sync"] = (
+            obj is not None and outbound.polls(obj) and self.has_change_permission(request, obj)
+        )
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     def m2m_callbacks(self, request, form, change) -> list:
         return []  # its one many-to-many, the sites, the service sets and checks

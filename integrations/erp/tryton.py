@@ -101,9 +101,12 @@ def option_errors(options) -> list[str]:
     if (
         not isinstance(states, list)
         or not all(isinstance(s, str) for s in states)
-        or not set(states) <= {"draft", *DEFAULT_STATES}
+        or not set(states) <= set(DEFAULT_STATES)
     ):
-        errors.append(_('"states": some of draft, waiting, assigned, running.'))
+        # A draft production has no number yet: it comes once Tryton makes it waiting.
+        errors.append(
+            _('"states": some of waiting, assigned, running (a draft has no number yet).')
+        )
     return errors
 
 
@@ -155,24 +158,54 @@ def sync(endpoint: ErpEndpoint) -> dict:
         productions = list(_productions(endpoint, options.get("states", DEFAULT_STATES), since))
     except TrytonError as exc:
         raise SyncFailed(str(exc), details=exc.details) from exc
-    records, skipped = _records(productions, options)
+    records, skipped, undated = _records(productions, options)
     _add_items(productions, records, actor)
     results = []
     for start in range(0, len(records), inbound.MAX_BATCH):
         results += inbound.ingest("orders", records[start : start + inbound.MAX_BATCH], actor=actor)
+    versions = {r["erp_number"]: r["erp_version"] for r in records}
+    versions.update({r["erp_number"]: r["erp_version"] for r in undated})
+    results += undated
+    problems = [
+        {"erp_version": versions.get(r["erp_number"])}
+        | {k: r.get(k) for k in ("erp_number", "status", "code", "detail", "order_change")}
+        for r in results
+        if r["status"] in ("rejected", "stale") or r.get("applied") is False
+    ]
     summary = {
         **inbound.summarize(results),
         "polled_at": started.isoformat(),
         "skipped": skipped,
         "productions": len(productions),
-        "problems": [
-            {k: r.get(k) for k in ("erp_number", "status", "code", "detail")}
-            for r in results
-            if r["status"] in ("rejected", "stale") or r.get("applied") is False
-        ][:20],
+        "problems": problems[:20],
     }
+    before = endpoint.sync_summary or {}
     record_sync(endpoint, summary)
+    _tell_new_rejections(endpoint, before, problems)
     return summary
+
+
+def _tell_new_rejections(endpoint: ErpEndpoint, before: dict, problems: list[dict]) -> None:
+    """The owner hears of a rejected production once, until Tryton changes it (its version):
+    a rejection repeated on every poll is not repeated to them."""
+    key = lambda p: (p.get("erp_number"), p.get("erp_version"), p.get("code"))  # noqa: E731
+    told = {key(p) for p in before.get("problems", [])}
+    new = [p for p in problems if p["status"] == "rejected" and key(p) not in told]
+    if new and endpoint.owner_id is not None:
+        from mes.notifications import Message, send
+
+        lines = [f"{p['erp_number']}: {p.get('detail') or p.get('code')}" for p in new[:10]]
+        send(
+            Message(
+                "erp_sync_failed",
+                [endpoint.owner],
+                title=_("%(endpoint)s: %(n)s productions refused")
+                % {"endpoint": endpoint.name, "n": len(new)},
+                body="\n".join(lines)[:500],
+                link=f"/admin/erp/erpendpoint/{endpoint.pk}/change/",
+                related=endpoint,
+            )
+        )
 
 
 def _productions(endpoint: ErpEndpoint, states: list[str], cancelled_since):
@@ -207,9 +240,10 @@ def _sub(production: dict, field: str, name: str):
     return (_nested(production, field) or {}).get(name)
 
 
-def _records(productions: list[dict], options: dict) -> tuple[list[dict], int]:
+def _records(productions: list[dict], options: dict) -> tuple[list[dict], int, list[dict]]:
     """Batch records for the productions of mapped warehouses; cancelled ones only when Andon
-    has the order. Returns (records, how many productions were skipped)."""
+    has the order. Returns (records, how many productions were skipped, the answers for
+    productions without a date, which are not sent: Andon needs a due date)."""
     warehouses = options["warehouses"]
     cancelled = [p for p in productions if p["state"] == "cancelled" and p.get("number")]
     known = set()
@@ -221,7 +255,7 @@ def _records(productions: list[dict], options: dict) -> tuple[list[dict], int]:
                 keys |= Q(site__code=site, erp_number=p["number"])
         if keys:
             known = set(WorkOrder.objects.filter(keys).values_list("site__code", "erp_number"))
-    records, skipped = [], 0
+    records, skipped, undated = [], 0, []
     for p in productions:
         site = warehouses.get(_sub(p, "warehouse", "code"))
         if not site or not p.get("number"):
@@ -232,6 +266,21 @@ def _records(productions: list[dict], options: dict) -> tuple[list[dict], int]:
             continue
         due = p.get("planned_date") or p.get("planned_start_date")
         changed = p.get("write_date") or p.get("create_date")
+        if due is None and p["state"] != "cancelled":
+            undated.append(
+                {
+                    "erp_number": p["number"],
+                    "erp_version": int(changed.timestamp() * 1_000_000) if changed else 0,
+                    "status": "rejected",
+                    "code": "no_planned_date",
+                    "detail": _(
+                        "Production %(n)s has no planned date in Tryton (planned date or "
+                        "planned start date): set one and it comes at the next sync."
+                    )
+                    % {"n": p["number"]},
+                }
+            )
+            continue
         record = {
             "erp_number": p["number"],
             "site": site,
@@ -244,7 +293,7 @@ def _records(productions: list[dict], options: dict) -> tuple[list[dict], int]:
         if p["state"] == "cancelled":
             record["status"] = inbound.CANCELLED
         records.append(record)
-    return records, skipped
+    return records, skipped, undated
 
 
 def _add_items(productions: list[dict], records: list[dict], actor) -> None:

@@ -9,6 +9,7 @@ from django.test import Client
 
 from exceptions.models import ExceptionTicket
 from integrations.erp import outbound, tasks
+from integrations.erp import tryton as tryton_module
 from integrations.erp.admin import ErpEndpointForm
 from integrations.erp.models import ErpDelivery
 from mes import services
@@ -176,6 +177,7 @@ def test_changes_and_cancellations_in_tryton(tryton, endpoint, plant):
     assert running.planned_qty == 5  # the floor started it: not rewritten
     change = ExceptionTicket.objects.get(type__code="order_change", work_order=running)
     assert summary["problems"][0]["erp_number"] == started["number"]
+    assert summary["problems"][0]["order_change"] == change.number  # issue 13, 11: named
     assert WorkOrder.objects.get(erp_number=waiting["number"]).status == "cancelled"
     assert outbound.sync_now(endpoint)["unchanged"] == 2  # noted: no second exception
     assert ExceptionTicket.objects.filter(type__code="order_change").count() == 1
@@ -267,3 +269,35 @@ def test_the_endpoint_form_checks_the_tryton_options(plant, p1):
         }
     )
     assert good.is_valid(), good.errors
+
+
+def test_a_production_without_a_date_is_refused_once_and_said_why(tryton, endpoint, plant):
+    """Issue 13, 10: rejected on every sync with "due_date: This field may not be null."."""
+    _erp, manager, _supervisor = plant
+    undated = tryton.create_production(4, None)
+    for _poll in range(2):
+        summary = outbound.sync_now(endpoint)
+    (problem,) = summary["problems"]
+    assert (problem["erp_number"], problem["code"]) == (undated["number"], "no_planned_date")
+    assert "planned date" in problem["detail"]
+    assert not WorkOrder.objects.filter(erp_number=undated["number"]).exists()
+    told = Notification.objects.filter(user=manager, kind="erp_sync_failed")
+    assert told.count() == 1 and undated["number"] in told.get().body  # once, not per poll
+    tryton.change_production(undated["id"], {"planned_date": DUE, "planned_start_date": DUE})
+    assert outbound.sync_now(endpoint)["created"] == 1
+
+
+def test_sync_now_on_the_endpoints_page_and_its_help(tryton, endpoint, plant):
+    """Issue 13, 11: "Sync now" was only a list action; the HMAC help rendered t=,v1=."""
+    _erp, manager, _supervisor = plant
+    tryton.create_production(2, DUE)
+    browser = Client()
+    browser.force_login(manager)
+    page = browser.get(f"{ADMIN}{endpoint.pk}/change/").content.decode()
+    assert f"{ADMIN}{endpoint.pk}/sync/" in page and "t=UNIX-TIME,v1=HEX-DIGEST" in page
+    assert browser.get(f"{ADMIN}{endpoint.pk}/sync/").status_code == 405
+    answer = browser.post(f"{ADMIN}{endpoint.pk}/sync/")
+    assert answer.status_code == 302 and answer["Location"].endswith(f"/{endpoint.pk}/change/")
+    assert WorkOrder.objects.count() == 1
+    draft = {"warehouses": {"WH": "P1"}, "routing": ROUTING, "states": ["draft"]}
+    assert any("draft has no number" in e for e in tryton_module.option_errors(draft))
