@@ -184,6 +184,21 @@ def work_orders(user, endpoint: ErpEndpoint, *, site: str = "", state: str = "",
     return queryset
 
 
+def summaries(user, *, site: str = "", search: str = "") -> list[dict]:
+    """Every active endpoint the user sees that takes confirmations, with its counts per
+    state: ``[{"id", "name", "states"}]`` (one query per endpoint)."""
+    endpoints = ErpEndpoint.objects.visible_to(user).filter(is_active=True).order_by("pk")
+    return [
+        {
+            "id": endpoint.pk,
+            "name": endpoint.name,
+            "states": state_counts(work_orders(user, endpoint, site=site, search=search)),
+        }
+        for endpoint in endpoints
+        if CONFIRMED in (endpoint.event_types or [])
+    ]
+
+
 def state_counts(queryset: QuerySet) -> dict[str, int]:
     counts = dict(
         queryset.order_by().values("state").annotate(n=Count("pk")).values_list("state", "n")

@@ -41,6 +41,10 @@ def reconciliation_page(request: HttpRequest) -> HttpResponse:
             request.user, query.endpoint, site=query.site, search=query.search
         )
         context["counts"] = reconciliation.state_counts(rows)
+        if not query.endpoint_given:
+            context["summaries"] = reconciliation.summaries(
+                request.user, site=query.site, search=query.search
+            )
         if query.state:
             rows = rows.filter(state=query.state)
         context["page"] = Paginator(rows, PER_PAGE).get_page(request.GET.get("page"))

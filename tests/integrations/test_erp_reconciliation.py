@@ -181,3 +181,30 @@ def test_a_dead_delivery_of_any_event_puts_the_order_out_of_sync(floor, p1, clie
     )
     rows = client_for(user_in("manager", p1)).get(API, {"search": "ZP/A"}).json()["results"]
     assert [(r["erp_number"], r["state"], r["dead"]) for r in rows] == [("ZP/A", "dead_letter", 1)]
+
+
+def test_without_an_endpoint_the_counts_are_every_endpoints(floor, p1, client_for, user_in):
+    """Issue 13, 2: the summary was the first endpoint's only."""
+    endpoint, orders = floor
+    second = make_endpoint(
+        p1, name="Second ERP", base_url="http://127.0.0.1:9/", event_types=["operation.confirmed"]
+    )
+    confirmed = OutboxEvent.objects.filter(type="operation.confirmed").order_by("pk")
+    ErpDelivery.objects.create(
+        endpoint=second, event=confirmed.first(), work_order=orders["A"], status="dead"
+    )
+    manager = user_in("manager", p1)
+    body = client_for(manager).get(API).json()
+    assert [e["name"] for e in body["endpoints"]] == ["ERP", "Second ERP"]
+    first, other = body["endpoints"]
+    assert first["states"] == {"dead_letter": 1, "pending": 1, "not_sent": 1, "in_sync": 1}
+    assert other["states"]["dead_letter"] == 1
+    assert body["states"] == {
+        state: first["states"][state] + other["states"][state] for state in first["states"]
+    }
+    only = client_for(manager).get(API, {"endpoint": second.pk}).json()
+    assert "endpoints" not in only and only["endpoint"]["name"] == "Second ERP"
+    browser = Client()
+    browser.force_login(manager)
+    page = browser.get(PAGE).content.decode()
+    assert "Every endpoint" in page and "Second ERP" in page

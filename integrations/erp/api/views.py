@@ -273,7 +273,10 @@ FILTERS = [
 
 class ReconciliationView(APIView):
     """Per work order with confirmations: what Andon confirmed against what the ERP
-    acknowledged, newest first, paged (``limit``/``offset``), with counts per state."""
+    acknowledged, newest first, paged (``limit``/``offset``), with counts per state. The rows
+    are one endpoint's (``endpoint``, default the first active one taking confirmations);
+    without ``endpoint`` the counts (``states``) are every endpoint's, each one's in
+    ``endpoints``."""
 
     permission_classes = [IsAuthenticated, CanReconcile]
 
@@ -304,6 +307,15 @@ class ReconciliationView(APIView):
         answer = paginator.get_paginated_response(ReconciliationRowOut(page, many=True).data)
         answer.data["endpoint"] = {"id": query.endpoint.pk, "name": query.endpoint.name}
         answer.data["states"] = counts
+        if not query.endpoint_given:
+            # The rows are one endpoint's; the summary is every endpoint's.
+            answer.data["endpoints"] = reconciliation.summaries(
+                request.user, site=query.site, search=query.search
+            )
+            answer.data["states"] = {
+                state: sum(e["states"][state] for e in answer.data["endpoints"])
+                for state in reconciliation.STATES
+            }
         return answer
 
 
