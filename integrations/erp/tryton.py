@@ -54,6 +54,7 @@ DEFAULT_STATES = ["waiting", "assigned", "running"]
 CANCELLED_MARGIN = dt.timedelta(hours=1)
 FIELDS = [
     "number",
+    "reference",
     "product.code",
     "product.name",
     "unit.symbol",
@@ -288,6 +289,7 @@ def _records(productions: list[dict], options: dict) -> tuple[list[dict], int, l
             "quantity": str(p.get("quantity")),
             "due_date": due.isoformat() if due else None,
             "erp_version": int(changed.timestamp() * 1_000_000) if changed else 0,
+            "reference": (p.get("reference") or "")[:100],
             "operations": options["routing"],
         }
         if p["state"] == "cancelled":

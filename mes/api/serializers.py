@@ -125,6 +125,7 @@ class WorkOrderSerializer(serializers.ModelSerializer):
             "status",
             "behind",
             "erp_version",
+            "erp_reference",
             "planned_start",
             "planned_end",
             "projected_end",

@@ -87,6 +87,9 @@ class WorkOrder(models.Model):
     )
     # A counter or a change timestamp (ms, µs): whatever the ERP orders its changes by.
     erp_version = models.PositiveBigIntegerField(_("ERP version"), default=0)
+    # The ERP's own words for the order (Tryton: the production's reference, e.g. the sales
+    # order it serves): display text, as sent.
+    erp_reference = models.CharField(_("ERP reference"), max_length=100, blank=True)
     planned_start = models.DateTimeField(_("planned start"), null=True, blank=True)
     planned_end = models.DateTimeField(_("planned end"), null=True, blank=True)
     # The projected completion last announced (mes.projection).

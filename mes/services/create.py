@@ -145,6 +145,7 @@ class NewWorkOrder:
     operations: Sequence[OperationSpec]
     components: Sequence[ComponentSpec] = ()
     erp_version: int = 0
+    erp_reference: str = ""
     priority: int = 50
     planned_start: datetime | None = None
     planned_end: datetime | None = None
@@ -191,6 +192,7 @@ def create_work_orders(orders: Sequence[NewWorkOrder], *, actor) -> list[WorkOrd
                 planned_qty=qty,
                 due_date=order.due_date,
                 erp_version=order.erp_version,
+                erp_reference=order.erp_reference,
                 priority=order.priority,
                 planned_start=order.planned_start,
                 planned_end=order.planned_end,

@@ -45,6 +45,7 @@ class Revision:
     operations: Sequence[OperationSpec]
     components: Sequence[ComponentSpec] = ()
     erp_version: int = 0
+    erp_reference: str | None = None  # None: left as it is
 
 
 @dataclass(frozen=True)
@@ -132,6 +133,7 @@ def revise_work_order(
         started = bool(changed) and not same_version and has_started(wo)
         if not changed or same_version or started:
             _note_version(wo, revision.erp_version, actor=actor, reason=reason)
+            _note_reference(wo, revision, actor=actor, reason=reason)
             return RevisionOutcome(wo, changed, started=started, same_version=same_version)
         fields = ["updated_at", "erp_version"]
         for name, field, value in (
@@ -147,6 +149,9 @@ def revise_work_order(
         if "components" in changed:
             _revise_components(wo, materials, actor=actor, reason=reason)
         wo.erp_version = revision.erp_version
+        if revision.erp_reference is not None and revision.erp_reference != wo.erp_reference:
+            wo.erp_reference = revision.erp_reference
+            fields.append("erp_reference")
         save_with_history(wo, actor=actor, reason=reason, fields=fields)
         emit_event(
             "work_order.revised",
@@ -163,6 +168,16 @@ def revise_work_order(
             ),
         )
     return RevisionOutcome(wo, changed, applied=True)
+
+
+def _note_reference(wo: WorkOrder, revision: Revision, *, actor, reason: str) -> None:
+    """The ERP's reference is display text: kept current whatever the floor has done (a
+    newer version only, like every other change)."""
+    reference = revision.erp_reference
+    if reference is None or reference == wo.erp_reference or revision.erp_version < wo.erp_version:
+        return
+    wo.erp_reference = reference
+    save_with_history(wo, actor=actor, reason=reason, fields=["erp_reference", "updated_at"])
 
 
 def _note_version(wo: WorkOrder, erp_version: int, *, actor, reason: str) -> None:

@@ -61,3 +61,39 @@ def test_a_lot_without_its_required_certificate_is_flagged(erp, client_for, p1):
     completed = post(erp, "lots", "lots", [{**lots[0], "certificate": "3.1 EN 10204"}])
     assert completed[0]["status"] == "updated" and "flags" not in completed[0]
     assert not Lot.objects.get(number="L-1").certificate_missing
+
+
+def test_an_orders_erp_reference_is_carried_as_sent_and_kept_current(p1, client_for):
+    """Issue 13, 11: the ERP's reference (Tryton's production reference) on the work order."""
+    from mes import services
+    from mes.models import WorkOrder
+    from tests.factories import ItemFactory, MachineFactory, WorkCenterFactory
+
+    wc = WorkCenterFactory(site=p1, code="P1-FRE")
+    ItemFactory(code="FG-9")
+    erp = client_for(make_user("erp", "erp_integration", [p1]))
+    op = {"sequence": 10, "work_center": "P1-FRE", "setup_minutes": 1, "run_minutes_per_unit": 1}
+    order = {
+        "erp_number": "MO/0042",
+        "site": "P1",
+        "item": "FG-9",
+        "quantity": 5,
+        "due_date": "2026-12-20",
+        "erp_version": 1,
+        "reference": "SO/7781 ",
+        "operations": [op],
+    }
+    post(erp, "orders", "work-orders", [order])
+    wo = WorkOrder.objects.get(erp_number="MO/0042")
+    assert wo.erp_reference == "SO/7781 "
+    services.release_work_order(wo, actor=None)
+    machine = MachineFactory(work_center=wc, site=p1)
+    services.start_operation(wo.operations.get(), actor=None, machine=machine)
+    post(erp, "orders", "work-orders", [{**order, "erp_version": 2, "reference": "SO/7790"}])
+    wo.refresh_from_db()
+    assert wo.erp_reference == "SO/7790"  # display text: current even once started
+    post(erp, "orders", "work-orders", [{**order, "erp_version": 1, "reference": "old"}])
+    wo.refresh_from_db()
+    assert wo.erp_reference == "SO/7790"  # an older version changes nothing
+    planner = client_for(make_user("planner_p1", "planner", [p1]))
+    assert planner.get("/api/v1/work-orders/MO/0042/").json()["erp_reference"] == "SO/7790"

@@ -290,7 +290,8 @@ def test_a_production_without_a_date_is_refused_once_and_said_why(tryton, endpoi
 def test_sync_now_on_the_endpoints_page_and_its_help(tryton, endpoint, plant):
     """Issue 13, 11: "Sync now" was only a list action; the HMAC help rendered t=,v1=."""
     _erp, manager, _supervisor = plant
-    tryton.create_production(2, DUE)
+    production = tryton.create_production(2, DUE)
+    tryton.change_production(production["id"], {"reference": "SO/2026/118"})
     browser = Client()
     browser.force_login(manager)
     page = browser.get(f"{ADMIN}{endpoint.pk}/change/").content.decode()
@@ -298,6 +299,6 @@ def test_sync_now_on_the_endpoints_page_and_its_help(tryton, endpoint, plant):
     assert browser.get(f"{ADMIN}{endpoint.pk}/sync/").status_code == 405
     answer = browser.post(f"{ADMIN}{endpoint.pk}/sync/")
     assert answer.status_code == 302 and answer["Location"].endswith(f"/{endpoint.pk}/change/")
-    assert WorkOrder.objects.count() == 1
+    assert WorkOrder.objects.get().erp_reference == "SO/2026/118"  # Tryton's reference too
     draft = {"warehouses": {"WH": "P1"}, "routing": ROUTING, "states": ["draft"]}
     assert any("draft has no number" in e for e in tryton_module.option_errors(draft))

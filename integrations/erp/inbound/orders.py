@@ -120,6 +120,7 @@ def _order_fields(data: dict, resolved: Resolved) -> dict:
         "operations": resolved.operations,
         "components": resolved.components,
         "erp_version": data["erp_version"],
+        "erp_reference": data.get("reference", ""),
     }
 
 
@@ -259,7 +260,9 @@ def apply_order(data: dict, actor, lookups: Lookups) -> dict:
 
 
 def _revision(data: dict, resolved: Resolved) -> services.Revision:
-    return services.Revision(**_order_fields(data, resolved))
+    fields = _order_fields(data, resolved)
+    fields["erp_reference"] = data.get("reference")  # not sent: left as it is
+    return services.Revision(**fields)
 
 
 def _cancel(wo: WorkOrder, data: dict, actor, reason: str) -> tuple[dict, WorkOrder]:

@@ -13,6 +13,20 @@ _INT_MAX = 2**31 - 1
 _BIGINT_MAX = 2**63 - 1
 
 
+class AsSent(serializers.CharField):
+    """Display text stored as the ERP sent it (the stock field trims spaces); still not
+    blank."""
+
+    def __init__(self, **kwargs):
+        super().__init__(trim_whitespace=False, **kwargs)
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if not self.allow_blank and not value.strip():
+            self.fail("blank")
+        return value
+
+
 class OperationIn(serializers.Serializer):
     sequence = serializers.IntegerField(min_value=1, max_value=_INT_MAX)
     work_center = serializers.CharField(max_length=40)
@@ -34,6 +48,7 @@ class WorkOrderIn(serializers.Serializer):
     due_date = serializers.DateField()
     erp_version = serializers.IntegerField(min_value=0, max_value=_BIGINT_MAX)
     status = serializers.ChoiceField(choices=["active", CANCELLED], required=False)
+    reference = AsSent(max_length=100, required=False, allow_blank=True)
     operations = OperationIn(many=True, required=False, default=list)
     components = ComponentIn(many=True, required=False, default=list)
 
@@ -57,20 +72,6 @@ class WorkOrderIn(serializers.Serializer):
                 code="duplicate_sequence",
             )
         return attrs
-
-
-class AsSent(serializers.CharField):
-    """Display text stored as the ERP sent it (the stock field trims spaces); still not
-    blank."""
-
-    def __init__(self, **kwargs):
-        super().__init__(trim_whitespace=False, **kwargs)
-
-    def to_internal_value(self, data):
-        value = super().to_internal_value(data)
-        if not self.allow_blank and not value.strip():
-            self.fail("blank")
-        return value
 
 
 class ItemIn(serializers.Serializer):
