@@ -166,6 +166,8 @@ def test_admin_retries_a_dead_letter_with_a_reason_and_planners_cannot(held, p1)
         body = {"action": "retry", "_selected_action": [delivery.pk], "post": "yes"}
         page = browser.post(url, {**body, "reason": ""})
         assert page.status_code == 200  # asks again: a reason is required
+        form = page.content.decode().split('id="content"')[1].split("</form>")[0]
+        assert "work order" not in form.lower() and "deliver" in form.lower()  # issue 13, 11
         browser.post(url, {**body, "reason": "ERP mapping fixed"})
         delivery.refresh_from_db()
         assert delivery.status == "pending" and delivery.attempts == 0
