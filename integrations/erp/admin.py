@@ -104,6 +104,22 @@ class ErpEndpointForm(SecretFormMixin, forms.ModelForm):
             )
         return account
 
+    @staticmethod
+    def _option_errors(adapter, data) -> list[str]:
+        """The adapter's checks, once the warehouses map only to the sites chosen for the
+        endpoint (which are the editor's): the checks never look at another site."""
+        options = data.get("options")
+        warehouses = options.get("warehouses") if isinstance(options, dict) else None
+        chosen = {site.code for site in data.get("sites") or []}
+        if isinstance(warehouses, dict):
+            outside = sorted({str(code) for code in warehouses.values()} - chosen)
+            if outside:
+                return [
+                    _("Warehouses must map to the endpoint's sites, not: %(codes)s.")
+                    % {"codes": ", ".join(outside)}
+                ]
+        return adapter.option_errors(options)
+
     def clean_mapping(self):
         mapping = self.cleaned_data.get("mapping") or {}
         if not isinstance(mapping, dict):
@@ -130,7 +146,7 @@ class ErpEndpointForm(SecretFormMixin, forms.ModelForm):
                 self.add_error("account", _("Orders are imported as this account."))
             if not data.get("auth_value"):
                 self.add_error("auth_value", _("The ERP's API key."))
-            for problem in adapter.option_errors(data.get("options")):
+            for problem in self._option_errors(adapter, data):
                 self.add_error("options", problem)
         supported = getattr(adapter, "event_types", None)
         if supported is not None:
@@ -188,7 +204,10 @@ class ErpEndpointAdmin(ConfigAdmin):
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         context["can_sync"] = (
-            obj is not None and outbound.polls(obj) and self.has_change_permission(request, obj)
+            obj is not None
+            and obj.is_active
+            and outbound.polls(obj)
+            and self.has_change_permission(request, obj)
         )
         return super().render_change_form(request, context, add, change, form_url, obj)
 
@@ -257,6 +276,13 @@ class ErpEndpointAdmin(ConfigAdmin):
                     gettext("%(endpoint)s also serves sites you do not manage.")
                     % {"endpoint": endpoint},
                     messages.ERROR,
+                )
+                continue
+            if not endpoint.is_active:
+                self.message_user(
+                    request,
+                    gettext("%(endpoint)s is not active.") % {"endpoint": endpoint},
+                    messages.WARNING,
                 )
                 continue
             if not outbound.polls(endpoint):

@@ -95,3 +95,12 @@ def excerpt(text: str, limit: int = 300) -> str:
     answer may be anything: a page, a stack trace, a secret echoed back)."""
     printable = "".join(ch if ch.isprintable() or ch in "\n\t" else "\ufffd" for ch in text[:limit])
     return printable + ("…" if len(text) > limit else "")
+
+
+def redact(text: str, secrets) -> str:
+    """``text`` with every secret in it (an auth value, an HMAC secret) replaced: an ERP's
+    error page may echo the request back."""
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, "[secret]")
+    return text

@@ -179,6 +179,8 @@ def sync(endpoint: ErpEndpoint) -> dict:
         "skipped": skipped,
         "productions": len(productions),
         "problems": problems[:20],
+        # every rejection the owner was told of, while it stands (not only the 20 shown)
+        "notified": [list(_key(p)) for p in problems if p["status"] == "rejected"][:5000],
     }
     before = endpoint.sync_summary or {}
     record_sync(endpoint, summary)
@@ -186,16 +188,21 @@ def sync(endpoint: ErpEndpoint) -> dict:
     return summary
 
 
+def _key(problem: dict) -> tuple:
+    return (problem.get("erp_number"), problem.get("erp_version"), problem.get("code"))
+
+
 def _tell_new_rejections(endpoint: ErpEndpoint, before: dict, problems: list[dict]) -> None:
     """The owner hears of a rejected production once, until Tryton changes it (its version):
     a rejection repeated on every poll is not repeated to them."""
-    key = lambda p: (p.get("erp_number"), p.get("erp_version"), p.get("code"))  # noqa: E731
-    told = {key(p) for p in before.get("problems", [])}
-    new = [p for p in problems if p["status"] == "rejected" and key(p) not in told]
+    told = {tuple(k) for k in before.get("notified", []) if isinstance(k, list)}
+    new = [p for p in problems if p["status"] == "rejected" and _key(p) not in told]
     if new and endpoint.owner_id is not None:
         from mes.notifications import Message, send
 
         lines = [f"{p['erp_number']}: {p.get('detail') or p.get('code')}" for p in new[:10]]
+        if not ErpEndpoint.objects.manageable_by(endpoint.owner).filter(pk=endpoint.pk).exists():
+            lines = []  # the owner does not see every site served: the count and the link only
         send(
             Message(
                 "erp_sync_failed",
@@ -224,6 +231,8 @@ def _productions(endpoint: ErpEndpoint, states: list[str], cancelled_since):
                 offset=offset,
                 order=[["id", "ASC"]],
             )
+            if not isinstance(page, list):
+                raise TrytonError(_("Tryton's search did not answer a list."))
             yield from page
             if len(page) < PAGE:
                 return
@@ -267,7 +276,9 @@ def _records(productions: list[dict], options: dict) -> tuple[list[dict], int, l
             continue
         due = p.get("planned_date") or p.get("planned_start_date")
         changed = p.get("write_date") or p.get("create_date")
-        if due is None and p["state"] != "cancelled":
+        if due is None and p["state"] == "cancelled":
+            due = timezone.localdate()  # a cancellation changes no date: any will do
+        if due is None:
             undated.append(
                 {
                     "erp_number": p["number"],

@@ -8,7 +8,7 @@ import base64
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from .destinations import UnsafeDestination, check_destination, excerpt
+from .destinations import UnsafeDestination, check_destination, excerpt, redact
 from .models import ErpEndpoint
 from .outbound.adapters import RETRY_STATUSES
 from .tryton_json import dumps, loads
@@ -49,7 +49,7 @@ def _meaning(status: int, text: str) -> str:
     otherwise what the status says (never the page itself)."""
     try:
         data = loads(text)
-    except ValueError:
+    except Exception:  # not JSON, or not Tryton's: the status says it  # noqa: BLE001
         data = None
     if isinstance(data, dict) and data.get("message"):
         message = str(data["message"])
@@ -78,7 +78,11 @@ class TrytonRest:
             headers[endpoint.auth_header or "Authorization"] = (
                 key if " " in key else f"Bearer {key}"
             )
-        self.http = httpx.Client(headers=headers, timeout=endpoint.timeout_seconds)
+        self.secrets = [s for s in (endpoint.auth_value, endpoint.hmac_secret) if s]
+        try:
+            self.http = httpx.Client(headers=headers, timeout=endpoint.timeout_seconds)
+        except (UnicodeError, ValueError) as exc:
+            raise TrytonError(_("The auth value has characters a header cannot carry.")) from exc
 
     def __enter__(self):
         return self
@@ -97,16 +101,27 @@ class TrytonRest:
                 content=None if body is None else dumps(body),
             )
         except httpx.HTTPError as exc:
-            raise TrytonError(f"{type(exc).__name__}: {exc}", retry=True) from exc
+            # Its text may quote the request (a header, the key): the secrets are taken out.
+            message = redact(excerpt(f"{type(exc).__name__}: {exc}"), self.secrets)
+            raise TrytonError(message, retry=True) from exc
         if response.status_code >= 400:
             status = response.status_code
             raise TrytonError(
                 f"HTTP {status}: {excerpt(_meaning(status, response.text), 200)}",
                 status=status,
                 retry=status in RETRY_STATUSES or status >= 500,
-                details=excerpt(response.text, 2000),
+                details=redact(excerpt(response.text, 2000), self.secrets),
             )
-        return loads(response.text) if response.content else None
+        if not response.content:
+            return None
+        try:
+            return loads(response.text)
+        except Exception as exc:  # noqa: BLE001  (any answer that is not Tryton's JSON)
+            raise TrytonError(
+                _("HTTP %(status)s: not a Tryton REST answer.") % {"status": response.status_code},
+                status=response.status_code,
+                details=redact(excerpt(response.text, 2000), self.secrets),
+            ) from exc
 
     def search(self, model: str, domain, fields, *, limit=PAGE, offset=0, order=None):
         params = [("d", _b64(domain)), ("s", str(limit)), ("p", str(offset))]

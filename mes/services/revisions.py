@@ -132,8 +132,10 @@ def revise_work_order(
         same_version = revision.erp_version == wo.erp_version
         started = bool(changed) and not same_version and has_started(wo)
         if not changed or same_version or started:
+            newer = revision.erp_version > wo.erp_version
             _note_version(wo, revision.erp_version, actor=actor, reason=reason)
-            _note_reference(wo, revision, actor=actor, reason=reason)
+            if newer:
+                _note_reference(wo, revision, actor=actor, reason=reason)
             return RevisionOutcome(wo, changed, started=started, same_version=same_version)
         fields = ["updated_at", "erp_version"]
         for name, field, value in (
@@ -171,10 +173,10 @@ def revise_work_order(
 
 
 def _note_reference(wo: WorkOrder, revision: Revision, *, actor, reason: str) -> None:
-    """The ERP's reference is display text: kept current whatever the floor has done (a
-    newer version only, like every other change)."""
+    """The ERP's reference is display text: kept current whatever the floor has done (the
+    caller passes a newer version only, like every other change)."""
     reference = revision.erp_reference
-    if reference is None or reference == wo.erp_reference or revision.erp_version < wo.erp_version:
+    if reference is None or reference == wo.erp_reference:
         return
     wo.erp_reference = reference
     save_with_history(wo, actor=actor, reason=reason, fields=["erp_reference", "updated_at"])

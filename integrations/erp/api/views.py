@@ -275,8 +275,8 @@ class ReconciliationView(APIView):
     """Per work order with confirmations: what Andon confirmed against what the ERP
     acknowledged, newest first, paged (``limit``/``offset``), with counts per state. The rows
     are one endpoint's (``endpoint``, default the first active one taking confirmations);
-    without ``endpoint`` the counts (``states``) are every endpoint's, each one's in
-    ``endpoints``."""
+    ``states`` counts those rows; without ``endpoint``, ``all_states`` sums every endpoint's
+    counts, each one's in ``endpoints``."""
 
     permission_classes = [IsAuthenticated, CanReconcile]
 
@@ -312,7 +312,7 @@ class ReconciliationView(APIView):
             answer.data["endpoints"] = reconciliation.summaries(
                 request.user, site=query.site, search=query.search
             )
-            answer.data["states"] = {
+            answer.data["all_states"] = {
                 state: sum(e["states"][state] for e in answer.data["endpoints"])
                 for state in reconciliation.STATES
             }

@@ -120,7 +120,7 @@ def _order_fields(data: dict, resolved: Resolved) -> dict:
         "operations": resolved.operations,
         "components": resolved.components,
         "erp_version": data["erp_version"],
-        "erp_reference": data.get("reference", ""),
+        "erp_reference": data.get("reference") or "",
     }
 
 
@@ -198,6 +198,23 @@ def _resolve(data: dict, lookups: Lookups) -> Resolved:
 
 
 def apply_order(data: dict, actor, lookups: Lookups) -> dict:
+    """One order record (in its own savepoint, :func:`batch.one`). A refusal rolls its writes
+    back: the batch's view of the order goes back with them."""
+    site = lookups.sites.get(data["site"])
+    key = (site.pk, data["erp_number"]) if site else None
+    before = lookups.orders.get(key) if key else None
+    try:
+        return _apply_order(data, actor, lookups)
+    except Exception:
+        if key is not None:
+            if before is None:
+                lookups.orders.pop(key, None)
+            else:
+                lookups.orders[key] = before
+        raise
+
+
+def _apply_order(data: dict, actor, lookups: Lookups) -> dict:
     site = lookups.sites.get(data["site"])
     existing = lookups.orders.get((site.pk, data["erp_number"])) if site else None
     version = data["erp_version"]

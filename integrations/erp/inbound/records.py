@@ -48,7 +48,7 @@ class WorkOrderIn(serializers.Serializer):
     due_date = serializers.DateField()
     erp_version = serializers.IntegerField(min_value=0, max_value=_BIGINT_MAX)
     status = serializers.ChoiceField(choices=["active", CANCELLED], required=False)
-    reference = AsSent(max_length=100, required=False, allow_blank=True)
+    reference = AsSent(max_length=100, required=False, allow_blank=True, allow_null=True)
     operations = OperationIn(many=True, required=False, default=list)
     components = ComponentIn(many=True, required=False, default=list)
 
