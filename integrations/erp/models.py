@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -11,6 +12,8 @@ from mes.models import HistoryAuditFields, OutboxEvent, Site, SiteScopedQuerySet
 from mes.models.access import visible_site_ids
 
 from .destinations import UnsafeDestination, check_destination
+
+MAX_TIMEOUT_SECONDS = 60  # the form's limit; the setting caps every call
 
 
 class ErpEndpointQuerySet(SiteScopedQuerySet):
@@ -59,7 +62,14 @@ class ErpEndpoint(models.Model):
         verbose_name=_("integration owner"),
     )
     max_attempts = models.PositiveSmallIntegerField(_("attempts before dead letter"), default=8)
-    timeout_seconds = models.PositiveSmallIntegerField(_("timeout (s)"), default=10)
+    timeout_seconds = models.PositiveSmallIntegerField(
+        _("timeout (s)"),
+        default=10,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_TIMEOUT_SECONDS)],
+        help_text=_("At most %(s)s seconds (ERP_TIMEOUT_MAX_SECONDS may lower it).")
+        % {"s": MAX_TIMEOUT_SECONDS},
+    )
+
     is_active = models.BooleanField(_("active"), default=True)
     # The account the ERP acts as: the pull feed's reader (GET /api/v1/erp/events/ with its
     # token), and the one a polling adapter (Tryton) imports orders as.
@@ -105,6 +115,10 @@ class ErpEndpoint(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def call_timeout(self) -> float:
+        """The timeout a call uses: the endpoint's, within ``ANDON_ERP_TIMEOUT_MAX``."""
+        return float(max(1, min(self.timeout_seconds or 1, settings.ANDON_ERP_TIMEOUT_MAX)))
 
     def clean(self) -> None:
         if self.base_url:

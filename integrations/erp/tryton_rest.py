@@ -80,7 +80,7 @@ class TrytonRest:
             )
         self.secrets = [s for s in (endpoint.auth_value, endpoint.hmac_secret) if s]
         try:
-            self.http = httpx.Client(headers=headers, timeout=endpoint.timeout_seconds)
+            self.http = httpx.Client(headers=headers, timeout=endpoint.call_timeout())
         except (UnicodeError, ValueError) as exc:
             raise TrytonError(_("The auth value has characters a header cannot carry.")) from exc
 

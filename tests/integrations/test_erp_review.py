@@ -17,6 +17,7 @@ from integrations.erp.inbound import orders
 from mes import services
 from mes.errors import DomainError
 from mes.models import Notification, WorkOrder
+from tests.admin_helpers import endpoint_form
 from tests.factories import MachineFactory, make_endpoint, make_user, make_work_order
 from tests.integrations.test_erp_batch import order, send, statuses
 
@@ -131,3 +132,15 @@ def test_a_cancellation_without_a_date_is_still_sent(p1):
     records, _skipped, undated = tryton._records([production], options)
     assert undated == [] and [r["status"] for r in records] == ["cancelled"]
     assert records[0]["due_date"]  # any date: a cancellation changes none
+
+
+def test_an_erp_call_waits_a_minute_at_most_whatever_the_endpoint_says(p1, settings):
+    """Issue 14 (ERP delivery): a timeout an admin could set to hours held a worker as long."""
+    browser = Client()
+    browser.force_login(make_user("boss", "manager", [p1], is_staff=True))
+    form = {**endpoint_form(sites=[str(p1.pk)]), "timeout_seconds": "3600"}
+    page = browser.post("/admin/erp/erpendpoint/add/", form)
+    assert page.status_code == 200 and "timeout_seconds" in page.context["adminform"].form.errors
+    stored = make_endpoint(p1, name="Old", base_url="http://127.0.0.1:9/", timeout_seconds=3600)
+    settings.ANDON_ERP_TIMEOUT_MAX = 20
+    assert stored.call_timeout() == 20.0

@@ -63,7 +63,7 @@ class RestAdapter:
             return Outcome(False, error=str(exc))  # not retried: the endpoint must change
         try:
             response = _client().post(
-                endpoint.base_url, content=data, headers=headers, timeout=endpoint.timeout_seconds
+                endpoint.base_url, content=data, headers=headers, timeout=endpoint.call_timeout()
             )
         except (httpx.HTTPError, UnicodeError) as exc:  # a bad header value is a UnicodeError
             error = redact(excerpt(f"{type(exc).__name__}: {exc}"), secrets)
