@@ -7,6 +7,8 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 2
 STAMP := $(VENV)/.installed
+# Two workers: the suite (unit, matrix, e2e) runs green in parallel on a 2-CPU machine.
+PYTEST_ARGS ?= -n 2
 
 .PHONY: venv tryton demo test run worker beat bench lint format clean
 
