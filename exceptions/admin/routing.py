@@ -12,7 +12,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from mes.access import sees_every_site
-from mes.admin.base import ConfigAdmin
+from mes.admin.base import ConfigAdmin, ticked
 from mes.models import Site, WorkCenter
 from mes.roles import ROLES
 
@@ -91,20 +91,8 @@ class RoutingRuleForm(forms.ModelForm):
     """Categories and severities as checkboxes; the JSON fields explained from the registries.
     ``RoutingRule.clean()`` (``rule_problems``) reports problems on the field they concern."""
 
-    categories = forms.MultipleChoiceField(
-        label=_("categories"),
-        choices=Category.choices,
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-        help_text=_("None ticked: every category."),
-    )
-    severities = forms.MultipleChoiceField(
-        label=_("severities"),
-        choices=Severity.choices,
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-        help_text=_("None ticked: every severity."),
-    )
+    categories = ticked(_("categories"), Category.choices, _("None ticked: every category."))
+    severities = ticked(_("severities"), Severity.choices, _("None ticked: every severity."))
 
     class Meta:
         model = RoutingRule

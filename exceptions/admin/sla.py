@@ -6,7 +6,7 @@ from django import forms
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from mes.admin.base import ConfigAdmin, ScopedInline
+from mes.admin.base import ConfigAdmin, ScopedInline, ticked
 from mes.roles import ROLES
 
 from .. import services
@@ -37,12 +37,8 @@ class SlaPolicyAdmin(ConfigAdmin):
 class EscalationLevelForm(forms.ModelForm):
     """Roles ticked, not typed as JSON."""
 
-    notify_roles = forms.MultipleChoiceField(
-        label=_("notify roles"),
-        choices=[(role, role) for role in ROLES],
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-        help_text=_("Told at the ticket's site."),
+    notify_roles = ticked(
+        _("notify roles"), [(role, role) for role in ROLES], _("Told at the ticket's site.")
     )
 
     class Meta:
@@ -52,13 +48,7 @@ class EscalationLevelForm(forms.ModelForm):
 
 
 class EscalationPolicyForm(forms.ModelForm):
-    severities = forms.MultipleChoiceField(
-        label=_("severities"),
-        choices=Severity.choices,
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-        help_text=_("None ticked: every severity."),
-    )
+    severities = ticked(_("severities"), Severity.choices, _("None ticked: every severity."))
 
     class Meta:
         model = EscalationPolicy

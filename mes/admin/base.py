@@ -170,6 +170,17 @@ def _form_with_refusal(form_class, refused: _Refused):
 REASON_FIELD = "change_reason"
 
 
+def ticked(label, choices, help_text="") -> forms.MultipleChoiceField:
+    """A JSON list of names as checkboxes (none ticked: an empty list)."""
+    return forms.MultipleChoiceField(
+        label=label,
+        choices=choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=help_text,
+    )
+
+
 def with_reason_field(form_class):
     """``form_class`` with an optional "reason for the change" that history keeps."""
     field = forms.CharField(

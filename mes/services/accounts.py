@@ -117,15 +117,7 @@ def save_account(
         if sites is not None:
             _set_sites(user, sites, actor)
         forget_site_cache(user)
-        # Open websockets re-check at once: a lost site or role closes its boards.
-        transaction.on_commit(lambda: revoke_sessions(user.pk))
-        emit_event(
-            "account.changed",
-            aggregate=user,
-            actor=actor,
-            reason=reason,
-            payload=_account_payload(user, created=created),
-        )
+        _announce(user, actor, reason, created=created)
     return user
 
 
@@ -331,17 +323,23 @@ def password_set(user, *, actor) -> None:
     the reason :data:`SIGN_IN_CHANGED` in its history): ``account.changed``, and its open
     websockets re-check at once."""
     with transaction.atomic():
-        transaction.on_commit(lambda: revoke_sessions(user.pk))
-        emit_event(
-            "account.changed",
-            aggregate=user,
-            actor=actor,
-            reason=SIGN_IN_CHANGED,
-            payload=_account_payload(user, created=False),
-        )
+        _announce(user, actor, SIGN_IN_CHANGED, created=False)
 
 
 SIGN_IN_CHANGED = "password set"
+
+
+def _announce(user, actor, reason: str, *, created: bool) -> None:
+    """In the caller's transaction: ``account.changed``, and after commit the account's open
+    websockets re-check at once (a lost site, role or password closes them)."""
+    transaction.on_commit(lambda: revoke_sessions(user.pk))
+    emit_event(
+        "account.changed",
+        aggregate=user,
+        actor=actor,
+        reason=reason,
+        payload=_account_payload(user, created=created),
+    )
 
 
 def _account_payload(user, *, created: bool) -> dict:
