@@ -250,9 +250,10 @@ event(
 )
 event(
     "account.changed",
-    _("Account created or changed (roles, sites, active)"),
+    _("Account created or changed (roles, sites, active, password set)"),
     ("id", "username", "created", "active", "roles", "sites"),
-    "mes.services.accounts.save_account",
+    # save_account and password_set announce it through the one helper that names it
+    ("mes.services.accounts._announce",),
 )
 event(
     "api_token.changed",
