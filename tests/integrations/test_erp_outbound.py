@@ -208,3 +208,60 @@ def test_changes_the_erp_made_itself_are_not_sent_back(p1, relay):
     services.cancel_work_order(theirs, actor=planner, reason="customer call")
     relay()
     assert list(ErpDelivery.objects.values_list("work_order__pk", flat=True)) == [theirs.pk]
+
+
+def test_the_erp_is_called_with_no_transaction_open_and_the_attempt_already_counted(
+    held, monkeypatch
+):
+    """Issue 14: no row lock nor transaction is held across the HTTP call."""
+    from django.db import connection
+
+    seen = {}
+    real = outbound.RestAdapter.deliver
+
+    def spy(self, endpoint, delivery, body):
+        seen["in_transaction"] = len(connection.atomic_blocks) > baseline
+        seen["attempts_stored"] = ErpDelivery.objects.get(pk=delivery.pk).attempts
+        return real(self, endpoint, delivery, body)
+
+    monkeypatch.setattr(outbound.RestAdapter, "deliver", spy)
+    baseline = len(connection.atomic_blocks)  # the test's own transaction
+    with FlakyErp(SECRET, weights=ALWAYS_OK) as erp:
+        ep, _wo, _owner = held(erp)
+        assert outbound.deliver_endpoint_now(ep.pk) == 1
+    assert seen == {"in_transaction": False, "attempts_stored": 1}
+    assert ErpDelivery.objects.get().status == "delivered"
+
+
+def test_a_worker_that_dies_mid_call_cannot_make_a_delivery_retry_forever(held):
+    """A claim is committed before the call: a worker stopped during it leaves the attempt
+    counted and the row leased; after the lease another worker retries, and when the attempts
+    are spent so the delivery is a dead letter, never called again."""
+    with FlakyErp(SECRET, weights=ALWAYS_OK) as erp:
+        ep, _wo, owner = held(erp)  # max_attempts=3
+        for n in range(1, 4):
+            claimed = outbound.claim(ep)  # ... and the worker dies: no call, no record
+            assert (claimed.status, claimed.attempts) == ("pending", n)
+            assert outbound.claim(ep) is None  # leased: no other worker takes it meanwhile
+            ErpDelivery.objects.update(next_attempt_at=claimed.next_attempt_at)  # lease over
+        assert outbound.deliver_endpoint_now(ep.pk) == 1
+        delivery = ErpDelivery.objects.get()
+        assert (delivery.status, delivery.attempts) == ("dead", 3)
+        assert "stopped during the call" in delivery.last_error
+        assert sum(erp.received.values()) == 0
+        assert outbound.deliver_endpoint_now(ep.pk) == 0
+
+
+def test_a_late_failure_does_not_undo_a_newer_claim_but_a_late_success_counts(held):
+    with FlakyErp(SECRET, weights=ALWAYS_OK) as erp:
+        ep, _wo, _owner = held(erp)
+        first = outbound.claim(ep)
+        ErpDelivery.objects.update(next_attempt_at=first.next_attempt_at)  # lease ran out
+        second = outbound.claim(ep)
+        outbound.record(ep, first, outbound.Outcome(False, error="timeout", retry=True))
+        delivery = ErpDelivery.objects.get()
+        assert (delivery.status, delivery.attempts, delivery.last_error) == ("pending", 2, "")
+        outbound.record(ep, first, outbound.Outcome(True, status=200))
+        assert ErpDelivery.objects.get().status == "delivered"
+        outbound.record(ep, second, outbound.Outcome(False, error="late", retry=False))
+        assert ErpDelivery.objects.get().status == "delivered"

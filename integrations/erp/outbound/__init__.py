@@ -15,7 +15,11 @@ t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<body>">``.
 A dead letter notifies the endpoint's owner; the admin retries (same event, same key) or
 replays it. Order: a delivery is attempted only when no earlier pending delivery of the same
 work order to the same endpoint exists (a dead letter does not hold the later ones back). The
-head of each chain is locked with ``SKIP LOCKED``, so any number of workers may deliver at once.
+head of each chain is claimed with ``SKIP LOCKED`` in a short transaction that counts the
+attempt and leases the row; the ERP is called with no transaction open, and the outcome is
+written in a second transaction. Any number of workers deliver at once, concurrently across
+work orders and in order within one; a worker that dies mid-call leaves its attempt counted.
+
 """
 
 from .adapters import (
@@ -33,14 +37,16 @@ from .adapters import (
 from .delivery import (
     BACKOFF_CAP,
     SUBSCRIBER,
-    attempt,
     backoff,
+    call,
+    claim,
     deliver_endpoint,
     deliver_endpoint_now,
     endpoints_for,
     enqueue_deliveries,
     next_head,
     notify_dead_letter,
+    record,
     redeliver,
 )
 from .rendering import body_for, default_body, event_context, render, signature
@@ -54,8 +60,9 @@ __all__ = [
     "SyncFailed",
     "adapter_choices",
     "adapters",
-    "attempt",
     "backoff",
+    "call",
+    "claim",
     "body_for",
     "default_body",
     "deliver_endpoint",
@@ -65,6 +72,7 @@ __all__ = [
     "event_context",
     "next_head",
     "notify_dead_letter",
+    "record",
     "polls",
     "pushes",
     "record_sync",

@@ -153,54 +153,101 @@ def next_head(endpoint: ErpEndpoint, now=None) -> ErpDelivery | None:
 
 def deliver_endpoint_now(endpoint_id: int, limit: int = 500) -> int:
     """Attempt due deliveries of one endpoint, chain heads first, until none is due or
-    ``limit`` attempts were made. Safe to run in any number of workers at once. Returns the
-    number of attempts."""
+    ``limit`` attempts were made. Safe to run in any number of workers at once: each claims a
+    head in a short transaction, calls the ERP with no transaction open and no row locked, and
+    records the outcome in a second one. Returns the number of attempts."""
     endpoint = ErpEndpoint.objects.filter(pk=endpoint_id, is_active=True).first()
     if endpoint is None or not pushes(endpoint):
         return 0
     attempts = 0
     while attempts < limit:
-        with transaction.atomic():
-            delivery = next_head(endpoint)
-            if delivery is None:
-                break
-            attempt(endpoint, delivery)
-            attempts += 1
+        delivery = claim(endpoint)
+        if delivery is None:
+            break
+        if delivery.status == ErpDelivery.Status.PENDING:
+            record(endpoint, delivery, call(endpoint, delivery))
+        attempts += 1
     return attempts
 
 
-def attempt(endpoint: ErpEndpoint, delivery: ErpDelivery) -> None:
-    """One try, in the caller's transaction holding the delivery's row lock."""
+LEASE_MARGIN = 60.0  # seconds a claim outlives the call's timeout before another worker may retry
+
+
+def claim(endpoint: ErpEndpoint) -> ErpDelivery | None:
+    """Take the next chain head: count the attempt and lease the row (``next_attempt_at`` past
+    the call's timeout), committed before the call. A worker that dies during the call leaves
+    the attempt counted; once the lease runs out another worker retries, and a delivery whose
+    attempts are spent that way becomes a dead letter instead of being called again. The
+    delivery stays pending while leased, so later events of its work order keep waiting."""
+    with transaction.atomic():
+        delivery = next_head(endpoint)
+        if delivery is None:
+            return None
+        if delivery.attempts >= endpoint.max_attempts:
+            delivery.status = ErpDelivery.Status.DEAD
+            delivery.last_error = _(
+                "No outcome was recorded for attempt %(n)s: the worker stopped during the call."
+            ) % {"n": delivery.attempts}
+            delivery._change_reason = "dead letter"
+            delivery.save()
+            pk = delivery.pk
+            transaction.on_commit(lambda: notify_dead_letter(pk))
+            return delivery
+        delivery.attempts += 1
+        lease = timezone.now() + timedelta(seconds=endpoint.call_timeout() + LEASE_MARGIN)
+        # The lease is not a change of the delivery: no history row (the outcome writes one).
+        ErpDelivery.objects.filter(pk=delivery.pk).update(
+            attempts=delivery.attempts, next_attempt_at=lease
+        )
+    return delivery
+
+
+def call(endpoint: ErpEndpoint, delivery: ErpDelivery) -> Outcome:
+    """One call to the ERP through the endpoint's adapter (outside any transaction)."""
     adapter = adapters.get(endpoint.adapter)
-    now = timezone.now()
-    delivery.attempts += 1
     if adapter is None:
-        outcome = Outcome(False, error=f"no adapter {endpoint.adapter!r}")
-    else:
-        try:
-            outcome = adapter.deliver(endpoint, delivery, body_for(endpoint, delivery.event))
-        except Exception as exc:  # a bug in an adapter or a mapping: keep the worker alive
-            log.exception("ERP adapter %s failed on delivery %s", endpoint.adapter, delivery.pk)
-            outcome = Outcome(False, error=excerpt(f"{type(exc).__name__}: {exc}"), retry=True)
-    delivery.last_status = outcome.status
-    delivery.response_body = outcome.response
-    if outcome.delivered:
-        delivery.status = ErpDelivery.Status.DELIVERED
-        delivery.acknowledged_at = timezone.now()
-        delivery.last_error = ""
-        delivery._change_reason = "delivered"
-    elif outcome.retry and delivery.attempts < endpoint.max_attempts:
-        delay = backoff(delivery.attempts, outcome.retry_after)
-        delivery.next_attempt_at = now + timedelta(seconds=delay)
-        delivery.last_error = outcome.error
-        delivery._change_reason = "retry"
-        transaction.on_commit(lambda: _kick([endpoint.pk], countdown=delay))
-    else:
-        delivery.status = ErpDelivery.Status.DEAD
-        delivery.last_error = outcome.error
-        delivery._change_reason = "dead letter"
-        transaction.on_commit(lambda: notify_dead_letter(delivery.pk))
-    delivery.save()
+        return Outcome(False, error=f"no adapter {endpoint.adapter!r}")
+    try:
+        return adapter.deliver(endpoint, delivery, body_for(endpoint, delivery.event))
+    except Exception as exc:  # a bug in an adapter or a mapping: keep the worker alive
+        log.exception("ERP adapter %s failed on delivery %s", endpoint.adapter, delivery.pk)
+        return Outcome(False, error=excerpt(f"{type(exc).__name__}: {exc}"), retry=True)
+
+
+def record(endpoint: ErpEndpoint, claimed: ErpDelivery, outcome: Outcome) -> None:
+    """Write what the call gave, under the row's lock. A delivery acknowledged is recorded
+    whatever happened meanwhile; a failure only if the row is still this claim's (the admin
+    may have sent it again, or a later claim taken it over after the lease)."""
+    with transaction.atomic():
+        delivery = (
+            ErpDelivery.objects.select_for_update(of=("self",))
+            .select_related("event")
+            .filter(pk=claimed.pk, status=ErpDelivery.Status.PENDING)
+            .first()
+        )
+        if delivery is None or (not outcome.delivered and delivery.attempts != claimed.attempts):
+            return
+        now = timezone.now()
+        delivery.last_status = outcome.status
+        delivery.response_body = outcome.response
+        if outcome.delivered:
+            delivery.status = ErpDelivery.Status.DELIVERED
+            delivery.acknowledged_at = now
+            delivery.last_error = ""
+            delivery._change_reason = "delivered"
+        elif outcome.retry and delivery.attempts < endpoint.max_attempts:
+            delay = backoff(delivery.attempts, outcome.retry_after)
+            delivery.next_attempt_at = now + timedelta(seconds=delay)
+            delivery.last_error = outcome.error
+            delivery._change_reason = "retry"
+            transaction.on_commit(lambda: _kick([endpoint.pk], countdown=delay))
+        else:
+            delivery.status = ErpDelivery.Status.DEAD
+            delivery.last_error = outcome.error
+            delivery._change_reason = "dead letter"
+            pk = delivery.pk
+            transaction.on_commit(lambda: notify_dead_letter(pk))
+        delivery.save()
 
 
 def backoff(attempts: int, retry_after: float | None = None) -> float:
