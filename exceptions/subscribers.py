@@ -8,12 +8,14 @@ from . import board, rules
 from .services.escalation import reschedule_after
 
 # The rule engine runs on raises, users' changes and resolutions (not on "exception.routed",
-# which the rules themselves emit, so a rule never triggers itself).
+# which the rules themselves emit, so a rule never triggers itself). It locks tickets and work
+# orders: one event per transaction, locks taken in the order a user's change takes them.
 subscribers.register(
     "exceptions.rules",
     rules.on_exception_event,
     patterns=list(rules.TRIGGER_FOR_EVENT),
     audience=RULES,
+    chunk=1,
 )
 # Live boards: every exception event hints the site's open boards to refresh.
 subscribers.register(board.SUBSCRIBER, board.on_exception_event, patterns=["exception.*"])
@@ -23,4 +25,5 @@ subscribers.register(
     "exceptions.reschedule",
     reschedule_after,
     patterns=["sla_policy.changed", "escalation_policy.changed", "calendar.changed"],
+    chunk=1,
 )

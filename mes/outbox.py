@@ -1,9 +1,11 @@
 """Outbox: write events with the change, relay them after commit to registered subscribers.
 
-Services call :func:`emit_event` inside their transaction. After commit a Celery task relays the
-event to every subscriber whose pattern matches its type. A subscriber runs inside a transaction
-together with the insert of its ``OutboxDelivery`` row, so it either applied the event and is
+Services call :func:`emit_event` inside their transaction. After commit one Celery task per
+transaction relays pending events in batches (:func:`relay_batch`): it leases a batch, and hands
+each subscriber the events whose types it matches, a chunk per transaction together with the
+insert of the chunk's ``OutboxDelivery`` rows, so a subscriber either applied an event and is
 recorded as done, or neither; a second relay of the same event finds the row and skips it.
+Events of one aggregate reach a subscriber in the order they were written.
 Subscribers register in their app's ``subscribers`` module::
 
     from mes.outbox import subscribers
@@ -16,11 +18,14 @@ from __future__ import annotations
 
 import fnmatch
 import logging
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from celery import shared_task
-from django.db import IntegrityError, transaction
+from django.db import transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from mes.events import AUDIENCES, catalogue
@@ -43,6 +48,19 @@ class Subscriber:
     patterns: tuple[str, ...]
     handler: Handler
     audience: str = ""
+    # A handler of many events at once (``batch=True``) gets the list; ``chunk`` events at
+    # most share one transaction (rows a handler changes stay locked until it commits).
+    batch: bool = False
+    chunk: int = 100
+
+    def handle(self, events: list[OutboxEvent]) -> None:
+        if not events:
+            return
+        if self.batch:
+            self.handler(events)
+        else:
+            for event in events:
+                self.handler(event)
 
     def wants(self, event_type: str) -> bool:
         if not any(fnmatch.fnmatchcase(event_type, p) for p in self.patterns):
@@ -60,12 +78,14 @@ class SubscriberRegistry(Registry[Subscriber]):
         super().__init__("outbox subscribers", "Handlers the outbox relays events to.")
         self._by_type: dict[str, list[Subscriber]] = {}
 
-    def build(self, key, value, *, patterns=("*",), audience: str = "") -> Subscriber:
+    def build(
+        self, key, value, *, patterns=("*",), audience: str = "", batch=False, chunk=100
+    ) -> Subscriber:
         if isinstance(value, Subscriber):
             return value
         if audience and audience not in AUDIENCES:
             raise ValueError(f"subscriber {key}: unknown audience {audience!r}")
-        return Subscriber(key, tuple(patterns) or ("*",), value, audience)
+        return Subscriber(key, tuple(patterns) or ("*",), value, audience, batch, max(1, chunk))
 
     def changed(self) -> None:
         self._by_type = {}
@@ -118,74 +138,179 @@ def emit_event(
         event_type, aggregate=aggregate, site=site, actor=actor, reason=reason, payload=payload
     )
     event.save()
-    transaction.on_commit(lambda: _enqueue_relay(event.pk))
+    _schedule_relay()
     return event
 
 
 def emit_events(events: list[dict]) -> list[OutboxEvent]:
     """:func:`emit_event` for many at once (bulk services): each dict holds its arguments."""
     rows = OutboxEvent.objects.bulk_create([_event(**event) for event in events])
-    pks = [row.pk for row in rows]
-
-    def enqueue():
-        for pk in pks:
-            _enqueue_relay(pk)
-
-    transaction.on_commit(enqueue)
+    _schedule_relay()
     return rows
+
+
+def _schedule_relay() -> None:
+    """One relay task per transaction, however many events it wrote: the task relays every
+    pending event in batches. A callback already registered will run if this event commits:
+    a savepoint rolled back drops its callbacks, and one still open holds this event too."""
+    connection = transaction.get_connection()
+    if connection.in_atomic_block and any(
+        func is _enqueue_relay for _sids, func, _robust in connection.run_on_commit
+    ):
+        return
+    transaction.on_commit(_enqueue_relay)
+
+
+def _enqueue_relay() -> None:
+    try:
+        relay_outbox.delay()
+    except Exception:  # broker down: the periodic sweep relays later
+        log.exception("could not enqueue the outbox relay")
+
+
+RELAY_SECONDS = 50.0  # one task relays this long at most, then hands over to a fresh one
+
+
+@shared_task(name="mes.tasks.relay_outbox", acks_late=True, ignore_result=True)
+def relay_outbox() -> int:
+    """Relay pending events in batches until none is left to take (any number of workers may
+    run it at once: each claims its own batch). Returns how many events it relayed."""
+    from time import monotonic
+
+    started, total = monotonic(), 0
+    while True:
+        taken = len(relay_batch())
+        total += taken
+        if not taken:
+            return total
+        if monotonic() - started > RELAY_SECONDS:
+            _enqueue_relay()
+            return total
 
 
 @shared_task(name="mes.tasks.relay_outbox_event", acks_late=True, ignore_result=True)
 def relay_outbox_event(event_pk: int) -> bool:
-    """Relay one outbox event to its subscribers (idempotent: safe to run any number of times).
-    The worker's task; it lives here, beside what enqueues it."""
+    """Relay one given event (tasks queued before batches, tools and tests)."""
     return relay_event(event_pk)
 
 
-def _enqueue_relay(event_pk: int) -> None:
-    try:
-        relay_outbox_event.delay(event_pk)
-    except Exception:  # broker down: the periodic sweep relays it later
-        log.exception("could not enqueue relay of outbox event %s", event_pk)
-
-
 def relay_event(event_pk: int) -> bool:
-    """Deliver one event to each matching subscriber at most once. True when fully delivered."""
-    event = OutboxEvent.objects.filter(pk=event_pk).first()
-    if event is None or event.delivered_at is not None:
-        return True
-    errors = []
-    for sub in subscribers.for_type(event.type):
-        try:
-            with transaction.atomic():
-                # Serialises concurrent relays of the same event.
-                OutboxEvent.objects.select_for_update().filter(pk=event_pk).first()
-                if OutboxDelivery.objects.filter(event_id=event_pk, subscriber=sub.name).exists():
-                    continue
-                OutboxDelivery.objects.create(event_id=event_pk, subscriber=sub.name)
-                sub.handler(event)
-        except IntegrityError:
-            continue  # another relay recorded this delivery first
-        except Exception as exc:
-            log.exception("subscriber %s failed on event %s", sub.name, event.event_id)
-            errors.append(f"{sub.name}: {exc!r}")
+    """Relay one event now, whatever its age or attempts. True when fully delivered."""
+    relay_batch(pks=[event_pk])
+    return OutboxEvent.objects.filter(pk=event_pk, delivered_at__isnull=False).exists() or (
+        not OutboxEvent.objects.filter(pk=event_pk).exists()
+    )
+
+
+RELAY_BATCH = 200
+RELAY_LEASE = timedelta(minutes=5)  # a claimed batch no other relay takes, unless its relay died
+
+
+def relay_batch(limit: int = RELAY_BATCH, *, pks=None, older_than=None, after=0) -> list[int]:
+    """Claim up to ``limit`` pending events, oldest first, and hand them to each subscriber.
+
+    Without ``pks`` or ``older_than`` it takes events never tried (the sweep retries the
+    others). The claim is a lease committed at once (``relay_lease_until``), so no lock is held
+    while subscribers work and a relay that dies leaves its batch to the next one after the
+    lease. An event waits when an earlier event of its aggregate is in another relay's batch:
+    order per aggregate. ``after``: only events past that id. Returns the ids handled (none:
+    nothing left to take)."""
+    events = _claim(limit, pks, older_than, after)
+    if not events:
+        return []
+    errors: dict[int, list[str]] = {}
+    by_subscriber: dict[str, tuple[Subscriber, list[OutboxEvent]]] = {}
+    for event in events:
+        for sub in subscribers.for_type(event.type):
+            by_subscriber.setdefault(sub.name, (sub, []))[1].append(event)
+    for sub, wanted in by_subscriber.values():
+        for start in range(0, len(wanted), sub.chunk):
+            _hand_over(sub, wanted[start : start + sub.chunk], errors)
     now = timezone.now()
-    if errors:
-        OutboxEvent.objects.filter(pk=event_pk).update(
-            attempts=event.attempts + 1, last_error="\n".join(errors)[:4000]
+    done = [e.pk for e in events if e.pk not in errors]
+    OutboxEvent.objects.filter(pk__in=done, delivered_at__isnull=True).update(
+        delivered_at=now, attempts=F("attempts") + 1, last_error="", relay_lease_until=None
+    )
+    for pk, failures in errors.items():
+        OutboxEvent.objects.filter(pk=pk).update(
+            attempts=F("attempts") + 1,
+            last_error="\n".join(failures)[:4000],
+            relay_lease_until=None,
         )
-        return False
-    OutboxEvent.objects.filter(pk=event_pk, delivered_at__isnull=True).update(
-        delivered_at=now, attempts=event.attempts + 1, last_error=""
-    )
-    return True
+    return [e.pk for e in events]
 
 
-def undelivered_ids(older_than, limit: int = 500) -> list[int]:
-    """Events still not delivered, oldest first; uses the partial index on undelivered rows."""
-    cutoff = timezone.now() - older_than
-    return list(
-        OutboxEvent.objects.filter(delivered_at__isnull=True, occurred_at__lte=cutoff)
-        .order_by("occurred_at")
-        .values_list("pk", flat=True)[:limit]
-    )
+def _claim(limit: int, pks, older_than, after: int) -> list[OutboxEvent]:
+    now = timezone.now()
+    free = Q(relay_lease_until__isnull=True) | Q(relay_lease_until__lt=now)
+    pending = OutboxEvent.objects.filter(free, delivered_at__isnull=True, pk__gt=after)
+    if pks is not None:
+        pending = pending.filter(pk__in=pks)
+    elif older_than is not None:
+        pending = pending.filter(occurred_at__lte=now - older_than)
+    else:
+        pending = pending.filter(attempts=0)
+    with transaction.atomic():
+        events = list(
+            pending.select_for_update(skip_locked=True, of=("self",))
+            .select_related("site", "actor")
+            .order_by("pk")[:limit]
+        )
+        if not events:
+            return []
+        mine = {e.pk for e in events}
+        # Earlier events of the same aggregates in another relay's batch (leased, not ours).
+        busy: dict[tuple[str, str], int] = {}
+        for kind, key, pk in (
+            OutboxEvent.objects.filter(
+                delivered_at__isnull=True,
+                relay_lease_until__gte=now,
+                pk__lt=events[-1].pk,
+                aggregate_id__in={e.aggregate_id for e in events},
+            )
+            .exclude(pk__in=mine)
+            .values_list("aggregate_type", "aggregate_id", "pk")
+        ):
+            busy[kind, key] = min(pk, busy.get((kind, key), pk))
+        events = [
+            e for e in events if busy.get((e.aggregate_type, e.aggregate_id), e.pk + 1) > e.pk
+        ]
+        OutboxEvent.objects.filter(pk__in=[e.pk for e in events]).update(
+            relay_lease_until=now + RELAY_LEASE
+        )
+    return events
+
+
+def _hand_over(sub: Subscriber, events: list[OutboxEvent], errors: dict) -> None:
+    """One subscriber, one chunk, one transaction: its delivery rows inserted in one statement
+    (the events another relay recorded already are skipped), then the handler for the rest.
+    When the handler fails, the chunk is rolled back and each event tried on its own, so one
+    bad event does not hold the others back nor repeat their effects."""
+    try:
+        with transaction.atomic():
+            sub.handle(_record_deliveries(sub.name, events))
+        return
+    except Exception:
+        if len(events) == 1:
+            log.exception("subscriber %s failed on event %s", sub.name, events[0].event_id)
+            errors.setdefault(events[0].pk, []).append(f"{sub.name}: {sys.exc_info()[1]!r}")
+            return
+    for event in events:
+        _hand_over(sub, [event], errors)
+
+
+def _record_deliveries(subscriber: str, events: list[OutboxEvent]) -> list[OutboxEvent]:
+    """Insert this subscriber's delivery rows; returns the events whose row is new (a row a
+    concurrent relay is inserting makes this wait for it, then skip the event)."""
+    table = OutboxDelivery._meta.db_table
+    now = timezone.now()
+    rows = ", ".join(["(%s, %s, %s)"] * len(events))
+    params = [value for e in events for value in (e.pk, subscriber, now)]
+    with transaction.get_connection().cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (event_id, subscriber, delivered_at) VALUES {rows} "  # noqa: S608
+            "ON CONFLICT (event_id, subscriber) DO NOTHING RETURNING event_id",
+            params,
+        )
+        new = {row[0] for row in cursor.fetchall()}
+    return [e for e in events if e.pk in new]

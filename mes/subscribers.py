@@ -15,7 +15,9 @@ PROJECTION_TRIGGERS = (
 )
 
 
-@subscribers.register("projection", patterns=PROJECTION_TRIGGERS)
+# Both lock work orders: one event per transaction, so locks are held as briefly as a
+# user's own change holds them (and taken in the same order).
+@subscribers.register("projection", patterns=PROJECTION_TRIGGERS, chunk=1)
 def reproject_on_progress(event: OutboxEvent) -> None:
     """Progress or a new routing moves the projection of the event's work order."""
     work_order_id = event.payload.get("work_order_id") if isinstance(event.payload, dict) else None
@@ -26,7 +28,7 @@ def reproject_on_progress(event: OutboxEvent) -> None:
         reproject_work_order(wo)
 
 
-@subscribers.register("projection.calendar", patterns=["calendar.changed"])
+@subscribers.register("projection.calendar", patterns=["calendar.changed"], chunk=1)
 def reproject_site(event: OutboxEvent) -> None:
     """A site's working time changed: every open order there is projected again."""
     open_orders = WorkOrder.objects.filter(

@@ -6,9 +6,15 @@ from celery import shared_task
 from django.conf import settings
 
 from mes import outbox
-from mes.outbox import relay_outbox_event
+from mes.outbox import relay_outbox, relay_outbox_event
 
-__all__ = ["Periodic", "purge_idempotency_records", "relay_outbox_event", "sweep_outbox"]
+__all__ = [
+    "Periodic",
+    "purge_idempotency_records",
+    "relay_outbox",
+    "relay_outbox_event",
+    "sweep_outbox",
+]
 
 
 @dataclass(frozen=True)
@@ -25,11 +31,19 @@ class Periodic:
 
 @shared_task(acks_late=True, ignore_result=True)
 def sweep_outbox(limit: int = 500) -> int:
-    """Relay events left behind (broker down, worker crash, failing subscriber). Returns count."""
-    ids = outbox.undelivered_ids(settings.ANDON_OUTBOX_SWEEP_AFTER, limit=limit)
-    for pk in ids:
-        outbox.relay_event(pk)
-    return len(ids)
+    """Relay events left behind (broker down, worker crash, failing subscriber), in batches,
+    ``limit`` at most. Returns how many it relayed."""
+    total, after = 0, 0
+    while total < limit:
+        taken = outbox.relay_batch(
+            min(outbox.RELAY_BATCH, limit - total),
+            older_than=settings.ANDON_OUTBOX_SWEEP_AFTER,
+            after=after,  # what failed again waits for the next sweep
+        )
+        if not taken:
+            break
+        total, after = total + len(taken), max(taken)
+    return total
 
 
 @shared_task(acks_late=True, ignore_result=True)

@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 
 from andon.celery import app as celery_app
 from mes.models import OutboxEvent
-from mes.tasks import relay_outbox_event
+from mes.tasks import relay_outbox
 from tests.factories import SiteFactory, make_user
 
 REQUIRED = os.environ.get("REQUIRE_SERVICES") == "1"
@@ -131,8 +131,7 @@ def relay():
             )
             if not pending:
                 return total
-            for pk in pending:
-                relay_outbox_event.delay(pk)
+            relay_outbox.delay()
             failed = OutboxEvent.objects.exclude(last_error="").values_list("type", "last_error")
             assert not failed, list(failed)
             total += len(pending)

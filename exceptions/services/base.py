@@ -27,7 +27,7 @@ def lock_ticket(
 ) -> ExceptionTicket:
     pk = ticket if isinstance(ticket, int) else ticket.pk
     locked = (
-        ExceptionTicket.objects.select_for_update(of=("self",))
+        ExceptionTicket.objects.select_for_update(of=("self",), no_key=True)
         .select_related("site", "type", "workflow", "work_order")
         .get(pk=pk)
     )

@@ -15,7 +15,8 @@ from .sites import Site
 class OutboxEvent(models.Model):
     """One domain event. ``event_id`` is the idempotency key every subscriber dedupes on.
 
-    Append-only: the relay only stamps ``delivered_at``, ``attempts`` and ``last_error``.
+    Append-only: the relay only stamps ``delivered_at``, ``attempts``, ``last_error`` and its
+    lease.
     """
 
     site_path = "site"
@@ -37,6 +38,8 @@ class OutboxEvent(models.Model):
     delivered_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
+    # A relay's claim on the event: no other relay takes it before then (mes.outbox).
+    relay_lease_until = models.DateTimeField(null=True, blank=True)
 
     objects = SiteScopedQuerySet.as_manager()
 

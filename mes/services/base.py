@@ -80,7 +80,11 @@ def check_operation_transition(op: Operation, to: str) -> None:
 
 def lock_work_order(work_order: WorkOrder | int) -> WorkOrder:
     pk = work_order if isinstance(work_order, int) else work_order.pk
-    return WorkOrder.objects.select_for_update().select_related("site", "item").get(pk=pk)
+    return (
+        WorkOrder.objects.select_for_update(of=("self",), no_key=True)
+        .select_related("site", "item")
+        .get(pk=pk)
+    )
 
 
 def work_order_payload(wo: WorkOrder, **extra) -> dict:

@@ -291,7 +291,10 @@ def _lock_lots_for_consumption(
             )
         wanted[entry.lot.pk] = wanted.get(entry.lot.pk, Decimal(0)) + qty
     lots = list(
-        Lot.objects.select_for_update().select_related("item").filter(pk__in=wanted).order_by("pk")
+        Lot.objects.select_for_update(of=("self",))
+        .select_related("item")
+        .filter(pk__in=wanted)
+        .order_by("pk")
     )
     result = []
     for lot in lots:
@@ -322,7 +325,11 @@ def resequence_work_center(
     authorize(actor, "mes.resequence_workcenter", work_center.site_id)
     reason = require_reason(reason)
     with transaction.atomic():
-        wc = WorkCenter.objects.select_for_update().select_related("site").get(pk=work_center.pk)
+        wc = (
+            WorkCenter.objects.select_for_update(of=("self",))
+            .select_related("site")
+            .get(pk=work_center.pk)
+        )
         queue = {
             op.pk: op
             for op in Operation.objects.select_for_update().filter(

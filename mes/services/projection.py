@@ -20,7 +20,11 @@ def reproject_work_order(wo: WorkOrder, now: datetime.datetime | None = None) ->
     """Recompute an open order's projection; store and announce it if it moved beyond the
     site's tolerance (store silently the first time). Returns the event, if any."""
     with transaction.atomic():
-        wo = WorkOrder.objects.select_for_update().select_related("site").get(pk=wo.pk)
+        wo = (
+            WorkOrder.objects.select_for_update(of=("self",), no_key=True)
+            .select_related("site")
+            .get(pk=wo.pk)
+        )
         if wo.status not in (WO.RELEASED, WO.IN_PROGRESS):
             return None
         new = project(wo, now)

@@ -63,9 +63,7 @@ def erp_worker(redis_url, transactional_db, tmp_path):
 
 def test_a_thousand_events_reach_a_flaky_erp_exactly_once_in_order(erp_worker, p1, monkeypatch):
     worker, send_task = erp_worker
-    monkeypatch.setattr(
-        "mes.outbox._enqueue_relay", lambda pk: send_task("mes.tasks.relay_outbox_event", pk)
-    )
+    monkeypatch.setattr("mes.outbox._enqueue_relay", lambda: send_task("mes.tasks.relay_outbox"))
     owner = make_user("integration_owner", "manager", [p1])
     orders = [
         make_work_order(p1, erp_number=f"ZP/2026/12/{n:04d}", status="released")
@@ -142,9 +140,7 @@ def test_a_resolution_marked_for_the_erp_reaches_it_with_its_decision(erp_worker
     """The default rule marks order changes for the ERP; when one is resolved, the worker
     delivers ``exception.resolved`` with the decision. An unmarked ticket's does not go."""
     worker, send_task = erp_worker
-    monkeypatch.setattr(
-        "mes.outbox._enqueue_relay", lambda pk: send_task("mes.tasks.relay_outbox_event", pk)
-    )
+    monkeypatch.setattr("mes.outbox._enqueue_relay", lambda: send_task("mes.tasks.relay_outbox"))
     planner = make_user("planner_e2e", "planner", [p1])
     wo = make_work_order(p1, erp_number="ZP/2026/12/0900", status="released")
     with FlakyErp(SECRET, weights={"ok": 1}) as erp:

@@ -28,7 +28,7 @@ def test_worker_relays_each_event_once_also_when_sent_twice(
     # The web process hands the relay to the broker after commit, as in production.
     monkeypatch.setattr(
         "mes.outbox._enqueue_relay",
-        lambda pk: celery_worker_process.send("mes.tasks.relay_outbox_event", pk),
+        lambda: celery_worker_process.send("mes.tasks.relay_outbox"),
     )
     wo = make_work_order(p1, status="planned")
     wo = services.release_work_order(wo, actor=None, reason="e2e")
@@ -51,7 +51,7 @@ def test_worker_sweep_picks_up_what_was_left_behind(
     celery_worker_process, redis_url, p1, monkeypatch
 ):
     # The broker was down when the change committed: nothing was enqueued.
-    monkeypatch.setattr("mes.outbox._enqueue_relay", lambda pk: None)
+    monkeypatch.setattr("mes.outbox._enqueue_relay", lambda: None)
     wo = make_work_order(p1, status="planned")
     pending = OutboxEvent.objects.get(aggregate_id=str(wo.pk))
     assert pending.delivered_at is None

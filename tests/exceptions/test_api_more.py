@@ -1,16 +1,15 @@
 """Exceptions API: idempotent create, auditors, filters and query counts, attachments."""
 
 import json
-import threading
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
 
 from exceptions import services
 from exceptions.models import ExceptionTicket
 from mes import idempotency
 from mes.models import IdempotencyRecord, OutboxEvent
+from tests.concurrency import together
 from tests.exceptions.api_common import PNG, URL, kinds, raise_ticket, shortage_body, state
 from tests.factories import LotFactory, MachineFactory, WorkCenterFactory
 
@@ -104,27 +103,10 @@ def test_concurrent_identical_creates_make_one_ticket(
     supervisor = user_in("supervisor", p1)
     body = {"type": "machine_breakdown", "site": "P1", "data": {"symptom": "alarm"}}
     clients = [client_for(supervisor) for _ in range(4)]
-    barrier = threading.Barrier(len(clients))
-    responses, errors = [], []
-
-    def post(client):
-        try:
-            barrier.wait()
-            responses.append(
-                client.post(URL, body, format="json", HTTP_IDEMPOTENCY_KEY="tablet-7-0001")
-            )
-        except Exception as exc:  # noqa: BLE001 - report any failure of the thread
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=post, args=(c,)) for c in clients]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-
-    assert errors == []
+    responses = together(
+        lambda client: client.post(URL, body, format="json", HTTP_IDEMPOTENCY_KEY="tablet-7-0001"),
+        [(c,) for c in clients],
+    )
     assert [r.status_code for r in responses] == [201] * 4
     assert len({r.json()["id"] for r in responses}) == 1
     assert len({r.content for r in responses}) == 1

@@ -1,16 +1,14 @@
 """Exception services: raising with validation, the workflow table in full, decisions, updates,
 history and outbox rows, optimistic versions and per-site numbering under concurrency."""
 
-import threading
-
 import pytest
-from django.db import connection
 
 from exceptions import services
 from exceptions.defaults import STATES, TRANSITIONS
 from exceptions.models import Decision, ExceptionEvent, ExceptionTicket, WorkflowState
 from mes.errors import DomainError, InvalidInput, NotPermitted, TransitionNotAllowed
 from mes.models import OutboxEvent
+from tests.concurrency import together
 from tests.factories import WorkCenterFactory, make_work_order
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("require_postgres")]
@@ -285,25 +283,10 @@ def test_comment(p1, user_in, shortage):
 @pytest.mark.django_db(transaction=True)
 def test_numbers_are_unique_under_concurrent_raises(p1, user_in, shortage):
     actor = user_in("supervisor", p1)
-    barrier = threading.Barrier(4)
-    numbers, errors = [], []
-
-    def raise_many():
-        try:
-            barrier.wait()
-            for _ in range(5):
-                numbers.append(raise_shortage(actor, p1, shortage).number)
-        except Exception as exc:  # noqa: BLE001 - report any failure of the thread
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=raise_many) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    batches = together(
+        lambda: [raise_shortage(actor, p1, shortage).number for _ in range(5)], [()] * 4
+    )
+    numbers = [number for batch in batches for number in batch]
     assert sorted(numbers) == [f"P1-{n:06d}" for n in range(1, 21)]
 
 

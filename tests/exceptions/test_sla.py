@@ -3,17 +3,16 @@ to its roles; acknowledging stops the acknowledge ladder; calendars and pausing 
 clock; concurrent sweeps fire nothing twice."""
 
 import datetime
-import threading
 import zoneinfo
 
 import pytest
 import time_machine
-from django.db import connection
 
 from exceptions import services
 from exceptions.models import EscalationFiring, ExceptionTicket, WorkflowState, WorkflowTransition
 from mes import calendars
 from mes.models import NonWorkingDay, OutboxEvent, WorkingCalendar
+from tests.concurrency import together
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("require_postgres")]
 
@@ -218,24 +217,7 @@ def test_breached_and_due_soon_filters(p1, breakdown, user_in, client_for):
 @pytest.mark.django_db(transaction=True)
 def test_two_concurrent_sweeps_fire_nothing_twice(p1, breakdown):
     tickets = [raise_at(T0, p1, breakdown, severity="medium") for _ in range(30)]
-    barrier = threading.Barrier(2)
-    counts, errors = [], []
-
-    def run():
-        try:
-            barrier.wait()
-            counts.append(sweep(at(20)))
-        except Exception as exc:  # noqa: BLE001 - surface any failure of the thread
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    counts = together(lambda: sweep(at(20)))
     assert sum(counts) == 30
     assert EscalationFiring.objects.count() == 30
     for ticket in tickets:

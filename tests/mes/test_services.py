@@ -1,11 +1,9 @@
 """Services: one history row per changed record with actor and reason, one OutboxEvent per call,
 the transition table enforced, permissions and site checked, locks that hold under concurrency."""
 
-import threading
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 
 from mes import services
 from mes.choices import WORK_ORDER_ACTIONS
@@ -22,6 +20,7 @@ from mes.models import (
     WorkCenter,
     WorkOrder,
 )
+from tests.concurrency import together
 from tests.factories import LotFactory, MachineFactory, WorkCenterFactory, make_work_order
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("require_postgres")]
@@ -354,26 +353,17 @@ def test_concurrent_confirmations_never_overconsume_a_lot(p1, user_in):
     operator = user_in("operator", p1)
     lot = LotFactory(site=p1, quantity=Decimal(10))
     ops = [make_work_order(p1, status="in_progress").operations.first() for _ in range(2)]
-    barrier = threading.Barrier(2)
-    outcomes = []
 
     def confirm(op):
         try:
-            barrier.wait()
             services.confirm_operation(
                 op, actor=operator, good_qty=1, consumed=[services.Consumption(lot, Decimal(8))]
             )
-            outcomes.append("ok")
+            return "ok"
         except DomainError as exc:
-            outcomes.append(exc.code)
-        finally:
-            connection.close()
+            return exc.code
 
-    threads = [threading.Thread(target=confirm, args=(op,)) for op in ops]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    outcomes = together(confirm, [(op,) for op in ops])
     assert sorted(outcomes) == ["insufficient_lot_quantity", "ok"]
     assert Lot.objects.get(pk=lot.pk).quantity == Decimal(2)
     assert LotConsumption.objects.count() == 1
