@@ -5,7 +5,9 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
-WORKERS ?= 2
+WORKERS ?= 4
+THREADS ?= 4
+WS_PORT ?= 8001
 STAMP := $(VENV)/.installed
 # Two workers: the suite (unit, matrix, e2e) runs green in parallel on a 2-CPU machine.
 PYTEST_ARGS ?= -n 2
@@ -41,7 +43,9 @@ demo: venv
 test: venv tryton
 	url="$$($(PY) tests/services.py)" && DATABASE_URL="$$url" TRYTON_VENV="$(abspath $(TRYTON_VENV))" $(PY) -m pytest $(PYTEST_ARGS)
 
-# Production processes (needs DATABASE_URL, REDIS_URL, SECRET_KEY, DEBUG=0 in the environment).
+# Production processes (needs DATABASE_URL, REDIS_URL, SECRET_KEY, DEBUG=0 in the environment):
+# HTTP from gunicorn (WORKERS x THREADS, persistent connections), websockets from uvicorn on
+# WS_PORT (behind a reverse proxy that routes /ws/ there, set WEBSOCKET_URL= to keep one origin).
 run: venv
 	@test -n "$$DATABASE_URL" -a -n "$$REDIS_URL" || { echo "make run needs DATABASE_URL and REDIS_URL"; exit 2; }
 	$(PY) manage.py migrate --noinput
@@ -49,7 +53,10 @@ run: venv
 	trap 'kill 0' EXIT INT TERM; \
 	$(VENV)/bin/celery -A andon worker -l info & \
 	$(VENV)/bin/celery -A andon beat -l info & \
-	$(VENV)/bin/uvicorn andon.asgi:application --host $(HOST) --port $(PORT) --workers $(WORKERS)
+	CONN_MAX_AGE=0 $(VENV)/bin/uvicorn andon.asgi:application --host $(HOST) --port $(WS_PORT) --workers 2 & \
+	WEBSOCKET_URL="$${WEBSOCKET_URL-ws://$(HOST):$(WS_PORT)}" CONN_MAX_AGE="$${CONN_MAX_AGE:-60}" \
+	  $(VENV)/bin/gunicorn andon.wsgi:application --bind $(HOST):$(PORT) --workers $(WORKERS) \
+	  --worker-class gthread --threads $(THREADS) --max-requests 5000 --max-requests-jitter 500
 
 worker: venv
 	$(VENV)/bin/celery -A andon worker -l info
@@ -58,7 +65,7 @@ beat: venv
 	$(VENV)/bin/celery -A andon beat -l info
 
 bench: venv
-	url="$$($(PY) tests/services.py --require)" && DATABASE_URL="$$url" $(PY) bench/run.py $(BENCH_ARGS) && DATABASE_URL="$$url" $(PY) bench/sweep.py && DATABASE_URL="$$url" $(PY) bench/push.py && DATABASE_URL="$$url" $(PY) bench/erp_ingest.py && DATABASE_URL="$$url" $(PY) bench/erp_delivery.py
+	url="$$($(PY) tests/services.py --require)" && DATABASE_URL="$$url" $(PY) bench/run.py $(BENCH_ARGS) && DATABASE_URL="$$url" $(PY) bench/relay.py && DATABASE_URL="$$url" $(PY) bench/sweep.py && DATABASE_URL="$$url" $(PY) bench/push.py && DATABASE_URL="$$url" $(PY) bench/erp_ingest.py && DATABASE_URL="$$url" $(PY) bench/erp_delivery.py
 
 # Style, layers (import-linter contracts in pyproject.toml), migrations, generated docs.
 lint: venv

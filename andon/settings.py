@@ -96,7 +96,10 @@ DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'andon.sqlite3'}"),
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+# Persistent connections for the WSGI workers (make run sets CONN_MAX_AGE=60 for gunicorn),
+# checked before reuse; the ASGI server keeps 0 (Django's async requests close theirs).
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The demo serves ASGI with several threads; wait for the write lock instead of failing.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
@@ -130,6 +133,11 @@ AXES_CLIENT_IP_CALLABLE = "mes.middleware.client_address"
 # Behind reverse proxies: how many of them append to X-Forwarded-For (0: the peer address is
 # the client's; a client-sent X-Forwarded-For is then ignored).
 ANDON_TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+# Where pages open websockets when the ASGI server is not behind the pages' own origin
+# (make run: ws://HOST:WS_PORT); empty: the same origin (a reverse proxy routes /ws/).
+ANDON_WEBSOCKET_URL = env("WEBSOCKET_URL", default="").rstrip("/")
+if ANDON_WEBSOCKET_URL and not ANDON_WEBSOCKET_URL.startswith(("ws://", "wss://")):
+    raise ImproperlyConfigured("WEBSOCKET_URL is ws://host[:port] or wss://host[:port].")
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"

@@ -37,6 +37,28 @@ def bench_database_url(server_url: str) -> str:
     return urlunparse(parsed._replace(path=f"/{BENCH_DB}"))
 
 
+def bench_environment(server_url: str, redis_url: str, queue: str, **extra: str) -> dict:
+    """Set (and return) the environment of a bench and the processes it starts: the bench
+    database, production settings with ``DEBUG=0`` and a throw-away key, its own queue."""
+    import os
+
+    os.environ.update(
+        {
+            "DATABASE_URL": bench_database_url(server_url),
+            "REDIS_URL": redis_url,
+            "DJANGO_SETTINGS_MODULE": "bench.settings",
+            "DEBUG": "0",
+            "SECRET_KEY": secrets.token_urlsafe(50),
+            "CELERY_TASK_ALWAYS_EAGER": "0",
+            "BENCH_QUEUE": queue,
+            "LOG_LEVEL": "WARNING",
+            "PYTHONPATH": str(ROOT),
+            **extra,
+        }
+    )
+    return dict(os.environ)
+
+
 def recreate_database(server_url: str) -> None:
     import psycopg
 
@@ -45,6 +67,23 @@ def recreate_database(server_url: str) -> None:
     with psycopg.connect(maintenance, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
+
+
+def fresh_database(server_url: str, env: dict) -> None:
+    """Drop, create and migrate the bench database, then set Django up on it."""
+    import subprocess
+
+    recreate_database(server_url)
+    subprocess.run(  # noqa: S603
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        timeout=600,
+    )
+    import django
+
+    django.setup()
 
 
 def seed(work_orders: int) -> dict:
@@ -163,25 +202,46 @@ def percentile(sorted_values: list[float], p: float) -> float:
     return sorted_values[max(0, math.ceil(p / 100 * len(sorted_values)) - 1)]
 
 
-def drive(url: str, bodies: list[dict], headers: dict, concurrency: int, deadline: float) -> dict:
-    """POST each body once from ``concurrency`` threads (one keep-alive client each)."""
+def gunicorn_argv(port: int, workers: int, threads: int = 1) -> list[str]:
+    """gunicorn on a loopback port: sync workers (``threads`` 1) or threaded ones."""
+    argv = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "andon.wsgi:application",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+        "--log-level",
+        "warning",
+    ]
+    if threads > 1:
+        argv += ["--worker-class", "gthread", "--threads", str(threads)]
+    return argv
+
+
+def drive_for(
+    url: str, make_body, headers: dict, concurrency: int, seconds: float, deadline: float
+) -> dict:
+    """POST ``make_body(i)`` from ``concurrency`` threads (one keep-alive client each) for
+    ``seconds``; every request must answer 201."""
     import httpx
 
     latencies: list[float] = []
     errors: list[str] = []
     lock = threading.Lock()
-    position = iter(range(len(bodies)))
+    counter = iter(range(10**9))
+    stop_at = min(time.monotonic() + seconds, deadline)
 
     def worker():
         with httpx.Client(headers=headers, timeout=30.0) as client:
-            while time.monotonic() < deadline:
+            while time.monotonic() < stop_at:
                 with lock:
-                    i = next(position, None)
-                if i is None:
-                    return
+                    i = next(counter)
                 started = time.perf_counter()
                 try:
-                    response = client.post(url, json=bodies[i])
+                    response = client.post(url, json=make_body(i))
                     ok, detail = response.status_code == 201, response.text[:200]
                 except httpx.HTTPError as exc:
                     ok, detail = False, repr(exc)
@@ -200,6 +260,7 @@ def drive(url: str, bodies: list[dict], headers: dict, concurrency: int, deadlin
     wall = time.perf_counter() - started
     done = sorted(latencies)
     return {
+        "clients": concurrency,
         "requests": len(done),
         "errors": len(errors),
         "error_samples": errors[:3],

@@ -17,7 +17,6 @@ import argparse
 import json
 import os
 import secrets
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -29,7 +28,7 @@ from bench.common import (  # noqa: E402
     RESULTS,
     Processes,
     bench_database_url,
-    recreate_database,
+    fresh_database,
     seed,
     wait_until,
 )
@@ -63,17 +62,7 @@ def main(argv=None) -> int:
         }
     )
     env = dict(os.environ)
-    recreate_database(server_url)
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        timeout=600,
-    )
-    import django
-
-    django.setup()
+    fresh_database(server_url, env)
     from integrations.erp.models import ErpDelivery, ErpEndpoint
     from mes import services
     from mes.models import Site, WorkOrder

@@ -1,16 +1,19 @@
-"""Raise-exception API throughput and latency against a bare insert view (the ceiling).
+"""Raise-exception API throughput and latency against a ceiling, A B A B in one run.
 
 ``make bench`` runs this with ``DATABASE_URL`` pointing at a PostgreSQL server. It:
 
 1. drops and creates the database ``andon_bench`` on that server and migrates it (seeded
    defaults: roles, exception types, routing rules);
 2. seeds a plant P1, work centers, running work orders and a supervisor with an API token;
-3. starts a Celery worker (its own queue on Redis) and uvicorn with 2 workers on a free
-   127.0.0.1 port, both on ``bench.settings`` (production settings, ``DEBUG=0``);
-4. sends a bounded number of POSTs with a bounded number of threads, first to
-   ``/bench/ceiling/`` then to ``/api/v1/exceptions/``, timing each request;
-5. waits for the worker to drain the outbox (routing rules applied) and times that;
-6. prints a table and writes JSON to ``bench/results/``; stops every process it started.
+3. starts, on ``bench.settings`` (production settings, ``DEBUG=0``), the **ceiling** server in
+   the fastest configuration found for it (gunicorn, ``--ceiling-workers`` sync workers,
+   persistent connections) and the **API** server as ``make run`` serves HTTP (gunicorn,
+   ``--api-workers`` x ``--api-threads`` threaded workers, ``CONN_MAX_AGE=60``);
+4. request path only (no Celery worker): for each client count (``--clients``, 8 and 32)
+   ceiling, API, ceiling, API for ``--seconds`` each, every request timed;
+5. with a Celery worker running: the same, and after each API round the seconds until the
+   outbox is empty (every routing rule applied);
+6. prints a table, writes JSON to ``bench/results/``; stops every process it started.
 
 Everything listens on 127.0.0.1 only; every wait has a deadline.
 """
@@ -24,10 +27,10 @@ import os
 import platform
 import secrets
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
+from statistics import mean
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script (``python bench/run.py``): import the project
@@ -39,79 +42,55 @@ from bench.common import (  # noqa: E402
     SITE,
     BenchError,
     Processes,
-    bench_database_url,
-    drive,
+    bench_environment,
+    drive_for,
     effects,
+    fresh_database,
+    gunicorn_argv,
     outbox_state,
-    recreate_database,
     seed,
     wait_drained,
     wait_until,
 )
-from tests.processes import free_port, server_argv, worker_argv  # noqa: E402
+from tests.processes import free_port, worker_argv  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     env = os.environ.get
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--requests", type=int, default=int(env("BENCH_REQUESTS", "2000")))
-    p.add_argument("--concurrency", type=int, default=int(env("BENCH_CONCURRENCY", "16")))
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--seconds", type=float, default=float(env("BENCH_SECONDS", "20")))
+    p.add_argument("--clients", default=env("BENCH_CLIENTS", "8,32"))
     p.add_argument("--work-orders", type=int, default=int(env("BENCH_WORK_ORDERS", "200")))
-    p.add_argument("--warmup", type=int, default=int(env("BENCH_WARMUP", "100")))
-    p.add_argument("--server-workers", type=int, default=int(env("BENCH_SERVER_WORKERS", "2")))
+    p.add_argument("--warmup", type=float, default=float(env("BENCH_WARMUP_SECONDS", "3")))
+    p.add_argument("--ceiling-workers", type=int, default=int(env("BENCH_CEILING_WORKERS", "4")))
+    p.add_argument("--api-workers", type=int, default=int(env("BENCH_API_WORKERS", "4")))
+    p.add_argument("--api-threads", type=int, default=int(env("BENCH_API_THREADS", "4")))
     p.add_argument("--celery-concurrency", type=int, default=int(env("BENCH_CELERY", "2")))
     p.add_argument("--redis-url", default=env("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"))
+    p.add_argument("--skip-worker", action="store_true", help="request path only")
     p.add_argument(
-        "--timeout", type=float, default=float(env("BENCH_TIMEOUT", "1200")), help="seconds"
+        "--timeout", type=float, default=float(env("BENCH_TIMEOUT", "1800")), help="deadline"
     )
-    args = p.parse_args(argv)
-    if not (0 < args.requests <= 100_000 and 0 < args.concurrency <= 256):
-        p.error("keep --requests within 1..100000 and --concurrency within 1..256")
-    return args
-
-
-# --- run -----------------------------------------------------------------------------------
+    return p.parse_args(argv)
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    clients = [int(c) for c in args.clients.split(",") if c.strip()]
     started_at = datetime.datetime.now(datetime.UTC)
     load_at_start = os.getloadavg()[0]  # other work on the machine skews every figure
     deadline = time.monotonic() + args.timeout
     server_url = os.environ.get("DATABASE_URL", "")
-    database_url = bench_database_url(server_url)
     queue = f"andon-bench-{secrets.token_hex(4)}"
-    os.environ.update(
-        {
-            "DATABASE_URL": database_url,
-            "REDIS_URL": args.redis_url,
-            "DJANGO_SETTINGS_MODULE": "bench.settings",
-            "DEBUG": "0",
-            "SECRET_KEY": secrets.token_urlsafe(50),
-            "CELERY_TASK_ALWAYS_EAGER": "0",
-            "BENCH_QUEUE": queue,
-            "LOG_LEVEL": "WARNING",
-            "PYTHONPATH": str(ROOT),
-        }
-    )
-    env = dict(os.environ)
+    env = bench_environment(server_url, args.redis_url, queue)
+    served = {**env, "CONN_MAX_AGE": "60"}
     stamp = started_at.strftime("%Y%m%dT%H%M%SZ")
     log_dir = RESULTS / f"logs-{stamp}"
     log_dir.mkdir(parents=True, exist_ok=True)
 
     print(f"database {BENCH_DB}: drop, create, migrate", flush=True)
-    recreate_database(server_url)
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        timeout=600,
-    )
+    fresh_database(server_url, env)
 
-    import django
-
-    django.setup()
     import redis
     from django.db import connection
 
@@ -122,106 +101,80 @@ def main(argv=None) -> int:
     headers = {"Authorization": f"Token {seeded['token']}"}
     orders = seeded["work_orders"]
 
-    def bodies(n: int, offset: int = 0) -> list[dict]:
-        return [
-            {
-                "type": "material_shortage",
-                "site": SITE,
-                "work_order": orders[(offset + i) % len(orders)],
-                "data": BODY_DATA,
-            }
-            for i in range(n)
-        ]
+    def body(i: int) -> dict:
+        return {
+            "type": "material_shortage",
+            "site": SITE,
+            "work_order": orders[i % len(orders)],
+            "data": BODY_DATA,
+        }
 
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
+    ports = {"ceiling": free_port(), "api": free_port()}
+    urls = {
+        "ceiling": f"http://127.0.0.1:{ports['ceiling']}/bench/ceiling/",
+        "api": f"http://127.0.0.1:{ports['api']}/api/v1/exceptions/",
+    }
+    rounds: list[dict] = []
     with Processes(log_dir) as procs:
-        procs.start("worker", worker_argv(queue, args.celery_concurrency), env)
-        procs.start("uvicorn", server_argv(port, args.server_workers), env)
-        wait_until(lambda: "ready." in procs.log("worker"), deadline, "the Celery worker", procs)
+        procs.start("ceiling", gunicorn_argv(ports["ceiling"], args.ceiling_workers), served)
+        procs.start("api", gunicorn_argv(ports["api"], args.api_workers, args.api_threads), served)
+        for name, port in ports.items():
+            wait_until(_up(port, headers), deadline, f"the {name} server", procs)
 
-        def server_up() -> bool:
-            import httpx
+        def measure(phase: str, worker: bool) -> None:
+            for n in clients:
+                for turn in (1, 2):
+                    for target in ("ceiling", "api"):
+                        print(f"{phase}: {target}, {n} clients, round {turn}", flush=True)
+                        row = drive_for(urls[target], body, headers, n, args.seconds, deadline)
+                        row.update(phase=phase, target=target, round=turn)
+                        if worker and target == "api":
+                            row["backlog_at_end"] = outbox_state()["undelivered"]
+                            row["drain_seconds"] = round(wait_drained(deadline, poll=0.05), 2)
+                        rounds.append(row)
+                        procs.check_alive()
 
-            try:
-                r = httpx.get(f"{base}/api/v1/exception-types/", headers=headers, timeout=2)
-            except httpx.HTTPError:
-                return False
-            return r.status_code == 200
+        for target in ("ceiling", "api"):  # warm-up, not measured: imports, connections
+            drive_for(urls[target], body, headers, max(clients), args.warmup, deadline)
+        measure("request path", worker=False)
+        if not args.skip_worker:
+            # The request-path rounds ran without a worker: their events are the bench's
+            # own leftovers, not load of the next phase.
+            from mes.models import OutboxEvent
 
-        wait_until(server_up, deadline, "uvicorn", procs)
-        print("worker and server up; draining the seed's events", flush=True)
-        wait_drained(deadline)
-
-        # Warm-up (not measured): imports, connections, caches of both targets.
-        drive(f"{base}/bench/ceiling/", bodies(args.warmup), {}, args.concurrency, deadline)
-        drive(
-            f"{base}/api/v1/exceptions/", bodies(args.warmup), headers, args.concurrency, deadline
-        )
-        wait_drained(deadline)
-        from exceptions.models import ExceptionTicket
-
-        last_before = ExceptionTicket.objects.order_by("-pk").values_list("pk", flat=True).first()
-        print(f"ceiling: {args.requests} POSTs, {args.concurrency} threads", flush=True)
-        ceiling = drive(
-            f"{base}/bench/ceiling/", bodies(args.requests), {}, args.concurrency, deadline
-        )
-        procs.check_alive()
-        print(f"API: {args.requests} POSTs, {args.concurrency} threads", flush=True)
-        events_before = outbox_state()["total"]
-        load_started = time.monotonic()
-        api = drive(
-            f"{base}/api/v1/exceptions/",
-            bodies(args.requests, offset=args.warmup),
-            headers,
-            args.concurrency,
-            deadline,
-        )
-        load_ended = time.monotonic()
-        backlog = outbox_state()["undelivered"]
-        drain_after_load = wait_drained(deadline, poll=0.1)
+            left = OutboxEvent.objects.filter(delivered_at__isnull=True)
+            print(f"{left.count()} events of the request-path rounds set aside", flush=True)
+            left.update(delivered_at=datetime.datetime.now(datetime.UTC))
+            procs.start("worker", worker_argv(queue, args.celery_concurrency), env)
+            wait_until(lambda: "ready." in procs.log("worker"), deadline, "the worker", procs)
+            since = _last_ticket()
+            measure("with worker", worker=True)
+            applied = effects(since)
+        else:
+            applied = {}
         outbox = outbox_state()
-        procs.check_alive()
 
     with connection.cursor() as cursor:
         cursor.execute("SELECT version()")
         pg_version = cursor.fetchone()[0].split(",")[0]
-    applied = effects(last_before or 0)
-    events_in_run = outbox["total"] - events_before
-    rules_seconds = load_ended - load_started + drain_after_load
     result = {
         "started_at": started_at.isoformat(),
         "config": {
-            "requests_per_target": args.requests,
-            "concurrency": args.concurrency,
-            "warmup": args.warmup,
+            "seconds_per_round": args.seconds,
+            "clients": clients,
             "work_orders": args.work_orders,
-            "uvicorn_workers": args.server_workers,
+            "ceiling": f"gunicorn {args.ceiling_workers} sync workers, CONN_MAX_AGE=60",
+            "api": f"gunicorn {args.api_workers} x {args.api_threads} threads, CONN_MAX_AGE=60",
             "celery_concurrency": args.celery_concurrency,
-            "conn_max_age": os.environ.get("CONN_MAX_AGE", "0"),
             "cpus": os.cpu_count(),
             "loadavg_1m_at_start": round(load_at_start, 2),
             "loadavg_1m_at_end": round(os.getloadavg()[0], 2),
             "python": platform.python_version(),
             "postgres": pg_version,
         },
-        "ceiling": ceiling,
-        "api": api,
-        "ratio": {
-            "throughput_api_over_ceiling": round(
-                api["throughput_rps"] / ceiling["throughput_rps"], 3
-            ),
-            "p50_api_over_ceiling": round(api["p50_ms"] / ceiling["p50_ms"], 2),
-            "p99_api_over_ceiling": round(api["p99_ms"] / ceiling["p99_ms"], 2),
-        },
-        "rules": {
-            "outbox_backlog_at_load_end": backlog,
-            "drain_seconds_after_load": round(drain_after_load, 2),
-            "seconds_from_first_raise_to_all_rules_applied": round(rules_seconds, 2),
-            "outbox_events_in_run": events_in_run,
-            "outbox_events_failed": outbox["failed"],
-            **applied,
-        },
+        "rounds": rounds,
+        "summary": summarise(rounds),
+        "rules": {**applied, "outbox_events_failed": outbox["failed"]},
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / f"bench-{stamp}.json"
@@ -229,36 +182,88 @@ def main(argv=None) -> int:
     (RESULTS / "latest.json").write_text(json.dumps(result, indent=2) + "\n")
     broker.delete(queue)
     print_report(result, out)
-    return 0 if not (api["errors"] or ceiling["errors"] or outbox["failed"]) else 1
+    failed = any(r["errors"] for r in rounds) or outbox["failed"]
+    return 1 if failed else 0
+
+
+def _up(port: int, headers: dict):
+    def check() -> bool:
+        import httpx
+
+        try:
+            r = httpx.get(
+                f"http://127.0.0.1:{port}/api/v1/exception-types/", headers=headers, timeout=2
+            )
+        except httpx.HTTPError:
+            return False
+        return r.status_code == 200
+
+    return check
+
+
+def _last_ticket() -> int:
+    from exceptions.models import ExceptionTicket
+
+    return ExceptionTicket.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+
+
+def summarise(rounds: list[dict]) -> list[dict]:
+    """Per phase and client count: mean req/s of each target over its rounds, the ratio, the
+    worst p99 of the API, the longest drain."""
+    summary = []
+    for phase in dict.fromkeys(r["phase"] for r in rounds):
+        for n in dict.fromkeys(r["clients"] for r in rounds if r["phase"] == phase):
+            of = [r for r in rounds if r["phase"] == phase and r["clients"] == n]
+            ceiling = mean(r["throughput_rps"] for r in of if r["target"] == "ceiling")
+            api_rounds = [r for r in of if r["target"] == "api"]
+            api = mean(r["throughput_rps"] for r in api_rounds)
+            drains = [r["drain_seconds"] for r in api_rounds if "drain_seconds" in r]
+            summary.append(
+                {
+                    "phase": phase,
+                    "clients": n,
+                    "ceiling_rps": round(ceiling, 1),
+                    "api_rps": round(api, 1),
+                    "api_over_ceiling": round(api / ceiling, 3) if ceiling else None,
+                    "api_p99_ms": max(r["p99_ms"] for r in api_rounds),
+                    "drain_seconds": max(drains) if drains else None,
+                }
+            )
+    return summary
 
 
 def print_report(result: dict, path: Path) -> None:
-    c, a, r, rules = result["ceiling"], result["api"], result["ratio"], result["rules"]
     cfg = result["config"]
     print()
     print(
-        f"{cfg['requests_per_target']} requests per target, {cfg['concurrency']} client threads, "
-        f"uvicorn x{cfg['uvicorn_workers']}, celery x{cfg['celery_concurrency']}, "
-        f"{cfg['cpus']} CPUs (load {cfg['loadavg_1m_at_start']} -> {cfg['loadavg_1m_at_end']}), "
-        f"{cfg['postgres']}"
+        f"{cfg['seconds_per_round']} s per round; ceiling: {cfg['ceiling']}; API: {cfg['api']}; "
+        f"celery x{cfg['celery_concurrency']}; {cfg['cpus']} CPUs (load "
+        f"{cfg['loadavg_1m_at_start']} -> {cfg['loadavg_1m_at_end']}), {cfg['postgres']}"
     )
-    print(f"{'target':<34}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'errors':>8}")
-    for name, row in (("ceiling: bare insert view", c), ("API: POST /api/v1/exceptions/", a)):
+    head = f"{'phase':<14}{'clients':>8}{'target':>9}{'round':>6}"
+    print(f"{head}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'errors':>7}{'drain s':>9}")
+    for r in result["rounds"]:
         print(
-            f"{name:<34}{row['throughput_rps']:>9}{row['p50_ms']:>9}{row['p99_ms']:>9}"
-            f"{row['max_ms']:>9}{row['errors']:>8}"
+            f"{r['phase']:<14}{r['clients']:>8}{r['target']:>9}{r['round']:>6}"
+            f"{r['throughput_rps']:>9}{r['p50_ms']:>9}{r['p99_ms']:>9}{r['max_ms']:>9}"
+            f"{r['errors']:>7}{r.get('drain_seconds', ''):>9}"
         )
+    print()
     print(
-        f"{'API / ceiling':<34}{r['throughput_api_over_ceiling']:>9}"
-        f"{r['p50_api_over_ceiling']:>9}{r['p99_api_over_ceiling']:>9}"
+        f"{'phase':<14}{'clients':>8}{'ceiling':>9}{'API':>9}{'ratio':>8}{'API p99':>9}{'drain':>7}"
     )
-    print(
-        f"rules: {rules['outbox_backlog_at_load_end']} outbox events pending at load end, drained "
-        f"{rules['drain_seconds_after_load']} s after it ({rules['outbox_events_in_run']} events, "
-        f"{rules['outbox_events_failed']} failed); {rules['queued_to_procurement']}/"
-        f"{rules['tickets']} tickets queued to procurement, {rules['work_orders_held']} orders "
-        f"held, {rules['rule_failures']} rule failures"
-    )
+    for s in result["summary"]:
+        print(
+            f"{s['phase']:<14}{s['clients']:>8}{s['ceiling_rps']:>9}{s['api_rps']:>9}"
+            f"{s['api_over_ceiling']:>8}{s['api_p99_ms']:>9}{s['drain_seconds'] or '':>7}"
+        )
+    rules = result["rules"]
+    if rules.get("tickets"):
+        print(
+            f"rules (with worker): {rules['queued_to_procurement']}/{rules['tickets']} tickets "
+            f"queued to procurement, {rules['work_orders_held']} orders held, "
+            f"{rules['rule_failures']} rule failures, {rules['outbox_events_failed']} failed events"
+        )
     print(f"results: {path.relative_to(ROOT)}")
 
 

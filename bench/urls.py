@@ -1,8 +1,9 @@
 """The project's URLs plus ``bench/ceiling/``: the cheapest Django view that stores a raise.
 
-The ceiling goes through the same ASGI server and middleware as the API, parses the same JSON
-body and inserts one row of similar width with one raw SQL statement: no authentication, no
-validation, no history, no outbox, no rules. The API's figures are compared against it.
+The ceiling goes through the same middleware as the API, looks the caller's API token up (one
+indexed SELECT by digest, 401 without it), parses the same JSON body and inserts one row of
+similar width with one raw SQL statement: no permission, no validation, no history, no outbox,
+no rules. The API's figures are compared against it.
 """
 
 import json
@@ -15,6 +16,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from andon.urls import urlpatterns as project_urlpatterns
+from mes.models.tokens import digest_of
 
 CEILING_DDL = """
 CREATE TABLE IF NOT EXISTS bench_ceiling (
@@ -42,6 +44,14 @@ RETURNING id, number
 @csrf_exempt
 @require_POST
 def ceiling(request):
+    key = request.headers.get("Authorization", "").removeprefix("Token ").strip()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT user_id FROM mes_apitoken WHERE digest = %s AND revoked_at IS NULL",
+            [digest_of(key)],
+        )
+        if cursor.fetchone() is None:
+            return JsonResponse({"code": "not_authenticated"}, status=401)
     body = json.loads(request.body)
     with connection.cursor() as cursor:
         cursor.execute(

@@ -10,6 +10,20 @@ class ExceptionsConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
+        from mes import config_cache
+
+        from . import models
         from .defaults import ensure_defaults
+
+        config_cache.watch(
+            models.ExceptionType,
+            models.Workflow,
+            models.WorkflowState,
+            models.WorkflowTransition,
+            models.SlaPolicy,
+            models.EscalationPolicy,
+            models.EscalationLevel,
+            models.RoutingRule,
+        )
 
         post_migrate.connect(ensure_defaults, sender=self, dispatch_uid="andon_exception_defaults")

@@ -16,6 +16,7 @@ from django.contrib.auth import get_user_model
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from mes import config_cache
 from mes import services as mes_services
 from mes.choices import WORK_ORDER_ACTIONS, WorkOrderStatus
 from mes.errors import DomainError
@@ -163,11 +164,15 @@ class Outcome:
     stopped_here: bool = False
 
 
-def active_rules(trigger: str):
-    return (
-        RoutingRule.objects.filter(is_active=True, trigger=trigger)
-        .prefetch_related("types", "sites", "work_centers")
-        .order_by("order", "pk")
+def active_rules(trigger: str) -> list[RoutingRule]:
+    """The rules of a trigger in order, kept until the configuration changes (read-only)."""
+    return config_cache.cached(
+        ("rules", trigger),
+        lambda: list(
+            RoutingRule.objects.filter(is_active=True, trigger=trigger)
+            .prefetch_related("types", "sites", "work_centers")
+            .order_by("order", "pk")
+        ),
     )
 
 

@@ -153,3 +153,15 @@ def form_rows(ticket: ExceptionTicket) -> list[tuple[str, object]]:
         (label, int(value) if isinstance(value, float) and value.is_integer() else value)
         for label, value in rows
     ]
+
+
+def type_by_code(code) -> ExceptionType | None:
+    """An exception type with its workflow, kept with the configuration (shared: read-only);
+    every signed-in user sees every type."""
+    from mes import config_cache
+
+    types = config_cache.cached(
+        "types_by_code",
+        lambda: {t.code: t for t in ExceptionType.objects.select_related("workflow")},
+    )
+    return types.get(str(code))

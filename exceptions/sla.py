@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime
 
+from mes import config_cache
 from mes.calendars import calendar_for
 
 from .choices import SEVERITY_RANK
@@ -30,25 +31,48 @@ Phase = WorkflowState.Phase
 # --- policies ---------------------------------------------------------------------------
 
 
-def sla_policy_for(ticket: ExceptionTicket) -> SlaPolicy | None:
-    candidates = SlaPolicy.objects.filter(is_active=True).filter(
-        type__in=[ticket.type_id], severity__in=[ticket.severity, ""]
-    ) | SlaPolicy.objects.filter(
-        is_active=True, type__isnull=True, severity__in=[ticket.severity, ""]
+def _active_sla_policies() -> list[SlaPolicy]:
+    return config_cache.cached(
+        "sla_policies", lambda: list(SlaPolicy.objects.filter(is_active=True))
     )
+
+
+def sla_policy_for(ticket: ExceptionTicket) -> SlaPolicy | None:
+    candidates = [
+        p
+        for p in _active_sla_policies()
+        if p.type_id in (ticket.type_id, None) and p.severity in (ticket.severity, "")
+    ]
     ranked = sorted(candidates, key=lambda p: (p.type_id is None, p.severity == ""))
     return ranked[0] if ranked else None
 
 
+def _active_escalation_policies() -> list[tuple[EscalationPolicy, frozenset[int]]]:
+    def load():
+        policies = EscalationPolicy.objects.filter(is_active=True).prefetch_related("types")
+        return [(p, frozenset(t.pk for t in p.types.all())) for p in policies]
+
+    return config_cache.cached("escalation_policies", load)
+
+
 def escalation_policy_for(ticket: ExceptionTicket) -> EscalationPolicy | None:
-    for policy in EscalationPolicy.objects.filter(is_active=True).prefetch_related("types"):
-        types = {t.pk for t in policy.types.all()}
+    for policy, types in _active_escalation_policies():
         if (not types or ticket.type_id in types) and (
             not policy.severities
             or (isinstance(policy.severities, list) and ticket.severity in policy.severities)
         ):
             return policy
     return None
+
+
+def ladder(policy_id: int) -> list[EscalationLevel]:
+    """The levels of an escalation policy in the order they fire (shared: read-only)."""
+    return config_cache.cached(
+        ("ladder", policy_id),
+        lambda: list(
+            EscalationLevel.objects.filter(policy_id=policy_id).order_by("after_minutes", "level")
+        ),
+    )
 
 
 # --- the clock of one ticket ------------------------------------------------------------
@@ -70,18 +94,15 @@ def _level_applies(level: EscalationLevel, ticket: ExceptionTicket) -> bool:
 def pending_levels(ticket: ExceptionTicket) -> list[EscalationLevel]:
     if ticket.escalation_policy_id is None:
         return []
-    fired = set()
-    if ticket.pk is not None:
+    levels = [
+        level for level in ladder(ticket.escalation_policy_id) if _level_applies(level, ticket)
+    ]
+    if levels and ticket.pk is not None:
         fired = set(
             EscalationFiring.objects.filter(exception=ticket).values_list("level_id", flat=True)
         )
-    return [
-        level
-        for level in EscalationLevel.objects.filter(policy_id=ticket.escalation_policy_id).order_by(
-            "after_minutes", "level"
-        )
-        if level.pk not in fired and _level_applies(level, ticket)
-    ]
+        levels = [level for level in levels if level.pk not in fired]
+    return levels
 
 
 def schedule(ticket: ExceptionTicket, *, at_raise: bool = False) -> list[str]:

@@ -27,6 +27,7 @@ from .choices import RaisedVia
 from .forms import RaiseForm, SchemaForm
 from .models import ExceptionTicket
 from .workflow import allowed_transitions
+from .workflow import table as workflow_table
 
 VIEW_PERM = "exceptions.view_exceptionticket"
 ADD_PERM = "exceptions.add_exceptionticket"
@@ -239,7 +240,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     for transition in allowed_transitions(ticket, request.user):
         target = transition.to_state
         (resolutions if target.requires_decision else transitions).append(transition)
-    state = ticket.workflow.states.filter(code=ticket.status).first()
+    state = workflow_table(ticket.workflow_id).states.get(ticket.status)
     return render_page(
         request,
         "exceptions/detail.html",
@@ -320,5 +321,5 @@ def comment(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _state_name(ticket: ExceptionTicket) -> str:
-    state = ticket.workflow.states.filter(code=ticket.status).first()
+    state = workflow_table(ticket.workflow_id).states.get(ticket.status)
     return state.name if state is not None else ticket.status

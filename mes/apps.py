@@ -29,6 +29,27 @@ class MesConfig(AppConfig):
             revoke_inactive_sessions, sender=get_user_model(), dispatch_uid="andon_revoke_ws"
         )
         user_logged_out.connect(revoke_signed_out_sockets, dispatch_uid="andon_logout_ws")
+        from django.contrib.auth.models import Group, Permission
+
+        from mes import config_cache
+        from mes.models import NonWorkingDay, Site, WorkingCalendar
+
+        user_model = get_user_model()
+        config_cache.watch(
+            Site,
+            WorkingCalendar,
+            NonWorkingDay,
+            Group,
+            Permission,
+            user_model.groups.through,
+            user_model.user_permissions.through,
+            UserObjectPermission,
+            GroupObjectPermission,
+        )
+        from celery.signals import task_postrun, task_prerun
+
+        task_prerun.connect(config_cache.enter_task, dispatch_uid="andon_config_task")
+        task_postrun.connect(config_cache.leave_task, dispatch_uid="andon_config_task_end")
         for grants in (UserObjectPermission, GroupObjectPermission):
             post_delete.connect(
                 revoke_sockets_of_lost_sites, sender=grants, dispatch_uid=f"andon_lost_{grants}"

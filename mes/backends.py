@@ -6,6 +6,7 @@ for the endpoints made for them."""
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 
+from mes import config_cache
 from mes.models import AccountKind, AccountProfile, account_usable
 from mes.roles import SERVICE_ROLES
 
@@ -39,6 +40,19 @@ class PersonBackend(ModelBackend):
             and account_usable(user)
             and not is_service_account(user)
         )
+
+    def _get_permissions(self, user_obj, obj, from_name):
+        """The role and own permissions of an account, kept per process until the
+        configuration (roles, grants) changes."""
+        if not user_obj.is_active or user_obj.is_anonymous or obj is not None:
+            return set()
+        attr = f"_{from_name}_perm_cache"
+        if not hasattr(user_obj, attr):
+            key = ("perms", from_name, "*" if user_obj.is_superuser else user_obj.pk)
+            parent = super()._get_permissions
+            found = config_cache.cached(key, lambda: frozenset(parent(user_obj, obj, from_name)))
+            setattr(user_obj, attr, found)
+        return getattr(user_obj, attr)
 
     def get_user(self, user_id):
         user = (

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime
 import zoneinfo
 
+from mes import config_cache
 from mes.models import WorkingCalendar
 from mes.models.calendars import calendar_problems
 
@@ -79,6 +80,11 @@ class AroundTheClock:
 
 
 def calendar_for(site) -> Calendar | AroundTheClock:
+    """The site's working calendar, kept until the configuration changes (shared: read-only)."""
+    return config_cache.cached(("calendar", site.pk), lambda: _load_calendar(site))
+
+
+def _load_calendar(site) -> Calendar | AroundTheClock:
     calendar = (
         WorkingCalendar.objects.filter(site_id=site.pk).prefetch_related("closed_days").first()
     )

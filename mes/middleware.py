@@ -11,6 +11,8 @@ from django.conf import settings
 from django.http import HttpResponseBadRequest, JsonResponse
 from django.utils.translation import gettext as _
 
+from mes import config_cache
+
 _request_id: ContextVar[str] = ContextVar("andon_request_id", default="")
 # What a proxy or client may send as its request id: short, printable, no separators that
 # would split a log line.
@@ -49,7 +51,8 @@ class RequestIdMiddleware:
         rid = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
         token = _request_id.set(rid)
         try:
-            response = self.get_response(request)
+            with config_cache.scope():  # the configuration's generation, read once per request
+                response = self.get_response(request)
         finally:
             _request_id.reset(token)
         response["X-Request-ID"] = rid
@@ -90,6 +93,8 @@ class ContentSecurityPolicyMiddleware:
             return response
         host = request.get_host() if request.META.get("HTTP_HOST") else ""
         sockets = f" ws://{host} wss://{host}" if host else ""
+        if settings.ANDON_WEBSOCKET_URL:
+            sockets += " " + settings.ANDON_WEBSOCKET_URL
         scripts = "'self'"
         if request.path.startswith(self.INLINE_SCRIPT_PATHS):
             scripts += " 'unsafe-inline'"

@@ -28,6 +28,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from mes import config_cache
 from mes.events import AUDIENCES, catalogue
 from mes.middleware import current_request_id
 from mes.models import OutboxDelivery, OutboxEvent
@@ -223,9 +224,10 @@ def relay_batch(limit: int = RELAY_BATCH, *, pks=None, older_than=None, after=0)
     for event in events:
         for sub in subscribers.for_type(event.type):
             by_subscriber.setdefault(sub.name, (sub, []))[1].append(event)
-    for sub, wanted in by_subscriber.values():
-        for start in range(0, len(wanted), sub.chunk):
-            _hand_over(sub, wanted[start : start + sub.chunk], errors)
+    with config_cache.scope():  # the batch reads the configuration's generation once
+        for sub, wanted in by_subscriber.values():
+            for start in range(0, len(wanted), sub.chunk):
+                _hand_over(sub, wanted[start : start + sub.chunk], errors)
     now = timezone.now()
     done = [e.pk for e in events if e.pk not in errors]
     OutboxEvent.objects.filter(pk__in=done, delivered_at__isnull=True).update(

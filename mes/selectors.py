@@ -136,3 +136,12 @@ def recent_confirmations(wo: WorkOrder, limit: int = 10) -> list[Confirmation]:
 
 def recent_history(wo: WorkOrder, limit: int = 20) -> list:
     return list(wo.history.select_related("history_user").all()[:limit])
+
+
+def site_by_code(code) -> Site | None:
+    """The site of a code, from the sites kept with the configuration (shared: read-only).
+    Whether the user may see it is the caller's check."""
+    from mes import config_cache
+
+    sites = config_cache.cached("sites_by_code", lambda: {s.code: s for s in Site.objects.all()})
+    return sites.get(str(code).strip())

@@ -34,6 +34,17 @@ def _service_missing(reason: str):
     pytest.skip(reason)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_config_cache():
+    """Each test starts with nothing cached (mes.config_cache): one test's rolled-back
+    configuration never serves another."""
+    from mes import config_cache
+
+    config_cache.clear()
+    yield
+    config_cache.clear()
+
+
 @pytest.fixture
 def require_postgres():
     if connection.vendor != "postgresql":

@@ -10,12 +10,15 @@ from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from mes.access import can_access_site
 from mes.api.lookups import resolve
 from mes.models import Lot, Machine, Operation, Site, WorkCenter, WorkOrder
 from mes.roles import ROLES
+from mes.selectors import site_by_code
 
 from ..choices import Severity
 from ..models import Attachment, Decision, ExceptionEvent, ExceptionTicket, ExceptionType
+from ..selectors import type_by_code
 from ..services.base import TEXT_LIMITS
 from ..services.tickets import can_take, not_assignable
 from ..workflow import allowed_transitions
@@ -236,14 +239,16 @@ class ExceptionCreateSerializer(serializers.Serializer):
 
     def validate(self, attrs):
         user = self.context["request"].user
-        exception_type = ExceptionType.objects.visible_to(user).filter(code=attrs["type"]).first()
+        exception_type = type_by_code(attrs["type"]) if user.is_active else None
         if exception_type is None:
             raise serializers.ValidationError(
                 {"type": [_("Unknown type: %(v)s.") % {"v": attrs["type"]}]}, code="unknown_type"
             )
         del attrs["type"]
         attrs["exception_type"] = exception_type
-        site = resolve(Site.objects.visible_to(user), attrs["site"], field="site")
+        site = site_by_code(attrs["site"])
+        if site is None or not can_access_site(user, site):
+            site = resolve(Site.objects.visible_to(user), attrs["site"], field="site")
         attrs["site"] = site
         for field, model in CONTEXT_MODELS.items():
             value = attrs.get(field)

@@ -8,7 +8,7 @@ Every detail answer carries ``ETag: "<version>"``; writes honour ``If-Match`` (a
 from __future__ import annotations
 
 import django_filters
-from django.db.models import Prefetch
+from django.db.models import Exists, OuterRef, Prefetch, prefetch_related_objects
 from django.http import FileResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -21,7 +21,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from mes.api.schema import ERRORS, ErrorSerializer
-from mes.api.viewsets import ScopedViewSet, etag
+from mes.api.viewsets import ScopedViewSet, etag, set_prefetched
 from mes.idempotency import idempotent_response
 
 from .. import services
@@ -105,20 +105,24 @@ class ExceptionTypeViewSet(ScopedViewSet, mixins.ListModelMixin, mixins.Retrieve
 # --- tickets ----------------------------------------------------------------------------
 
 
+# What a ticket's answer shows of its related records, read with it.
+RELATED = (
+    "site",
+    "type",
+    "work_center",
+    "machine",
+    "work_order",
+    "lot",
+    "queue",
+    "assignee",
+    "raised_by",
+)
+
+
 class ExceptionViewSet(ScopedViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin):
     """Exception tickets of the user's sites, newest first."""
 
-    queryset = ExceptionTicket.objects.select_related(
-        "site",
-        "type",
-        "work_center",
-        "machine",
-        "work_order",
-        "lot",
-        "queue",
-        "assignee",
-        "raised_by",
-    ).order_by("-raised_at", "-pk")
+    queryset = ExceptionTicket.objects.select_related(*RELATED).order_by("-raised_at", "-pk")
     serializer_class = s.ExceptionSerializer
     lookup_field = "number"
     lookup_value_regex = "[^/]+"
@@ -152,24 +156,55 @@ class ExceptionViewSet(ScopedViewSet, mixins.ListModelMixin, mixins.RetrieveMode
         self.check_object_permissions(self.request, obj)
         return obj
 
-    def _detail_queryset(self):
-        return (
-            self.get_queryset()
-            .select_related("workflow")
-            .prefetch_related(
-                Prefetch("events", queryset=ExceptionEvent.objects.select_related("actor", "rule")),
-                Prefetch("decisions", queryset=Decision.objects.select_related("decided_by")),
-                Prefetch("attachments", queryset=Attachment.objects.select_related("uploaded_by")),
+    def _detail_data(self, ticket: ExceptionTicket, *, loaded=None, added=(), known=None) -> dict:
+        """The detail shape from the objects in hand: ``ticket`` as the service left it (or
+        as read), the related records ``loaded`` with it before the change, and of its
+        timeline, decisions and attachments only what is not ``known`` ({name: rows}) or
+        known to be empty. ``added``: which of decisions and attachments this request
+        added."""
+        for name, rows in (known or {}).items():
+            set_prefetched(ticket, name, rows)
+        if loaded is not None and loaded is not ticket:
+            for name in RELATED:
+                field = ExceptionTicket._meta.get_field(name)
+                if (
+                    not field.is_cached(ticket)
+                    and field.is_cached(loaded)
+                    and getattr(ticket, field.attname) == getattr(loaded, field.attname)
+                ):
+                    field.set_cached_value(ticket, field.get_cached_value(loaded))
+        cache = ticket.__dict__.setdefault("_prefetched_objects_cache", {})
+        lookups = []
+        if "events" not in cache:
+            lookups.append(
+                Prefetch("events", queryset=ExceptionEvent.objects.select_related("actor", "rule"))
             )
-        )
+        for name, model, by in (
+            ("decisions", Decision, "decided_by"),
+            ("attachments", Attachment, "uploaded_by"),
+        ):
+            if name in cache and name not in added:
+                continue
+            cache.pop(name, None)
+            if name in added or getattr(ticket, f"has_{name}", True):
+                lookups.append(Prefetch(name, queryset=model.objects.select_related(by)))
+            else:
+                set_prefetched(ticket, name, [])
+        prefetch_related_objects([ticket], *lookups)
+        return s.ExceptionSerializer(ticket, context=self.get_serializer_context()).data
 
-    def _detail_data(self, ticket: ExceptionTicket) -> dict:
-        fresh = self._detail_queryset().get(pk=ticket.pk)
-        return s.ExceptionSerializer(fresh, context=self.get_serializer_context()).data
-
-    def read(self, obj, status_code=status.HTTP_200_OK) -> Response:
+    def read(self, obj, status_code=status.HTTP_200_OK, **known) -> Response:
         """The ticket as committed, with its timeline, decisions and attachments."""
-        return Response(self._detail_data(obj), status=status_code)
+        return Response(self._detail_data(obj, **known), status=status_code)
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        if self.action == "retrieve":
+            queryset = queryset.annotate(
+                has_decisions=Exists(Decision.objects.filter(exception=OuterRef("pk"))),
+                has_attachments=Exists(Attachment.objects.filter(exception=OuterRef("pk"))),
+            )
+        return queryset
 
     # --- read ---
 
@@ -197,7 +232,9 @@ class ExceptionViewSet(ScopedViewSet, mixins.ListModelMixin, mixins.RetrieveMode
             ticket = services.raise_exception(
                 actor=request.user, raised_via=RaisedVia.API, **body.validated_data
             )
-            return status.HTTP_201_CREATED, self._detail_data(ticket)
+            return status.HTTP_201_CREATED, self._detail_data(
+                ticket, known={"events": [ticket.raised_event], "decisions": [], "attachments": []}
+            )
 
         response = idempotent_response(request, produce)
         response["ETag"] = etag(response.data[self.version_field])
@@ -223,10 +260,10 @@ class ExceptionViewSet(ScopedViewSet, mixins.ListModelMixin, mixins.RetrieveMode
         body.is_valid(raise_exception=True)
         changes = dict(body.validated_data)
         reason = changes.pop("reason", "")
-        services.update_exception(
+        fresh = services.update_exception(
             ticket, actor=request.user, expected_version=expected, reason=reason, **changes
         )
-        return self.read(ticket)
+        return self.read(fresh, loaded=ticket)
 
     @extend_schema(
         parameters=[NUMBER_PARAM, IF_MATCH_PARAM, ETAG_HEADER],
@@ -241,14 +278,14 @@ class ExceptionViewSet(ScopedViewSet, mixins.ListModelMixin, mixins.RetrieveMode
         expected = self.expected_version()
         body = s.TransitionSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        services.transition_exception(
+        fresh = services.transition_exception(
             ticket,
             actor=request.user,
             to=body.validated_data["to"],
             reason=body.validated_data["reason"],
             expected_version=expected,
         )
-        return self.read(ticket)
+        return self.read(fresh, loaded=ticket)
 
     @extend_schema(
         parameters=[NUMBER_PARAM, IF_MATCH_PARAM, ETAG_HEADER],
@@ -262,10 +299,10 @@ class ExceptionViewSet(ScopedViewSet, mixins.ListModelMixin, mixins.RetrieveMode
         expected = self.expected_version()
         body = s.CommentSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        services.comment_exception(
+        event = services.comment_exception(
             ticket, actor=request.user, text=body.validated_data["text"], expected_version=expected
         )
-        return self.read(ticket, status.HTTP_201_CREATED)
+        return self.read(event.exception, status.HTTP_201_CREATED, loaded=ticket)
 
     @extend_schema(
         parameters=[NUMBER_PARAM, IF_MATCH_PARAM, ETAG_HEADER],
@@ -280,7 +317,7 @@ class ExceptionViewSet(ScopedViewSet, mixins.ListModelMixin, mixins.RetrieveMode
         body = s.DecisionInputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        services.record_decision(
+        record = services.record_decision(
             ticket,
             actor=request.user,
             decision=data["decision"],
@@ -288,7 +325,9 @@ class ExceptionViewSet(ScopedViewSet, mixins.ListModelMixin, mixins.RetrieveMode
             resolve_to=data["to"] if data["resolve"] else None,
             expected_version=expected,
         )
-        return self.read(ticket, status.HTTP_201_CREATED)
+        return self.read(
+            record.exception, status.HTTP_201_CREATED, loaded=ticket, added=("decisions",)
+        )
 
     @extend_schema(
         parameters=[NUMBER_PARAM, IF_MATCH_PARAM, ETAG_HEADER],
@@ -302,13 +341,15 @@ class ExceptionViewSet(ScopedViewSet, mixins.ListModelMixin, mixins.RetrieveMode
         expected = self.expected_version()
         body = s.AttachmentUploadSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        services.add_attachment(
+        attachment = services.add_attachment(
             ticket,
             actor=request.user,
             upload=body.validated_data["file"],
             expected_version=expected,
         )
-        return self.read(ticket, status.HTTP_201_CREATED)
+        return self.read(
+            attachment.exception, status.HTTP_201_CREATED, loaded=ticket, added=("attachments",)
+        )
 
     @extend_schema(
         parameters=[

@@ -3,6 +3,8 @@ timeline, the audited save that bumps the version, and the ticket's outbox event
 
 from __future__ import annotations
 
+from django.db import connection
+from django.db.models import Exists, OuterRef
 from django.utils.translation import gettext as _
 
 from mes.errors import DomainError, InvalidInput
@@ -11,7 +13,14 @@ from mes.outbox import emit_event
 from mes.services import save_with_history
 
 from ..choices import Severity
-from ..models import ExceptionEvent, ExceptionTicket, WorkflowState
+from ..models import (
+    Attachment,
+    Decision,
+    ExceptionEvent,
+    ExceptionTicket,
+    SiteCounter,
+    WorkflowState,
+)
 
 Phase = WorkflowState.Phase
 CHANGE_PERM = "exceptions.change_exceptionticket"
@@ -29,6 +38,10 @@ def lock_ticket(
     locked = (
         ExceptionTicket.objects.select_for_update(of=("self",), no_key=True)
         .select_related("site", "type", "workflow", "work_order")
+        .annotate(  # read under the lock: the answer skips what the ticket has none of
+            has_decisions=Exists(Decision.objects.filter(exception=OuterRef("pk"))),
+            has_attachments=Exists(Attachment.objects.filter(exception=OuterRef("pk"))),
+        )
         .get(pk=pk)
     )
     if expected_version is not None and locked.version != expected_version:
@@ -37,6 +50,21 @@ def lock_ticket(
             % {"number": locked.number, "v": locked.version}
         )
     return locked
+
+
+def next_number(site: Site) -> str:
+    """The site's next ticket number, in one statement: the counter row stays locked only
+    from here to the commit, which follows at once."""
+    table = connection.ops.quote_name(SiteCounter._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (site_id, name, value) VALUES (%s, %s, 1) "  # noqa: S608
+            f"ON CONFLICT (site_id, name) DO UPDATE SET value = {table}.value + 1 "
+            "RETURNING value",
+            [site.pk, "exception"],
+        )
+        (value,) = cursor.fetchone()
+    return f"{site.code}-{value:06d}"
 
 
 def add_to_timeline(

@@ -25,10 +25,10 @@ from ..models import (
     Decision,
     ExceptionTicket,
     ExceptionType,
-    SiteCounter,
 )
 from ..schema import validate_data
-from ..workflow import may_resolve, role_allows, transitions_from
+from ..workflow import current_state, may_resolve, role_allows, transitions_from
+from ..workflow import table as workflow_table
 from .base import (
     CHANGE_PERM,
     Phase,
@@ -39,16 +39,9 @@ from .base import (
     check_severity,
     emit_ticket_event,
     lock_ticket,
+    next_number,
     save_ticket,
 )
-
-
-def _next_number(site: Site) -> str:
-    counter, _ = SiteCounter.objects.get_or_create(site=site, name="exception")
-    counter = SiteCounter.objects.select_for_update().get(pk=counter.pk)
-    counter.value += 1
-    counter.save(update_fields=["value"])
-    return f"{site.code}-{counter.value:06d}"
 
 
 def raise_exception(
@@ -107,8 +100,8 @@ def raise_exception(
         work_center = work_center or machine.work_center
     check_same_site(site, work_center=work_center, machine=machine, work_order=work_order, lot=lot)
     severity = check_severity(severity or exception_type.default_severity)
-    workflow = exception_type.workflow
-    state = workflow.states.filter(code=workflow.initial_state).first()
+    flow = workflow_table(exception_type.workflow_id)
+    workflow, state = flow.workflow, flow.initial
     if state is None:
         raise DomainError(
             _("The workflow %(w)s has no initial state.") % {"w": workflow.code},
@@ -116,7 +109,6 @@ def raise_exception(
         )
     with transaction.atomic():
         ticket = ExceptionTicket(
-            number=_next_number(site),
             site=site,
             type=exception_type,
             workflow=workflow,
@@ -135,8 +127,9 @@ def raise_exception(
             external_refs=external_refs or {},
         )
         sla.schedule(ticket, at_raise=True)
+        ticket.number = next_number(site)  # last before the insert: the counter waits least
         save_with_history(ticket, actor=actor, reason="raised")
-        add_to_timeline(
+        raised = add_to_timeline(
             ticket,
             EventKind.RAISED,
             actor=actor,
@@ -144,6 +137,7 @@ def raise_exception(
             via=raised_via,
         )
         emit_ticket_event("exception.raised", ticket, actor=actor, data=data)
+    ticket.raised_event = raised  # its whole timeline: the answer needs no second read
     return ticket
 
 
@@ -165,7 +159,7 @@ def transition_exception(
 
 
 def _apply_transition(ticket: ExceptionTicket, *, actor, to: str, reason: str) -> None:
-    state = ticket.workflow.states.get(code=ticket.status)
+    state = current_state(ticket)
     candidates = [t for t in transitions_from(ticket, state) if t.to_state.code == to]
     if not candidates:
         raise TransitionNotAllowed(

@@ -297,6 +297,18 @@ class ConsumedLotInputSerializer(serializers.Serializer):
     quantity = serializers.DecimalField(max_digits=14, decimal_places=3, min_value=Decimal("0.001"))
 
 
+def _operation_by_number(operations, attrs) -> Operation | None:
+    """The operation of one order's ERP number and sequence, in one query; None when that
+    names no single one (the caller then says why)."""
+    found = operations.filter(
+        work_order__erp_number=str(attrs["work_order"]).strip(), sequence=attrs["sequence"]
+    )
+    if attrs.get("site"):
+        found = found.filter(work_order__site__code=attrs["site"])
+    found = list(found[:2])
+    return found[0] if len(found) == 1 else None
+
+
 class ConfirmationCreateSerializer(serializers.Serializer):
     """Confirm an operation, named by ``operation`` (id) or by ``work_order`` + ``sequence``."""
 
@@ -328,9 +340,13 @@ class ConfirmationCreateSerializer(serializers.Serializer):
                     {"operation": [_("Unknown operation.")]}, code="unknown_operation"
                 )
         elif attrs.get("work_order") and attrs.get("sequence"):
-            orders = WorkOrder.objects.visible_to(user)
-            wo = resolve(orders, attrs["work_order"], field="work_order", site=attrs.get("site"))
-            op = operations.filter(work_order=wo, sequence=attrs["sequence"]).first()
+            op = _operation_by_number(operations, attrs)
+            if op is None:
+                orders = WorkOrder.objects.visible_to(user)
+                wo = resolve(
+                    orders, attrs["work_order"], field="work_order", site=attrs.get("site")
+                )
+                op = operations.filter(work_order=wo, sequence=attrs["sequence"]).first()
             if op is None:
                 raise serializers.ValidationError(
                     {"sequence": [_("The work order has no such operation.")]},

@@ -92,13 +92,25 @@ class ScopedViewSet(viewsets.GenericViewSet):
             response["ETag"] = etag(data[self.version_field])
         return super().finalize_response(request, response, *args, **kwargs)
 
-    def read(self, obj, status_code=status.HTTP_200_OK) -> Response:
-        """Answer with the fresh read shape of ``obj``."""
-        obj = self.get_queryset().get(pk=obj.pk)
+    def read(self, obj, status_code=status.HTTP_200_OK, *, known=None) -> Response:
+        """Answer with the fresh read shape of ``obj``; with ``known`` ({related name: rows},
+        all of them) from ``obj`` as the service left it, without reading it again."""
+        if known is None:
+            obj = self.get_queryset().get(pk=obj.pk)
+        else:
+            for name, rows in known.items():
+                set_prefetched(obj, name, rows)
         serializer = (self.read_serializer_class or self.serializer_class)(
             obj, context=self.get_serializer_context()
         )
         return Response(serializer.data, status=status_code)
+
+
+def set_prefetched(obj, name: str, rows) -> None:
+    """Make ``obj.<name>.all()`` answer ``rows``, as a prefetch would, without a query."""
+    known = getattr(obj, name).all()
+    known._result_cache, known._prefetch_done = list(rows), True
+    obj.__dict__.setdefault("_prefetched_objects_cache", {})[name] = known
 
 
 class SiteCodeFilter(django_filters.FilterSet):
@@ -391,4 +403,5 @@ class ConfirmationViewSet(ScopedViewSet, mixins.ListModelMixin, mixins.RetrieveM
             data=request.data, context=self.get_serializer_context()
         )
         body.is_valid(raise_exception=True)
-        return self.read(body.save(), status.HTTP_201_CREATED)
+        confirmation = body.save()
+        return self.read(confirmation, status.HTTP_201_CREATED, known=confirmation.known)

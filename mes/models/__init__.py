@@ -10,6 +10,7 @@ from .base import (
     SiteScopedQuerySet,
 )
 from .calendars import NonWorkingDay, WorkingCalendar
+from .generation import ConfigGeneration
 from .idempotency import IdempotencyRecord
 from .notifications import Notification, NotificationPreference
 from .outbox import OutboxDelivery, OutboxEvent
@@ -42,6 +43,7 @@ __all__ = [
     "InternalQuerySet",
     "OwnerQuerySet",
     "Confirmation",
+    "ConfigGeneration",
     "GlobalQuerySet",
     "HistoryAuditFields",
     "IdempotencyRecord",

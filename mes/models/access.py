@@ -30,6 +30,21 @@ def limit_sites(user, site_ids: frozenset[int] | None) -> None:
             delattr(user, attr)
 
 
+def _site_model():
+    from django.apps import apps
+
+    return apps.get_model("mes", "Site")  # found by name: no import cycle with .sites
+
+
+def every_site_id() -> frozenset[int]:
+    """The ids of all sites, kept until the configuration changes."""
+    from mes import config_cache
+
+    return config_cache.cached(
+        "site_ids", lambda: frozenset(_site_model().objects.values_list("pk", flat=True))
+    )
+
+
 def visible_site_ids(user: AbstractBaseUser | AnonymousUser | None) -> frozenset[int]:
     """Ids of the sites ``user`` may read; cached on the user object for the request."""
     if user is None or not user.is_authenticated or not user.is_active:
@@ -37,17 +52,21 @@ def visible_site_ids(user: AbstractBaseUser | AnonymousUser | None) -> frozenset
     cached = getattr(user, _CACHE_ATTR, None)
     if cached is not None:
         return cached
-    from django.apps import apps
     from guardian.shortcuts import get_objects_for_user
 
-    site_model = apps.get_model("mes", "Site")  # found by name: no import cycle with .sites
+    from mes import config_cache
+
     if user.is_superuser or user.has_perm(SITE_ACCESS_PERM):
-        ids = site_model.objects.values_list("pk", flat=True)
+        result = every_site_id()
     else:
-        ids = get_objects_for_user(
-            user, SITE_ACCESS_PERM, klass=site_model, accept_global_perms=False
-        ).values_list("pk", flat=True)
-    result = frozenset(ids)
+        result = config_cache.cached(
+            ("site_ids", user.pk),
+            lambda: frozenset(
+                get_objects_for_user(
+                    user, SITE_ACCESS_PERM, klass=_site_model(), accept_global_perms=False
+                ).values_list("pk", flat=True)
+            ),
+        )
     limit = getattr(user, _LIMIT_ATTR, None)
     if limit is not None:
         result &= limit
@@ -65,10 +84,7 @@ def sees_every_site(user) -> bool:
         return True
     cached = getattr(user, _EVERY_ATTR, None)
     if cached is None:
-        from django.apps import apps
-
-        every = set(apps.get_model("mes", "Site").objects.values_list("pk", flat=True))
-        cached = every <= visible_site_ids(user)
+        cached = every_site_id() <= visible_site_ids(user)
         setattr(user, _EVERY_ATTR, cached)
     return cached
 
@@ -97,7 +113,14 @@ def revoke_site_access(user_or_group, site: Site) -> None:
 
 
 def forget_site_cache(user) -> None:
-    for attr in (_CACHE_ATTR, _EVERY_ATTR, "_perm_cache", "_user_perm_cache", "_group_perm_cache"):
+    for attr in (
+        _CACHE_ATTR,
+        _EVERY_ATTR,
+        "_perm_cache",
+        "_user_perm_cache",
+        "_group_perm_cache",
+        "_andon_group_ids",
+    ):
         if hasattr(user, attr):
             delattr(user, attr)
 

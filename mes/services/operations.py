@@ -61,6 +61,7 @@ def _lock_active(operation: Operation, machine: Machine | None) -> tuple[WorkOrd
     """Lock the order, then the operation; refuse unless the order takes floor work."""
     wo = lock_work_order(operation.work_order_id)
     op = _lock_operation(operation)
+    op.work_order = wo
     if wo.status not in WORK_ORDER_ACTIVE:
         raise DomainError(
             _("Work order %(number)s is %(status)s: its operations cannot start or be confirmed.")
@@ -198,7 +199,7 @@ def confirm_operation(
             confirmed_by=actor if actor is not None and actor.is_authenticated else None,
         )
         save_with_history(confirmation, actor=actor, reason=reason)
-        consumed_payload = []
+        consumed_payload, consumptions = [], []
         for lot, qty in lots:
             lot.quantity -= qty
             fields = ["quantity"]
@@ -206,10 +207,12 @@ def confirm_operation(
                 lot.status = LotStatus.CONSUMED
                 fields.append("status")
             save_with_history(lot, actor=actor, reason=reason, fields=fields)
-            save_with_history(
-                LotConsumption(confirmation=confirmation, lot=lot, quantity=qty),
-                actor=actor,
-                reason=reason,
+            consumptions.append(
+                save_with_history(
+                    LotConsumption(confirmation=confirmation, lot=lot, quantity=qty),
+                    actor=actor,
+                    reason=reason,
+                )
             )
             consumed_payload.append(
                 {"lot": lot.number, "item": lot.item.code, "quantity": str(qty)}
@@ -267,6 +270,11 @@ def confirm_operation(
                 quantity=str(produced.quantity),
                 consumed=consumed_payload,
             )
+    # All it has, for the answer to need no second read.
+    confirmation.known = {
+        "consumptions": consumptions,
+        "produced_lots": [produced] if produced is not None else [],
+    }
     return confirmation
 
 

@@ -18,9 +18,16 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from mes import config_cache
 from mes.access import visible_site_ids
 from mes.errors import InvalidInput, NotPermitted
-from mes.models import ApiToken, Site, TokenScope, WebsocketTicket, account_usable
+from mes.models import (
+    ApiToken,
+    Site,
+    TokenScope,
+    WebsocketTicket,
+    account_usable,
+)
 from mes.models.tokens import digest_of, new_key
 from mes.notifications import revoke_sessions
 from mes.outbox import emit_event
@@ -229,12 +236,15 @@ def token_for_key(key: str, *, address: str | None = None) -> ApiToken | None:
             & ~Exists(_groups_of("user").exclude(group__name__in=SERVICE_ROLES))
             & ~Exists(_user_perms_of("user"))
             & Q(user__is_superuser=False, user__is_staff=False),
+            # the configuration's generation, so the request needs no statement of its own
+            config_generation=config_cache.generation_subquery(),
         )
         .filter(digest=digest_of(key))
         .first()
     )
     if token is None or not account_usable(token.user):
         return None
+    config_cache.prime(token.config_generation)
     now = timezone.now()
     if (
         token.last_used_at is None

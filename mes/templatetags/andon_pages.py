@@ -37,3 +37,12 @@ def unread_notification_count(context) -> int | None:
         cache = Notification.objects.filter(user=user, read_at__isnull=True).count()
         request._andon_unread_count = cache
     return cache
+
+
+@register.simple_tag
+def websocket_url() -> str:
+    """Where the pages open their websockets: ``WEBSOCKET_URL`` (``ws://host:port`` of the
+    ASGI server when it is not behind the same origin), else this page's own origin."""
+    from django.conf import settings
+
+    return settings.ANDON_WEBSOCKET_URL

@@ -11,9 +11,15 @@
     badge.classList.toggle("is-hot", n > 0);
   }
 
+  // The ASGI server's origin when the page names one (WEBSOCKET_URL), else the page's own.
+  function socketOrigin() {
+    var meta = document.querySelector('meta[name="andon-websocket"]');
+    if (meta && meta.content) return meta.content.replace(/\/+$/, "");
+    return (location.protocol === "https:" ? "wss://" : "ws://") + location.host;
+  }
+
   function connect() {
-    var scheme = location.protocol === "https:" ? "wss://" : "ws://";
-    var ws = new WebSocket(scheme + location.host + "/ws/notifications/");
+    var ws = new WebSocket(socketOrigin() + "/ws/notifications/");
     ws.onopen = function () { delay = 1000; };
     ws.onmessage = function (e) {
       try {

@@ -59,9 +59,15 @@
     if (status) status.textContent = live ? status.dataset.live : status.dataset.offline;
   }
 
+  // The ASGI server's origin when the page names one (WEBSOCKET_URL), else the page's own.
+  function socketOrigin() {
+    var meta = document.querySelector('meta[name="andon-websocket"]');
+    if (meta && meta.content) return meta.content.replace(/\/+$/, "");
+    return (location.protocol === "https:" ? "wss://" : "ws://") + location.host;
+  }
+
   function connect() {
-    var scheme = location.protocol === "https:" ? "wss://" : "ws://";
-    var ws = new WebSocket(scheme + location.host + board.dataset.ws);
+    var ws = new WebSocket(socketOrigin() + board.dataset.ws);
     ws.onopen = function () { delay = 1000; setStatus(true); refresh(); };
     ws.onmessage = function (e) {
       var msg;
