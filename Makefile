@@ -6,7 +6,7 @@ PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 4
-THREADS ?= 4
+THREADS ?= 1
 WS_PORT ?= 8001
 STAMP := $(VENV)/.installed
 # Two workers: the suite (unit, matrix, e2e) runs green in parallel on a 2-CPU machine.
@@ -44,8 +44,9 @@ test: venv tryton
 	url="$$($(PY) tests/services.py)" && DATABASE_URL="$$url" TRYTON_VENV="$(abspath $(TRYTON_VENV))" $(PY) -m pytest $(PYTEST_ARGS)
 
 # Production processes (needs DATABASE_URL, REDIS_URL, SECRET_KEY, DEBUG=0 in the environment):
-# HTTP from gunicorn (WORKERS x THREADS, persistent connections), websockets from uvicorn on
-# WS_PORT (behind a reverse proxy that routes /ws/ there, set WEBSOCKET_URL= to keep one origin).
+# HTTP from gunicorn (WORKERS sync workers, or THREADS per worker; persistent connections),
+# websockets from uvicorn on WS_PORT (behind a reverse proxy that routes /ws/ there, set
+# WEBSOCKET_URL= to keep one origin).
 run: venv
 	@test -n "$$DATABASE_URL" -a -n "$$REDIS_URL" || { echo "make run needs DATABASE_URL and REDIS_URL"; exit 2; }
 	$(PY) manage.py migrate --noinput
@@ -56,7 +57,7 @@ run: venv
 	CONN_MAX_AGE=0 $(VENV)/bin/uvicorn andon.asgi:application --host $(HOST) --port $(WS_PORT) --workers 2 & \
 	WEBSOCKET_URL="$${WEBSOCKET_URL-ws://$(HOST):$(WS_PORT)}" CONN_MAX_AGE="$${CONN_MAX_AGE:-60}" \
 	  $(VENV)/bin/gunicorn andon.wsgi:application --bind $(HOST):$(PORT) --workers $(WORKERS) \
-	  --worker-class gthread --threads $(THREADS) --max-requests 5000 --max-requests-jitter 500
+	  --threads $(THREADS) --max-requests 5000 --max-requests-jitter 500
 
 worker: venv
 	$(VENV)/bin/celery -A andon worker -l info

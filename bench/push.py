@@ -47,6 +47,7 @@ def planners(count: int) -> list[str]:
     from django.contrib.auth.models import Group, User
     from django.utils import timezone
 
+    from mes import config_cache
     from mes.access import grant_site_access
     from mes.models import ApiToken, Site
     from mes.models.tokens import digest_of, new_key
@@ -70,6 +71,7 @@ def planners(count: int) -> list[str]:
             for u, k in zip(users, keys, strict=True)
         ]
     )
+    config_cache.bump()  # roles given in bulk, past the signals: a new generation
     return keys
 
 
@@ -77,6 +79,8 @@ def keep_planners(count: int) -> None:
     """Only the first ``count`` bench planners keep the role, so a raise notifies exactly the
     connected clients (the fan-out measured is the one of N recipients)."""
     from django.contrib.auth.models import Group, User
+
+    from mes import config_cache
 
     planner = Group.objects.get(name="planner")
     through = User.groups.through
@@ -88,6 +92,7 @@ def keep_planners(count: int) -> None:
             for pk in bench_users.values_list("pk", flat=True)[:count]
         ]
     )
+    config_cache.bump()
 
 
 async def scenario(ws_base, api_base, headers, tokens, orders, raises, timeout) -> dict:

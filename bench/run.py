@@ -8,7 +8,7 @@
 3. starts, on ``bench.settings`` (production settings, ``DEBUG=0``), the **ceiling** server in
    the fastest configuration found for it (gunicorn, ``--ceiling-workers`` sync workers,
    persistent connections) and the **API** server as ``make run`` serves HTTP (gunicorn,
-   ``--api-workers`` x ``--api-threads`` threaded workers, ``CONN_MAX_AGE=60``);
+   ``--api-workers`` sync workers, ``--api-threads`` > 1 threaded, ``CONN_MAX_AGE=60``);
 4. request path only (no Celery worker): for each client count (``--clients``, 8 and 32)
    ceiling, API, ceiling, API for ``--seconds`` each, every request timed;
 5. with a Celery worker running: the same, and after each API round the seconds until the
@@ -64,7 +64,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--warmup", type=float, default=float(env("BENCH_WARMUP_SECONDS", "3")))
     p.add_argument("--ceiling-workers", type=int, default=int(env("BENCH_CEILING_WORKERS", "4")))
     p.add_argument("--api-workers", type=int, default=int(env("BENCH_API_WORKERS", "4")))
-    p.add_argument("--api-threads", type=int, default=int(env("BENCH_API_THREADS", "4")))
+    p.add_argument("--api-threads", type=int, default=int(env("BENCH_API_THREADS", "1")))
     p.add_argument("--celery-concurrency", type=int, default=int(env("BENCH_CELERY", "2")))
     p.add_argument("--redis-url", default=env("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"))
     p.add_argument("--skip-worker", action="store_true", help="request path only")

@@ -68,11 +68,8 @@ def _lane_order(lane: Lane) -> tuple[bool, str]:
     return (lane.work_center is None, getattr(lane.work_center, "code", ""))
 
 
-def on_exception_event(event: OutboxEvent) -> None:
-    """Outbox subscriber: after commit, hint the site's open boards that a ticket changed."""
-    if event.site_id is None:
-        return
-    message = {
+def hint(event: OutboxEvent) -> dict:
+    return {
         "type": "board.changed",
         "exception_id": int(event.aggregate_id)
         if event.aggregate_type == "exceptionticket"
@@ -81,20 +78,35 @@ def on_exception_event(event: OutboxEvent) -> None:
         else None,
         "number": (event.payload or {}).get("number"),
     }
-    site_id = event.site_id
-    transaction.on_commit(lambda: push(site_id, message))
 
 
-def push(site_id: int, message: dict) -> None:
-    """Group-send one hint; never fails the caller (pushes are hints)."""
+def on_exception_events(events: list[OutboxEvent]) -> None:
+    """Outbox subscriber (a batch at a time): after commit, hint each site's open boards that
+    a ticket changed, once per site however many of its events the batch holds (a board
+    reloads itself on any hint; the hint names the latest)."""
+    latest = {event.site_id: hint(event) for event in events if event.site_id is not None}
+    if latest:
+        transaction.on_commit(lambda: push_all(latest))
+
+
+def push_all(hints: dict[int, dict]) -> None:
+    """Group-send the hints in one event loop; never fails the caller (pushes are hints)."""
     from channels.layers import get_channel_layer
-
-    from .consumers import board_group
 
     layer = get_channel_layer()
     if layer is None:
         return
     try:
-        async_to_sync(layer.group_send)(board_group(site_id), message)
+        async_to_sync(_send_all)(layer, hints)
     except Exception:
-        log.exception("could not push board hint to site %s", site_id)
+        log.exception("could not push board hints to sites %s", sorted(hints))
+
+
+async def _send_all(layer, hints: dict[int, dict]) -> None:
+    from .consumers import board_group
+
+    for site_id, message in hints.items():
+        try:
+            await layer.group_send(board_group(site_id), message)
+        except Exception:
+            log.exception("could not push a board hint to site %s", site_id)

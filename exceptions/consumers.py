@@ -45,7 +45,7 @@ class BoardConsumer(SignedInConsumer):
         await self.send_json({"type": "hello", "site": site_code})
 
     async def board_changed(self, event):
-        """A hint from :func:`exceptions.board.on_exception_event` to ``board.<site_id>``."""
+        """A hint from :func:`exceptions.board.on_exception_events` to ``board.<site_id>``."""
         if not await self.still_allowed():
             return
         await self.send_json(

@@ -38,11 +38,12 @@ def _ticket_text(ticket) -> tuple[str, str]:
     return title, f"[{ticket.severity}] {body}".strip()
 
 
-def _ticket_message(kind: str, ticket, recipients, *, event, prefix: str, exclude=()):
+def _ticket_message(kind: str, ticket, recipients, *, event, prefix: str, exclude=(), roles=()):
     title, body = _ticket_text(ticket)
     return Message(
         kind,
         recipients,
+        roles=tuple(roles),
         title=f"{prefix}: {title}",
         body=body,
         link=reverse("exceptions:detail", args=[ticket.pk]),
@@ -58,7 +59,8 @@ def exception_notified(event: OutboxEvent) -> list[Message]:
     ticket = _ticket(event)
     if ticket is None:
         return []
-    members = site_members(ticket.site_id, event.payload.get("roles") or [])
+    roles = tuple(event.payload.get("roles") or ())
+    members = site_members(ticket.site_id, roles)
     return [
         _ticket_message(
             "raised",
@@ -67,6 +69,7 @@ def exception_notified(event: OutboxEvent) -> list[Message]:
             event=event,
             prefix=_("Raised"),
             exclude=[ticket.raised_by_id],
+            roles=roles,
         )
     ]
 
@@ -91,6 +94,7 @@ def exception_routed(event: OutboxEvent) -> list[Message]:
                 site_members(ticket.site_id, [queue]),
                 event=event,
                 prefix=_("In the %(role)s queue") % {"role": queue},
+                roles=(queue,),
             )
         )
     assignee = event.payload.get("assignee")
@@ -113,19 +117,17 @@ def exception_escalated(event: OutboxEvent) -> list[Message]:
     ticket = _ticket(event)
     if ticket is None:
         return []
-    users = {u.pk: u for u in site_members(ticket.site_id, event.payload.get("roles") or [])}
-    users.update(
-        {u.pk: u for u in named_users_at(ticket.site_id, event.payload.get("users") or [])}
-    )
-    level = event.payload.get("level")
+    roles = tuple(event.payload.get("roles") or ())
+    members = list(site_members(ticket.site_id, roles))
+    named = [
+        u
+        for u in named_users_at(ticket.site_id, event.payload.get("users") or [])
+        if u.pk not in {m.pk for m in members}
+    ]
+    prefix = _("Escalated (level %(level)s)") % {"level": event.payload.get("level")}
     return [
-        _ticket_message(
-            "escalated",
-            ticket,
-            list(users.values()),
-            event=event,
-            prefix=_("Escalated (level %(level)s)") % {"level": level},
-        )
+        _ticket_message("escalated", ticket, members, event=event, prefix=prefix, roles=roles),
+        _ticket_message("escalated", ticket, named, event=event, prefix=prefix),
     ]
 
 

@@ -198,13 +198,19 @@ def dry_run(ticket: ExceptionTicket, trigger: str = RuleTrigger.RAISED) -> list[
     return outcomes
 
 
+def _read(ticket_id: int) -> ExceptionTicket:
+    return ExceptionTicket.objects.select_related("type", "site", "work_order").get(pk=ticket_id)
+
+
 def evaluate(ticket_id: int, trigger: str) -> list[tuple[RoutingRule, list[str]]]:
-    """Apply every matching rule's actions in order; returns what each rule did."""
+    """Apply every matching rule's actions in order; returns what each rule did. The ticket is
+    read once, and again only after an action ran (it may have changed what later rules
+    match on, and each action works on the ticket as it is)."""
     applied = []
+    ticket, stale = _read(ticket_id), False
     for rule in active_rules(trigger):
-        ticket = ExceptionTicket.objects.select_related("type", "site", "work_order").get(
-            pk=ticket_id
-        )
+        if stale:
+            ticket, stale = _read(ticket_id), False
         if not rule_matches(rule, ticket):
             continue
         done = []
@@ -212,9 +218,9 @@ def evaluate(ticket_id: int, trigger: str) -> list[tuple[RoutingRule, list[str]]
             action = actions.get(entry.get("action"))
             if action is None:
                 continue
-            ticket = ExceptionTicket.objects.select_related("type", "site", "work_order").get(
-                pk=ticket_id
-            )
+            if stale:
+                ticket = _read(ticket_id)
+            stale = True
             try:
                 result = action.apply(ticket, rule, entry)
             except DomainError as exc:

@@ -18,7 +18,9 @@ subscribers.register(
     chunk=1,
 )
 # Live boards: every exception event hints the site's open boards to refresh.
-subscribers.register(board.SUBSCRIBER, board.on_exception_event, patterns=["exception.*"])
+subscribers.register(
+    board.SUBSCRIBER, board.on_exception_events, patterns=["exception.*"], batch=True
+)
 # An SLA or escalation policy or a site calendar changed: the open tickets they govern get
 # new due times and next escalation.
 subscribers.register(

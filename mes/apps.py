@@ -11,15 +11,16 @@ class MesConfig(AppConfig):
         # subscribers, notifications, roles) is found by the project package (andon.discovery).
         from django.contrib.auth import get_user_model
         from django.contrib.auth.signals import user_logged_out
-        from django.db.models.signals import post_delete, post_migrate, post_save
+        from django.db.models.signals import m2m_changed, post_delete, post_migrate, post_save
         from guardian.models import GroupObjectPermission, UserObjectPermission
         from simple_history.signals import pre_create_historical_record
 
         from mes.signals import (
             ensure_roles,
+            recheck_sockets_of_changed_roles,
+            recheck_sockets_of_site_grants,
             revoke_inactive_sessions,
             revoke_signed_out_sockets,
-            revoke_sockets_of_lost_sites,
             stamp_request_id,
         )
 
@@ -51,6 +52,14 @@ class MesConfig(AppConfig):
         task_prerun.connect(config_cache.enter_task, dispatch_uid="andon_config_task")
         task_postrun.connect(config_cache.leave_task, dispatch_uid="andon_config_task_end")
         for grants in (UserObjectPermission, GroupObjectPermission):
-            post_delete.connect(
-                revoke_sockets_of_lost_sites, sender=grants, dispatch_uid=f"andon_lost_{grants}"
-            )
+            for signal in (post_save, post_delete):
+                signal.connect(
+                    recheck_sockets_of_site_grants,
+                    sender=grants,
+                    dispatch_uid=f"andon_grants_{grants}_{signal}",
+                )
+        m2m_changed.connect(
+            recheck_sockets_of_changed_roles,
+            sender=user_model.groups.through,
+            dispatch_uid="andon_roles_ws",
+        )

@@ -25,8 +25,23 @@ def is_service_account(user) -> bool:
         return False
     if _service_kind(user):
         return True
-    roles = set(user.groups.values_list("name", flat=True))
-    return bool(roles) and roles <= set(SERVICE_ROLES) and not user.user_permissions.exists()
+    roles = role_names(user)
+    return bool(roles) and roles <= SERVICE_ROLE_SET and not has_own_permissions(user)
+
+
+SERVICE_ROLE_SET = frozenset(SERVICE_ROLES)
+
+
+def role_names(user) -> frozenset[str]:
+    """The names of the account's roles (groups), kept with the configuration."""
+    return config_cache.cached(
+        ("role_names", user.pk), lambda: frozenset(user.groups.values_list("name", flat=True))
+    )
+
+
+def has_own_permissions(user) -> bool:
+    """Does the account hold a permission of its own, besides its roles' (kept likewise)."""
+    return config_cache.cached(("own_perms", user.pk), lambda: user.user_permissions.exists())
 
 
 class PersonBackend(ModelBackend):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import deque
 from importlib import import_module
 
 from channels.db import database_sync_to_async
@@ -12,8 +13,11 @@ from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY, get_user_model
 from django.db.models import Count, Max, Q
 from django.utils.crypto import constant_time_compare
 
+from mes import config_cache
+from mes.access import visible_site_ids
+from mes.backends import role_names
 from mes.models import ApiToken, Notification, account_usable
-from mes.notifications import session_group, user_group
+from mes.notifications import role_group, session_group, user_group
 from mes.services.tokens import limit_to_token
 
 UNAUTHORIZED = 4401  # websocket close code: not signed in, or no longer allowed
@@ -69,12 +73,17 @@ class SignedInConsumer(AsyncJsonWebsocketConsumer):
             return True
         if self.user_id is not None and await self._active():
             self.checked_at = now
+            await self.rechecked()
             return True
         await self.close(code=UNAUTHORIZED)
         return False
 
     @database_sync_to_async
     def _active(self) -> bool:
+        with config_cache.scope():  # the generation read once for the whole check
+            return self._check()
+
+    def _check(self) -> bool:
         user = (
             get_user_model()
             .objects.select_related("account_profile")
@@ -111,6 +120,9 @@ class SignedInConsumer(AsyncJsonWebsocketConsumer):
         """A subclass's own condition, checked with a fresh copy of the user (sync)."""
         return True
 
+    async def rechecked(self) -> None:
+        """After a re-check that passed: a subclass follows what changed (its groups)."""
+
 
 class NotificationConsumer(SignedInConsumer):
     """Pushes the user's new notifications as they are created.
@@ -120,12 +132,16 @@ class NotificationConsumer(SignedInConsumer):
     "unread"}`` for each new one; ``{"type": "ping"}`` is answered ``{"type": "pong"}``.
     """
 
+    role_groups: list[str] = []
+
     async def connect(self):
         user = self.signed_in_user()
         if user is None:
             await self.close(code=UNAUTHORIZED)  # before accept: the handshake is refused
             return
-        await self.join(user, user_group(user.pk))
+        self.pushed = deque(maxlen=200)  # rows already forwarded (one per role group sent)
+        self.role_groups = await self._role_groups(user)
+        await self.join(user, user_group(user.pk), *self.role_groups)
         await self.accept()
         unread, last_id = await self._summary()
         await self.send_json({"type": "hello", "unread": unread, "last_id": last_id})
@@ -137,6 +153,47 @@ class NotificationConsumer(SignedInConsumer):
         await self.send_json(
             {"type": "notification", **{k: v for k, v in event.items() if k != "type"}}
         )
+
+    async def notification_fanout(self, event):
+        """A push to a role group (:func:`mes.notifications.push`): this user's entry, if
+        the message names one (muted, excluded or no longer a member: nothing)."""
+        entry = event.get("users", {}).get(str(self.user_id))
+        if entry is None or entry[0] in self.pushed:
+            return
+        self.pushed.append(entry[0])
+        if not await self.still_allowed():
+            return
+        common = {k: v for k, v in event.items() if k not in ("type", "users")}
+        await self.send_json({"type": "notification", "id": entry[0], **common, "unread": entry[1]})
+
+    def allowed_here(self, user) -> bool:
+        self.fresh_role_groups = self._groups_of(user)
+        return True
+
+    async def rechecked(self) -> None:
+        """After every re-check (an account change sends one at once): follow the user's
+        roles and sites into the role groups they now belong to, and out of the others."""
+        groups = getattr(self, "fresh_role_groups", self.role_groups)
+        for group in set(self.role_groups) - set(groups):
+            await self.channel_layer.group_discard(group, self.channel_name)
+        for group in set(groups) - set(self.role_groups):
+            await self.channel_layer.group_add(group, self.channel_name)
+        kept = (g for g in self.groups_joined if g not in self.role_groups)
+        self.groups_joined, self.role_groups = (*kept, *groups), groups
+
+    @database_sync_to_async
+    def _role_groups(self, user) -> list[str]:
+        return self._groups_of(user)
+
+    @staticmethod
+    def _groups_of(user) -> list[str]:
+        """The role groups of the user's roles at the sites they see (what a message to a
+        role names is decided when it is sent: a group joined here only carries it)."""
+        return [
+            role_group(site_id, role)
+            for site_id in sorted(visible_site_ids(user))
+            for role in sorted(role_names(user))
+        ]
 
     @database_sync_to_async
     def _summary(self) -> tuple[int, int]:

@@ -45,12 +45,19 @@ log = logging.getLogger(__name__)
 
 SUBSCRIBER = "notifications"
 PUSH_TYPE = "notification.message"
+FANOUT_TYPE = "notification.fanout"
 REVOKE_TYPE = "session.revoke"
 
 
 def user_group(user_id: int) -> str:
     """The channel group every connection of one user joins."""
     return f"user.{user_id}"
+
+
+def role_group(site_id: int, role: str) -> str:
+    """The channel group of one role's members at one site: every notification socket of
+    such a member joins it, so a message to a role is one send, not one per member."""
+    return f"notify.{site_id}.{role}"
 
 
 def session_group(user_id: int) -> str:
@@ -82,6 +89,17 @@ class Message:
     site: Site | None = None
     related: object | None = None
     exclude: set[int] = field(default_factory=set)  # user ids never told (the actor)
+    # The recipients are these roles' members at ``site`` (``site_members``): the push goes
+    # to those role groups at once, naming each recipient's row, not user by user.
+    roles: tuple[str, ...] = ()
+
+
+@dataclass(eq=False)
+class _Fanout:
+    """The role groups one message's rows are pushed through (rows of one message share it)."""
+
+    site_id: int
+    roles: tuple[str, ...]
 
 
 Producer = Callable[[OutboxEvent], Iterable[Message]]
@@ -109,7 +127,11 @@ class ProducerRegistry(Registry[list[Producer]]):
 
     def changed(self) -> None:
         subscribers.register(
-            SUBSCRIBER, deliver, patterns=tuple(self.names()) or ("-",), audience=NOTIFICATIONS
+            SUBSCRIBER,
+            deliver,
+            patterns=tuple(self.names()) or ("-",),
+            audience=NOTIFICATIONS,
+            batch=True,
         )
 
     def for_type(self, event_type: str) -> list[Producer]:
@@ -119,19 +141,27 @@ class ProducerRegistry(Registry[list[Producer]]):
 producers = ProducerRegistry()
 
 
-def deliver(event: OutboxEvent) -> None:
-    """The outbox subscriber: run the event's producers and send what they return."""
-    for producer in producers.for_type(event.type):
-        for message in producer(event) or ():
-            send(message, event=event)
+def deliver(events: list[OutboxEvent]) -> None:
+    """The outbox subscriber, a chunk of events at a time: run each event's producers, send
+    what they return, and push every row of the chunk at once after commit."""
+    rows: list[Notification] = []
+    for event in events:
+        for producer in producers.for_type(event.type):
+            for message in producer(event) or ():
+                rows += send(message, event=event, push_after_commit=False)
+    if rows:
+        transaction.on_commit(lambda: push(rows))
 
 
 # --- the one sender helper ----------------------------------------------------------------
 
 
-def send(message: Message, *, event: OutboxEvent | None = None) -> list[Notification]:
+def send(
+    message: Message, *, event: OutboxEvent | None = None, push_after_commit: bool = True
+) -> list[Notification]:
     """Create one notification per active, distinct recipient who has not muted the kind, and
-    push each to its user after commit. Returns the rows created."""
+    push each to its user after commit (unless the caller pushes them with others). Returns
+    the rows created."""
     users = {
         u.pk: u
         for u in message.recipients
@@ -167,7 +197,11 @@ def send(message: Message, *, event: OutboxEvent | None = None) -> list[Notifica
             if user_id not in muted
         ]
     )
-    if rows:
+    if message.roles and message.site is not None:
+        fanout = _Fanout(message.site.pk, tuple(message.roles))
+        for row in rows:
+            row.fanout = fanout
+    if rows and push_after_commit:
         transaction.on_commit(lambda: push(rows))
     return rows
 
@@ -175,8 +209,10 @@ def send(message: Message, *, event: OutboxEvent | None = None) -> list[Notifica
 def push(rows: list[Notification]) -> None:
     """Tell each recipient's open connections; never fails the caller (pushes are hints).
 
-    All sends run in one event loop: channels_redis keeps its connection pool per loop, so one
-    ``async_to_sync`` per row would open a Redis connection per recipient.
+    The rows of a message to roles go in one send per role group (``role_group``), naming
+    each recipient's row and unread count (a socket forwards its own entry, or nothing); the
+    others one send per recipient (``user_group``). All sends run in one event loop:
+    channels_redis keeps its connection pool per loop.
     """
     from channels.layers import get_channel_layer
 
@@ -184,10 +220,24 @@ def push(rows: list[Notification]) -> None:
     if layer is None or not rows:
         return
     unread = unread_counts({r.user_id for r in rows})
-    messages = [
-        (row.pk, user_group(row.user_id), {"type": PUSH_TYPE, **push_payload(row, unread)})
-        for row in rows
-    ]
+    messages, fanouts = [], {}
+    for row in rows:
+        fanout = getattr(row, "fanout", None)
+        if fanout is None:
+            payload = {"type": PUSH_TYPE, **push_payload(row, unread)}
+            messages.append((row.pk, user_group(row.user_id), payload))
+        else:
+            fanouts.setdefault(fanout, []).append(row)
+    for fanout, of_message in fanouts.items():
+        common = push_payload(of_message[0], {})
+        del common["id"], common["unread"]
+        payload = {
+            "type": FANOUT_TYPE,
+            **common,
+            "users": {str(r.user_id): [r.pk, unread.get(r.user_id, 0)] for r in of_message},
+        }
+        for role in fanout.roles:
+            messages.append((of_message[0].pk, role_group(fanout.site_id, role), payload))
     try:
         async_to_sync(_send_all)(layer, messages)
     except Exception:
@@ -337,6 +387,7 @@ def _work_order_message(kind: str, event: OutboxEvent, prefix: str) -> list[Mess
         Message(
             kind,
             site_members(wo.site_id, HOLD_ROLES),
+            roles=HOLD_ROLES,
             title=f"{prefix}: {wo.erp_number} ({wo.item.code})",
             body=event.reason,
             link=reverse("work-order", args=[wo.pk]),

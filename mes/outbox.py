@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from celery import shared_task
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -162,9 +163,17 @@ def _schedule_relay() -> None:
     transaction.on_commit(_enqueue_relay)
 
 
-def _enqueue_relay() -> None:
+RELAY_QUEUED_KEY = "andon:outbox:relay-queued"
+RELAY_QUEUED_SECONDS = 15  # a lost task message delays events this long at most (and the sweep)
+
+
+def _enqueue_relay(*, force: bool = False) -> None:
+    """Queue a relay task unless one is queued and not started yet: that one will take this
+    transaction's events too (it clears the mark as it starts, before its first claim). Under
+    load, one task per burst instead of one per request."""
     try:
-        relay_outbox.delay()
+        if force or cache.add(RELAY_QUEUED_KEY, 1, RELAY_QUEUED_SECONDS):
+            relay_outbox.delay()
     except Exception:  # broker down: the periodic sweep relays later
         log.exception("could not enqueue the outbox relay")
 
@@ -178,6 +187,10 @@ def relay_outbox() -> int:
     run it at once: each claims its own batch). Returns how many events it relayed."""
     from time import monotonic
 
+    try:
+        cache.delete(RELAY_QUEUED_KEY)  # events committed from now on queue another task
+    except Exception:
+        log.exception("could not clear the relay mark")
     started, total = monotonic(), 0
     while True:
         taken = len(relay_batch())
@@ -185,7 +198,7 @@ def relay_outbox() -> int:
         if not taken:
             return total
         if monotonic() - started > RELAY_SECONDS:
-            _enqueue_relay()
+            _enqueue_relay(force=True)
             return total
 
 

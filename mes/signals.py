@@ -36,9 +36,10 @@ def revoke_signed_out_sockets(sender, request, user, **kwargs) -> None:
         transaction.on_commit(lambda: revoke_sessions(user.pk))
 
 
-def revoke_sockets_of_lost_sites(sender, instance, **kwargs) -> None:
-    """A site grant removed, however (the account service, guardian's object-permission
-    pages, a shell): the sockets of the users who held it re-check at once."""
+def recheck_sockets_of_site_grants(sender, instance, **kwargs) -> None:
+    """A site grant given or removed, however (the account service, guardian's
+    object-permission pages, a shell): the sockets of the users who hold or held it re-check
+    at once (closing on a lost site; a notification socket follows its sites' role groups)."""
     from django.db import transaction
 
     from mes.models.access import SITE_ACCESS_PERM
@@ -50,4 +51,20 @@ def revoke_sockets_of_lost_sites(sender, instance, **kwargs) -> None:
         user_ids = [instance.user_id]
     else:
         user_ids = list(instance.group.user_set.values_list("pk", flat=True))
+    transaction.on_commit(lambda: [revoke_sessions(pk) for pk in user_ids])
+
+
+def recheck_sockets_of_changed_roles(sender, instance, action, reverse, pk_set, **kwargs) -> None:
+    """A user's roles changed (either side of ``User.groups``): their sockets re-check at once,
+    so a notification socket joins and leaves the role groups it now belongs to."""
+    if action not in ("post_add", "post_remove", "pre_clear"):
+        return
+    from django.db import transaction
+
+    from mes.notifications import revoke_sessions
+
+    if reverse:  # group.user_set changed: pk_set holds users (all of them on a clear)
+        user_ids = list(pk_set or instance.user_set.values_list("pk", flat=True))
+    else:
+        user_ids = [instance.pk]
     transaction.on_commit(lambda: [revoke_sessions(pk) for pk in user_ids])

@@ -11,6 +11,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from mes.access import can_access_site
+from mes.api.kept import ModelSerializer
 from mes.api.lookups import resolve
 from mes.models import Lot, Machine, Operation, Site, WorkCenter, WorkOrder
 from mes.roles import ROLES
@@ -39,7 +40,7 @@ def _username(user) -> str | None:
 # --- exception types --------------------------------------------------------------------
 
 
-class ExceptionTypeSerializer(serializers.ModelSerializer):
+class ExceptionTypeSerializer(ModelSerializer):
     workflow = serializers.SlugRelatedField(slug_field="code", read_only=True)
 
     class Meta:
@@ -62,7 +63,7 @@ class ExceptionTypeSerializer(serializers.ModelSerializer):
 # --- tickets: read ----------------------------------------------------------------------
 
 
-class TimelineEventSerializer(serializers.ModelSerializer):
+class TimelineEventSerializer(ModelSerializer):
     actor = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     rule = serializers.SlugRelatedField(slug_field="name", read_only=True, allow_null=True)
 
@@ -71,7 +72,7 @@ class TimelineEventSerializer(serializers.ModelSerializer):
         fields = ["id", "kind", "actor", "rule", "message", "data", "created_at"]
 
 
-class DecisionSerializer(serializers.ModelSerializer):
+class DecisionSerializer(ModelSerializer):
     decided_by = serializers.SlugRelatedField(
         slug_field="username", read_only=True, allow_null=True
     )
@@ -81,7 +82,7 @@ class DecisionSerializer(serializers.ModelSerializer):
         fields = ["id", "decision", "reasoning", "decided_by", "decided_at"]
 
 
-class AttachmentSerializer(serializers.ModelSerializer):
+class AttachmentSerializer(ModelSerializer):
     name = serializers.SerializerMethodField()
     url = serializers.SerializerMethodField()
     uploaded_by = serializers.SlugRelatedField(
@@ -116,7 +117,7 @@ class AllowedTransitionSerializer(serializers.Serializer):
         return obj.label or obj.to_state.name
 
 
-class ExceptionListSerializer(serializers.ModelSerializer):
+class ExceptionListSerializer(ModelSerializer):
     """The list shape: the ticket without its timeline (one query per page, whatever its size)."""
 
     site = serializers.CharField(source="site.code", read_only=True)

@@ -15,10 +15,11 @@ from mes import notifications
 from mes.errors import InvalidInput
 from mes.models import Notification
 
+from .kept import ModelSerializer
 from .viewsets import ScopedViewSet
 
 
-class NotificationSerializer(serializers.ModelSerializer):
+class NotificationSerializer(ModelSerializer):
     site = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
     related_type = serializers.SerializerMethodField()
     read = serializers.SerializerMethodField()

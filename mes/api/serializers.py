@@ -18,19 +18,20 @@ from mes.models import (
     WorkOrder,
 )
 
+from .kept import ModelSerializer
 from .lookups import resolve
 
 QTY = {"max_digits": 14, "decimal_places": 3, "min_value": Decimal(0)}
 MIN = {"max_digits": 12, "decimal_places": 4, "min_value": Decimal(0)}
 
 
-class SiteSerializer(serializers.ModelSerializer):
+class SiteSerializer(ModelSerializer):
     class Meta:
         model = Site
         fields = ["id", "code", "name", "timezone", "is_active"]
 
 
-class WorkCenterSerializer(serializers.ModelSerializer):
+class WorkCenterSerializer(ModelSerializer):
     site = serializers.SlugRelatedField(slug_field="code", read_only=True)
 
     class Meta:
@@ -38,7 +39,7 @@ class WorkCenterSerializer(serializers.ModelSerializer):
         fields = ["id", "site", "code", "name", "kind", "is_active"]
 
 
-class MachineSerializer(serializers.ModelSerializer):
+class MachineSerializer(ModelSerializer):
     site = serializers.SlugRelatedField(slug_field="code", read_only=True)
     work_center = serializers.SlugRelatedField(slug_field="code", read_only=True)
 
@@ -47,13 +48,13 @@ class MachineSerializer(serializers.ModelSerializer):
         fields = ["id", "site", "work_center", "code", "name", "ideal_cycle_seconds", "is_active"]
 
 
-class ItemSerializer(serializers.ModelSerializer):
+class ItemSerializer(ModelSerializer):
     class Meta:
         model = Item
         fields = ["id", "code", "name", "kind", "unit", "requires_certificate", "is_active"]
 
 
-class OperationSerializer(serializers.ModelSerializer):
+class OperationSerializer(ModelSerializer):
     site = serializers.CharField(source="work_order.site.code", read_only=True)
     work_order = serializers.CharField(source="work_order.erp_number", read_only=True)
     work_order_id = serializers.IntegerField(read_only=True)
@@ -82,7 +83,7 @@ class OperationSerializer(serializers.ModelSerializer):
         ]
 
 
-class RoutingStepSerializer(serializers.ModelSerializer):
+class RoutingStepSerializer(ModelSerializer):
     """An operation as shown inside its work order."""
 
     work_center = serializers.SlugRelatedField(slug_field="code", read_only=True)
@@ -104,7 +105,7 @@ class RoutingStepSerializer(serializers.ModelSerializer):
         ]
 
 
-class WorkOrderSerializer(serializers.ModelSerializer):
+class WorkOrderSerializer(ModelSerializer):
     site = serializers.SlugRelatedField(slug_field="code", read_only=True)
     item = serializers.SlugRelatedField(slug_field="code", read_only=True)
     item_name = serializers.CharField(source="item.name", read_only=True)
@@ -201,7 +202,7 @@ class ResequenceSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=500)
 
 
-class LotSerializer(serializers.ModelSerializer):
+class LotSerializer(ModelSerializer):
     site = serializers.SlugRelatedField(slug_field="code", read_only=True)
     item = serializers.SlugRelatedField(slug_field="code", read_only=True)
     produced_by = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
@@ -249,7 +250,7 @@ class LotReceiveSerializer(serializers.Serializer):
         return services.receive_lot(actor=self.context["request"].user, **validated_data)
 
 
-class LotConsumptionSerializer(serializers.ModelSerializer):
+class LotConsumptionSerializer(ModelSerializer):
     lot = serializers.SlugRelatedField(slug_field="number", read_only=True)
 
     class Meta:
@@ -257,7 +258,7 @@ class LotConsumptionSerializer(serializers.ModelSerializer):
         fields = ["lot", "quantity"]
 
 
-class ConfirmationSerializer(serializers.ModelSerializer):
+class ConfirmationSerializer(ModelSerializer):
     site = serializers.CharField(source="operation.work_order.site.code", read_only=True)
     work_order = serializers.CharField(source="operation.work_order.erp_number", read_only=True)
     sequence = serializers.IntegerField(source="operation.sequence", read_only=True)

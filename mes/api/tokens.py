@@ -19,10 +19,11 @@ from rest_framework.views import APIView
 from mes.models import ApiToken, Site, TokenScope
 from mes.services import tokens as service
 
+from .kept import ModelSerializer
 from .viewsets import ScopedViewSet
 
 
-class TokenSerializer(serializers.ModelSerializer):
+class TokenSerializer(ModelSerializer):
     user = serializers.SlugRelatedField(slug_field="username", read_only=True)
     scope = serializers.CharField(source="access", read_only=True)
     sites = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)

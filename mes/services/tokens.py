@@ -12,14 +12,14 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from mes import config_cache
 from mes.access import visible_site_ids
+from mes.backends import is_service_account
 from mes.errors import InvalidInput, NotPermitted
 from mes.models import (
     ApiToken,
@@ -31,7 +31,6 @@ from mes.models import (
 from mes.models.tokens import digest_of, new_key
 from mes.notifications import revoke_sessions
 from mes.outbox import emit_event
-from mes.roles import SERVICE_ROLES
 
 from .accounts import accounts_manageable_by
 from .base import default_reason, save_with_history
@@ -87,8 +86,6 @@ def create_token(
     if not may_manage_tokens_of(actor, user):
         raise NotPermitted(_("This account is not yours to manage."), code="not_delegable")
     if actor is not None and actor.pk != user.pk and not actor.is_superuser:
-        from mes.backends import is_service_account
-
         if not is_service_account(user):
             # A manager's token of a person would let the manager act as that person.
             raise NotPermitted(
@@ -231,11 +228,6 @@ def token_for_key(key: str, *, address: str | None = None) -> ApiToken | None:
         .select_related("user", "user__account_profile")
         .annotate(
             limited=Exists(ApiToken.sites.through.objects.filter(apitoken=OuterRef("pk"))),
-            # a service account: some service role, no other role, no flag, no own permission
-            service=Exists(_groups_of("user").filter(group__name__in=SERVICE_ROLES))
-            & ~Exists(_groups_of("user").exclude(group__name__in=SERVICE_ROLES))
-            & ~Exists(_user_perms_of("user"))
-            & Q(user__is_superuser=False, user__is_staff=False),
             # the configuration's generation, so the request needs no statement of its own
             config_generation=config_cache.generation_subquery(),
         )
@@ -245,6 +237,8 @@ def token_for_key(key: str, *, address: str | None = None) -> ApiToken | None:
     if token is None or not account_usable(token.user):
         return None
     config_cache.prime(token.config_generation)
+    # a service account (the roles and permissions it holds are kept with the configuration)
+    token.service = is_service_account(token.user)
     now = timezone.now()
     if (
         token.last_used_at is None
@@ -255,16 +249,6 @@ def token_for_key(key: str, *, address: str | None = None) -> ApiToken | None:
         token.last_used_at, token.last_used_from = now, address
     limit_to_token(token.user, token)
     return token
-
-
-def _groups_of(path: str):
-    through = get_user_model().groups.through
-    return through.objects.filter(user_id=OuterRef(f"{path}_id"))
-
-
-def _user_perms_of(path: str):
-    through = get_user_model().user_permissions.through
-    return through.objects.filter(user_id=OuterRef(f"{path}_id"))
 
 
 def limit_to_token(user, token: ApiToken) -> None:

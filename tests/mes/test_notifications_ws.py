@@ -7,6 +7,7 @@ from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
+from django.contrib.auth.models import Group
 from django.test import Client
 
 from mes import notifications
@@ -238,3 +239,91 @@ def test_push_sends_every_row_in_one_event_loop(ws, monkeypatch):
     notifications.push(rows)
     assert len(loops) == 4
     assert len({id(loop) for loop in loops}) == 1
+
+
+def test_a_message_to_roles_is_one_send_per_role_group(ws, p1, monkeypatch):
+    """Fan-out per site and role: one send per role group, whatever the number of members;
+    each socket forwards its own row (and unread count), once, and a muted member's or the
+    actor's socket nothing."""
+    from mes.models import NotificationPreference
+
+    planner = ws
+    both = make_user("planner_sup", "planner", [p1])
+    both.groups.add(Group.objects.get(name="supervisor"))
+    muted = make_user("planner_muted", "planner", [p1])
+    NotificationPreference.objects.create(user=muted, kind="raised", muted=True)
+    actor = make_user("planner_actor", "planner", [p1])
+    layer = get_channel_layer()
+    real_send, groups = layer.group_send, []
+
+    async def recording_send(group, message):
+        groups.append(group)
+        await real_send(group, message)
+
+    keys = [_token(u) for u in (planner, both, muted, actor)]
+
+    async def scenario():
+        socks = [await _greeted(key) for key in keys]
+        monkeypatch.setattr(layer, "group_send", recording_send)
+        members = notifications.site_members(p1, ("planner", "supervisor"))
+        rows = await database_sync_to_async(notifications.send)(
+            notifications.Message(
+                "raised",
+                await database_sync_to_async(list)(members),
+                title="to the roles",
+                site=p1,
+                roles=("planner", "supervisor"),
+                exclude={actor.pk},
+            )
+        )
+        by_user = {r.user_id: r.pk for r in rows}
+        assert set(by_user) == {planner.pk, both.pk}
+        assert sorted(groups) == [
+            notifications.role_group(p1.pk, "planner"),
+            notifications.role_group(p1.pk, "supervisor"),
+        ]
+        for sock, user, unread in zip(socks[:2], (planner, both), (3, 1), strict=True):
+            pushed = await sock.receive_json_from()
+            assert (pushed["type"], pushed["id"], pushed["title"], pushed["unread"]) == (
+                "notification",
+                by_user[user.pk],
+                "to the roles",
+                unread,
+            )
+        for sock in socks:  # nothing more: not twice to the member of both roles, nothing
+            assert await sock.receive_nothing(timeout=0.2)  # to the muted one or the actor
+            await sock.disconnect()
+
+    _run(scenario)
+
+
+def test_a_socket_follows_its_users_roles_into_role_groups(ws, p1):
+    """A role given after the socket opened (``user.groups.add``: no account service) makes
+    the socket re-check at once and join that role's group; a role taken away leaves it."""
+    planner = ws
+    key = _token(planner)
+    supervisor_group = notifications.role_group(p1.pk, "supervisor")
+
+    def to_supervisors(title):
+        return notifications.send(
+            notifications.Message("raised", [planner], title=title, site=p1, roles=("supervisor",))
+        )
+
+    def set_role(add: bool):
+        group = Group.objects.get(name="supervisor")
+        (planner.groups.add if add else planner.groups.remove)(group)
+
+    async def scenario():
+        sock = await _greeted(key)
+        await database_sync_to_async(set_role)(True)
+        await asyncio.sleep(0.2)  # the re-check the role change sent
+        (row,) = await database_sync_to_async(to_supervisors)("now a supervisor")
+        pushed = await sock.receive_json_from()
+        assert (pushed["id"], pushed["title"]) == (row.pk, "now a supervisor")
+        await database_sync_to_async(set_role)(False)
+        await asyncio.sleep(0.2)
+        layer = get_channel_layer()
+        assert not layer.groups.get(supervisor_group)  # the socket left the group
+        await sock.disconnect()
+
+    _run(scenario)
