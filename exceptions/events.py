@@ -116,7 +116,7 @@ event(
     "exception.escalated",
     _("Escalation level fired"),
     (*TICKET, "level", "clock", "roles", "users"),
-    "exceptions.services.escalation.record_escalation",
+    "exceptions.services.escalation.record_escalations",
     NOTIFICATIONS,
 )
 

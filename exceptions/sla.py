@@ -98,9 +98,11 @@ def pending_levels(ticket: ExceptionTicket) -> list[EscalationLevel]:
         level for level in ladder(ticket.escalation_policy_id) if _level_applies(level, ticket)
     ]
     if levels and ticket.pk is not None:
-        fired = set(
-            EscalationFiring.objects.filter(exception=ticket).values_list("level_id", flat=True)
-        )
+        fired = getattr(ticket, "fired_level_ids", None)  # read for many at once (the sweep)
+        if fired is None:
+            fired = set(
+                EscalationFiring.objects.filter(exception=ticket).values_list("level_id", flat=True)
+            )
         levels = [level for level in levels if level.pk not in fired]
     return levels
 

@@ -13,7 +13,7 @@ from .config import (
     save_sla_policy,
     save_workflow,
 )
-from .escalation import record_escalation, reschedule, reschedule_open, sweep_escalations
+from .escalation import record_escalations, reschedule, reschedule_open, sweep_escalations
 from .notes import add_attachment, comment_exception
 from .routing import note_rule_effect, role_group, route_exception
 from .tickets import (
@@ -32,7 +32,7 @@ __all__ = [
     "note_rule_effect",
     "raise_exception",
     "record_decision",
-    "record_escalation",
+    "record_escalations",
     "reschedule",
     "role_group",
     "route_exception",

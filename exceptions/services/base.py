@@ -102,17 +102,25 @@ def ticket_payload(ticket: ExceptionTicket, **extra) -> dict:
     }
 
 
+def ticket_event(
+    event_type: str, ticket: ExceptionTicket, *, actor, reason: str = "", **extra
+) -> dict:
+    """The arguments of a ticket's event, for ``emit_event`` or, in bulk, ``emit_events``."""
+    return {
+        "event_type": event_type,
+        "aggregate": ticket,
+        "site": ticket.site,
+        "actor": actor,
+        "reason": reason,
+        "payload": ticket_payload(ticket, **extra),
+    }
+
+
 def emit_ticket_event(
     event_type: str, ticket: ExceptionTicket, *, actor, reason: str = "", **extra
 ):
-    return emit_event(
-        event_type,
-        aggregate=ticket,
-        site=ticket.site,
-        actor=actor,
-        reason=reason,
-        payload=ticket_payload(ticket, **extra),
-    )
+    arguments = ticket_event(event_type, ticket, actor=actor, reason=reason, **extra)
+    return emit_event(arguments.pop("event_type"), **arguments)
 
 
 def check_same_site(site: Site, **objects) -> None:

@@ -3,54 +3,101 @@ and next escalation current (after a sweep, and when a policy or calendar change
 
 from __future__ import annotations
 
+import copy
 import datetime
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
+from mes import config_cache
+from mes.bulk import update_rows
 from mes.calendars import calendar_for
+from mes.middleware import current_request_id
+from mes.outbox import emit_events
 
 from .. import sla
 from ..choices import EventKind
-from ..models import EscalationFiring, ExceptionTicket, SlaPolicy, WorkflowState
-from .base import add_to_timeline, emit_ticket_event, save_ticket
+from ..models import (
+    EscalationFiring,
+    EscalationLevel,
+    ExceptionEvent,
+    ExceptionTicket,
+    SlaPolicy,
+    WorkflowState,
+)
+from .base import ticket_event
 
 
-def record_escalation(ticket: ExceptionTicket, *, level, now) -> None:
-    """A ladder level fired on a ticket the sweep holds locked: raise the severity if the level
-    says so, write the timeline, and emit ``exception.escalated`` for the notifications."""
-    roles = list(level.notify_roles or [])
-    users = list(level.notify_users.values_list("username", flat=True))
-    fields = []
-    new_severity = sla.escalated_severity(ticket.severity, level.raise_severity_to)
-    if new_severity != ticket.severity:
-        add_to_timeline(
-            ticket,
-            EventKind.SEVERITY_CHANGED,
-            **{"from": ticket.severity, "to": new_severity, "level": level.level},
+def record_escalations(firings: list[tuple[ExceptionTicket, EscalationLevel]], *, now) -> None:
+    """Ladder levels fired on tickets the sweep holds locked, in bulk: for each (in order; a
+    ticket may fire several levels at once) raise the severity if the level says so, write
+    the timeline, save a new version with its history row, and emit ``exception.escalated``
+    for the notifications. A few statements for the whole list."""
+    names = _usernames({level.pk for _ticket, level in firings})
+    timeline, versions, events = [], [], []
+    for ticket, level in firings:
+        roles, users = list(level.notify_roles or []), names.get(level.pk, [])
+        new_severity = sla.escalated_severity(ticket.severity, level.raise_severity_to)
+        if new_severity != ticket.severity:
+            change = {"from": ticket.severity, "to": new_severity, "level": level.level}
+            timeline.append(_event(ticket, EventKind.SEVERITY_CHANGED, now, **change))
+            ticket.severity = new_severity
+        timeline.append(
+            _event(
+                ticket,
+                EventKind.ESCALATED,
+                now,
+                message=", ".join([*roles, *users]),
+                level=level.level,
+                clock=level.clock,
+                roles=roles,
+                users=users,
+            )
         )
-        ticket.severity = new_severity
-        fields.append("severity")
-    add_to_timeline(
-        ticket,
-        EventKind.ESCALATED,
-        message=", ".join([*roles, *users]),
-        level=level.level,
-        clock=level.clock,
-        roles=roles,
-        users=users,
+        ticket.version += 1
+        ticket.updated_at = now
+        version = copy.copy(ticket)  # the history row of this level's change
+        version._history_user, version._history_date = None, now
+        version._change_reason = f"escalation level {level.level}"
+        versions.append(version)
+        events.append(
+            ticket_event(
+                "exception.escalated",
+                ticket,
+                actor=None,
+                reason=f"level {level.level}",
+                level=level.level,
+                clock=level.clock,
+                roles=roles,
+                users=users,
+            )
+        )
+    EscalationFiring.objects.bulk_create(
+        [EscalationFiring(exception=t, level=level, fired_at=now) for t, level in firings]
     )
-    save_ticket(ticket, actor=None, reason=f"escalation level {level.level}", fields=fields)
-    emit_ticket_event(
-        "exception.escalated",
-        ticket,
-        actor=None,
-        reason=f"level {level.level}",
-        level=level.level,
-        clock=level.clock,
-        roles=roles,
-        users=users,
+    ExceptionEvent.objects.bulk_create(timeline)
+    ExceptionTicket.history.bulk_history_create(
+        versions, update=True, custom_historical_attrs={"request_id": current_request_id()}
     )
+    emit_events(events)
+
+
+def _usernames(level_ids: set[int]) -> dict[int, list[str]]:
+    """The people each level names, in one query."""
+    through = EscalationLevel.notify_users.through
+    names: dict[int, list[str]] = {}
+    rows = (
+        through.objects.filter(escalationlevel_id__in=level_ids)
+        .order_by("escalationlevel_id", "user__username")
+        .values_list("escalationlevel_id", "user__username")
+    )
+    for level_id, username in rows:
+        names.setdefault(level_id, []).append(username)
+    return names
+
+
+def _event(ticket, kind, now, *, message: str = "", **data) -> ExceptionEvent:
+    return ExceptionEvent(exception=ticket, kind=kind, message=message, data=data, created_at=now)
 
 
 def reschedule(ticket: ExceptionTicket) -> None:
@@ -66,31 +113,56 @@ def reschedule(ticket: ExceptionTicket) -> None:
         )
 
 
+CLOCK_FIELDS = ["ack_due_at", "resolve_due_at", "next_escalation_at", "escalation_policy"]
+
+
 def sweep_escalations(now: datetime.datetime | None = None, batch: int = 500) -> int:
-    """Fire every escalation level that is due. Reads only tickets whose next escalation has
-    passed; safe to run concurrently. Returns the number of levels fired."""
+    """Fire every escalation level that is due, a batch of tickets per transaction in a few
+    statements: the due tickets locked (SKIP LOCKED: concurrent sweeps take others), the
+    levels they already fired in one read, then the firings, timeline, versions, history and
+    events in bulk, and the tickets' new clocks in one update. Reads only tickets whose next
+    escalation has passed. Returns the number of levels fired."""
     now = now or timezone.now()
     fired = 0
-    with transaction.atomic():
-        due = list(
-            ExceptionTicket.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("site", "type")
-            .filter(next_escalation_at__lte=now)
-            .order_by("next_escalation_at")[:batch]
-        )
-        for ticket in due:
-            calendar = calendar_for(ticket.site)
-            for level in sla.pending_levels(ticket):
-                if sla.deadline(ticket, level.after_minutes, calendar) > now:
-                    break
-                try:
-                    with transaction.atomic():
-                        EscalationFiring.objects.create(exception=ticket, level=level, fired_at=now)
-                except IntegrityError:
-                    continue
-                record_escalation(ticket, level=level, now=now)
-                fired += 1
-            reschedule(ticket)
+    while True:
+        with transaction.atomic(), config_cache.scope():
+            due = list(
+                ExceptionTicket.objects.select_for_update(skip_locked=True, of=("self",))
+                .select_related("site", "type", "work_order", "queue", "assignee")
+                .filter(next_escalation_at__lte=now)
+                .order_by("next_escalation_at")[:batch]
+            )
+            if not due:
+                return fired
+            already = _fired_levels(due)
+            firings = []
+            for ticket in due:
+                ticket.fired_level_ids = already.get(ticket.pk, set())
+                calendar = calendar_for(ticket.site)
+                for level in sla.pending_levels(ticket):
+                    if sla.deadline(ticket, level.after_minutes, calendar) > now:
+                        break
+                    firings.append((ticket, level))
+                    ticket.fired_level_ids.add(level.pk)
+            if firings:
+                record_escalations(firings, now=now)
+            escalated = {t.pk for t, _level in firings}
+            changed = [t for t in due if sla.schedule(t) or t.pk in escalated]
+            update_rows(
+                ExceptionTicket, changed, [*CLOCK_FIELDS, "severity", "version", "updated_at"]
+            )
+            fired += len(firings)
+        if len(due) < batch:
+            return fired
+
+
+def _fired_levels(tickets: list[ExceptionTicket]) -> dict[int, set[int]]:
+    fired: dict[int, set[int]] = {}
+    rows = EscalationFiring.objects.filter(exception__in=tickets).values_list(
+        "exception_id", "level_id"
+    )
+    for ticket_id, level_id in rows:
+        fired.setdefault(ticket_id, set()).add(level_id)
     return fired
 
 

@@ -259,3 +259,42 @@ def test_an_escalation_notifies_the_roles_at_the_site(p1, p2, breakdown, user_in
     notes = Notification.objects.filter(kind="escalated")
     assert [(n.user, n.related_id) for n in notes] == [(supervisor_p1, str(ticket.pk))]
     assert not Notification.objects.filter(user=supervisor_p2).exists()
+
+
+def test_a_sweep_fires_in_bulk_with_history_and_versions(p1, breakdown):
+    """Statements per sweep do not grow with the due tickets; each fired level still makes
+    its own version, history row (with the reason), timeline entry and event."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def statements(due: int) -> int:
+        tickets = [raise_at(T0, p1, breakdown, severity="medium") for _ in range(due)]
+        ExceptionTicket.objects.filter(pk__in=[t.pk for t in tickets]).update(
+            next_escalation_at=at(15)
+        )
+        with CaptureQueriesContext(connection) as captured:
+            assert sweep(at(46)) == 2 * due  # levels 1 and 2, in one sweep
+        return len(captured), tickets
+
+    few, first = statements(2)
+    ExceptionTicket.objects.filter(pk__in=[t.pk for t in first]).update(next_escalation_at=None)
+    many, tickets = statements(12)
+    assert many == few
+    ticket = ExceptionTicket.objects.get(pk=tickets[0].pk)
+    assert (ticket.version, ticket.severity) == (tickets[0].version + 2, "high")
+    assert ticket.next_escalation_at == at(240)  # level 3 next
+    reasons = list(
+        ticket.history.order_by("history_id").values_list("history_change_reason", "version")
+    )[-2:]
+    assert reasons == [
+        ("escalation level 1", tickets[0].version + 1),
+        ("escalation level 2", tickets[0].version + 2),
+    ]
+    assert escalations(ticket) == [(1, ["supervisor"]), (2, ["supervisor", "manager"])]
+    kinds = list(ticket.events.order_by("pk").values_list("kind", flat=True))[-3:]
+    assert kinds == ["escalated", "severity_changed", "escalated"]
+    events = OutboxEvent.objects.filter(type="exception.escalated", aggregate_id=str(ticket.pk))
+    assert [(e.payload["level"], e.payload["severity"]) for e in events.order_by("pk")] == [
+        (1, "medium"),
+        (2, "high"),  # each event says the ticket as its level left it
+    ]
