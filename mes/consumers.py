@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import time
 from collections import deque
 from importlib import import_module
@@ -22,6 +23,9 @@ from mes.services.tokens import limit_to_token
 
 UNAUTHORIZED = 4401  # websocket close code: not signed in, or no longer allowed
 RECHECK_SECONDS = 30  # how stale "the user is still active" may be when a push goes out
+# Each socket re-checks after its own share of RECHECK_SECONDS (between half and all of it):
+# sockets opened together (a shift starting) do not all re-check on the same push.
+RECHECK_SPREAD = 0.5
 
 
 class SignedInConsumer(AsyncJsonWebsocketConsumer):
@@ -36,6 +40,7 @@ class SignedInConsumer(AsyncJsonWebsocketConsumer):
     user_id: int | None = None
     groups_joined: tuple[str, ...] = ()
     checked_at: float = 0.0
+    recheck_seconds: float = RECHECK_SECONDS
 
     def signed_in_user(self):
         user = self.scope.get("user")
@@ -49,6 +54,7 @@ class SignedInConsumer(AsyncJsonWebsocketConsumer):
         for group in self.groups_joined:
             await self.channel_layer.group_add(group, self.channel_name)
         self.checked_at = time.monotonic()
+        self.recheck_seconds = RECHECK_SECONDS * random.uniform(1 - RECHECK_SPREAD, 1)  # noqa: S311
 
     async def disconnect(self, code):
         for group in self.groups_joined:
@@ -69,7 +75,7 @@ class SignedInConsumer(AsyncJsonWebsocketConsumer):
 
     async def still_allowed(self, *, fresh: bool = False) -> bool:
         now = time.monotonic()
-        if self.user_id is not None and not fresh and now - self.checked_at < RECHECK_SECONDS:
+        if self.user_id is not None and not fresh and now - self.checked_at < self.recheck_seconds:
             return True
         if self.user_id is not None and await self._active():
             self.checked_at = now

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from asgiref.sync import async_to_sync
@@ -29,13 +30,14 @@ from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from mes.access import SITE_ACCESS_PERM
+from mes.bulk import insert_for_each
 from mes.events import NOTIFICATIONS, catalogue
 from mes.models import Notification, NotificationPreference, OutboxEvent, Site, WorkOrder
 from mes.outbox import subscribers
@@ -145,10 +147,14 @@ def deliver(events: list[OutboxEvent]) -> None:
     """The outbox subscriber, a chunk of events at a time: run each event's producers, send
     what they return, and push every row of the chunk at once after commit."""
     rows: list[Notification] = []
-    for event in events:
-        for producer in producers.for_type(event.type):
-            for message in producer(event) or ():
-                rows += send(message, event=event, push_after_commit=False)
+    memo = _chunk.set({})  # the chunk's events share their recipients' reads
+    try:
+        for event in events:
+            for producer in producers.for_type(event.type):
+                for message in producer(event) or ():
+                    rows += send(message, event=event, push_after_commit=False)
+    finally:
+        _chunk.reset(memo)
     if rows:
         transaction.on_commit(lambda: push(rows))
 
@@ -162,41 +168,38 @@ def send(
     """Create one notification per active, distinct recipient who has not muted the kind, and
     push each to its user after commit (unless the caller pushes them with others). Returns
     the rows created."""
-    users = {
-        u.pk: u
-        for u in message.recipients
-        if u is not None and u.is_active and u.pk not in message.exclude
-    }
+    if isinstance(message.recipients, QuerySet):  # ids only: no user objects for a fan-out
+        users = {pk for pk in _active_ids(message.recipients) if pk not in message.exclude}
+    else:
+        users = {
+            u.pk
+            for u in message.recipients
+            if u is not None and u.is_active and u.pk not in message.exclude
+        }
     if not users:
         return []
-    muted = set(
-        NotificationPreference.objects.filter(
-            user_id__in=users, kind=message.kind, muted=True
-        ).values_list("user_id", flat=True)
-    )
+    muted = _muted(message.kind, users)
     related_type, related_id = None, ""
     if message.related is not None:
         related_type = ContentType.objects.get_for_model(message.related)
         related_id = str(message.related.pk)
-    now = timezone.now()
-    rows = Notification.objects.bulk_create(
-        [
-            Notification(
-                user_id=user_id,
-                kind=message.kind,
-                title=message.title[:200],
-                body=message.body,
-                link=message.link[:300],
-                site=message.site,
-                related_type=related_type,
-                related_id=related_id,
-                event=event,
-                created_at=now,
-            )
-            for user_id in sorted(users)
-            if user_id not in muted
-        ]
-    )
+    common = {
+        "kind": message.kind,
+        "title": message.title[:200],
+        "body": message.body,
+        "link": message.link[:300],
+        "site": message.site,
+        "related_type": related_type,
+        "related_id": related_id,
+        "event": event,
+        "created_at": timezone.now(),
+    }
+    recipients = [user_id for user_id in sorted(users) if user_id not in muted]
+    rows = insert_for_each(Notification, common, "user_id", recipients)
+    if rows is None:  # not PostgreSQL (the demo's SQLite)
+        rows = Notification.objects.bulk_create(
+            [Notification(user_id=user_id, **common) for user_id in recipients]
+        )
     if message.roles and message.site is not None:
         fanout = _Fanout(message.site.pk, tuple(message.roles))
         for row in rows:
@@ -204,6 +207,36 @@ def send(
     if rows and push_after_commit:
         transaction.on_commit(lambda: push(rows))
     return rows
+
+
+# Within one chunk of the subscriber (``deliver``): the events of a burst mostly go to the
+# same members of the same site, read once for all of them.
+_chunk: ContextVar[dict | None] = ContextVar("andon_notification_chunk", default=None)
+
+
+def _active_ids(recipients: QuerySet) -> list[int]:
+    query = recipients.filter(is_active=True).values_list("pk", flat=True)
+    memo, key = _chunk.get(), getattr(recipients, "members_key", None)
+    if memo is None or key is None:
+        return list(query)
+    if key not in memo:
+        memo[key] = list(query)
+    return memo[key]
+
+
+def _muted(kind: str, users: set[int]) -> set[int]:
+    memo = _chunk.get()
+    key = ("muted", kind, frozenset(users))
+    if memo is not None and key in memo:
+        return memo[key]
+    muted = set(
+        NotificationPreference.objects.filter(user_id__in=users, kind=kind, muted=True).values_list(
+            "user_id", flat=True
+        )
+    )
+    if memo is not None:
+        memo[key] = muted
+    return muted
 
 
 def push(rows: list[Notification]) -> None:
@@ -342,11 +375,13 @@ def site_members(site: Site | int | None, roles: Iterable[str] = ()):
     via_group = GroupObjectPermission.objects.filter(perm, object_pk=str(site_id)).values(
         "group_id"
     )
-    return (
+    members = (
         User.objects.filter(is_active=True, groups__name__in=roles)
         .filter(Q(pk__in=direct) | Q(groups__in=via_group))
         .distinct()
     )
+    members.members_key = ("members", site_id, tuple(sorted(roles)))  # read once per chunk
+    return members
 
 
 def named_users_at(site: Site | int | None, usernames: Iterable[str]):

@@ -12,3 +12,8 @@ class ErpConfig(AppConfig):
         from .tryton import TrytonAdapter
 
         outbound.adapters.register(TrytonAdapter.name, TrytonAdapter())
+        from mes import config_cache
+
+        from .models import ErpEndpoint
+
+        config_cache.watch(ErpEndpoint)  # the relay's routing of events to endpoints

@@ -6,4 +6,6 @@ from mes.outbox import subscribers
 
 from . import outbound
 
-subscribers.register(outbound.SUBSCRIBER, outbound.enqueue_deliveries, patterns=["*"], audience=ERP)
+subscribers.register(
+    outbound.SUBSCRIBER, outbound.enqueue_deliveries, patterns=["*"], audience=ERP, batch=True
+)

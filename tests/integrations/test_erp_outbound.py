@@ -3,6 +3,7 @@
 import hashlib
 import hmac
 import json
+import time
 
 import pytest
 from django.test import Client
@@ -265,3 +266,55 @@ def test_a_late_failure_does_not_undo_a_newer_claim_but_a_late_success_counts(he
         assert ErpDelivery.objects.get().status == "delivered"
         outbound.record(ep, second, outbound.Outcome(False, error="late", retry=False))
         assert ErpDelivery.objects.get().status == "delivered"
+
+
+def test_heads_of_several_work_orders_are_called_at_once_and_each_in_order(
+    p1, relay, monkeypatch, settings
+):
+    """One worker calls the heads of different work orders at the same time (threads, no
+    database access in them), the events of one work order one after another."""
+    import threading
+
+    settings.ANDON_ERP_CALLS_AT_ONCE = 4
+    types = ["work_order.held", "work_order.resumed"]
+    in_flight, most, guard = 0, 0, threading.Lock()
+    real = outbound.RestAdapter.deliver
+
+    def counting(self, endpoint, delivery, body):
+        nonlocal in_flight, most
+        with guard:
+            in_flight += 1
+            most = max(most, in_flight)
+        try:
+            time.sleep(0.05)  # long enough for the others of the round to start
+            return real(self, endpoint, delivery, body)
+        finally:
+            with guard:
+                in_flight -= 1
+
+    monkeypatch.setattr(outbound.RestAdapter, "deliver", counting)
+    with FlakyErp(SECRET, weights=ALWAYS_OK) as erp:
+        ep = make_endpoint(
+            name="ERP",
+            base_url=erp.url,
+            hmac_secret=SECRET,
+            event_types=types,
+            mapping={
+                t: {"work_order": "{{ payload.erp_number }}", "seq": "{{ event.id }}"}
+                for t in types
+            },
+        )
+        orders = [make_work_order(p1, erp_number=f"ZP/{n}", status="released") for n in range(4)]
+        for wo in orders:
+            wo = services.hold_work_order(wo, actor=None, reason="no steel")
+            services.resume_work_order(wo, actor=None, reason="steel came")
+        relay()
+        assert outbound.deliver_endpoint_now(ep.pk) == 8
+    assert most == 4  # the four held events at once, then the four resumed ones
+    for wo in orders:
+        events = OutboxEvent.objects.filter(aggregate_id=str(wo.pk), type__in=types)
+        assert erp.sequence_by_work_order[wo.erp_number] == [
+            str(e.event_id) for e in events.order_by("pk")
+        ]
+    assert ErpDelivery.objects.filter(status="delivered").count() == 8
+    assert ErpDelivery.history.filter(history_change_reason="delivered").count() == 8

@@ -42,6 +42,7 @@ class RestAdapter:
 
     name = "rest"
     label = gettext_lazy("REST / webhook")
+    concurrent = True  # no database access in deliver(); the HTTP client is thread-safe
 
     def deliver(self, endpoint: ErpEndpoint, delivery: ErpDelivery, body: dict) -> Outcome:
         import httpx
