@@ -14,7 +14,14 @@ from mes.outbox import Subscriber, emit_event
 
 ROOT = Path(__file__).resolve().parents[2]
 APPS = ("mes", "exceptions", "quality", "integrations", "andon")
-EMITTERS = {"emit_event", "emit_events", "emit_ticket_event", "emit", "note_rule_effect"}
+EMITTERS = {
+    "emit_event",
+    "emit_events",
+    "emit_ticket_event",
+    "ticket_event",  # the arguments of a ticket event for emit_events (bulk paths)
+    "emit",
+    "note_rule_effect",
+}
 
 
 def _source_files():
