@@ -92,3 +92,109 @@ def insert_for_each(
         row.pk = by_value[key] if len(by_value) == len(rows) else pk
         row._state.adding, row._state.db = False, connection.alias
     return rows
+
+
+def insert_new_rows(model: type[Model], objs: Sequence[Model]) -> Sequence[Model]:
+    """Insert unsaved instances of ``model`` and give them their primary keys: on PostgreSQL
+    the keys come from the table's sequence in one query and the rows go in one ``COPY``
+    (Django's ``bulk_create`` compiles a parameter per field and row: for 5,000 operations,
+    more Python than the insert). Fields' ``pre_save`` runs (``auto_now``); no signals, no
+    history (see :func:`insert_history`). Elsewhere (SQLite: the demo): ``bulk_create``."""
+    if not objs:
+        return objs
+    alias = router.db_for_write(model)
+    connection = connections[alias]
+    if connection.vendor != "postgresql":
+        return model._default_manager.using(alias).bulk_create(objs)
+    meta = model._meta
+    fields = meta.concrete_fields
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+            [meta.db_table, meta.pk.column, len(objs)],
+        )
+        for obj, (pk,) in zip(objs, cursor.fetchall(), strict=True):
+            obj.pk = pk
+        columns = ", ".join(quote(f.column) for f in fields)
+        copy_sql = f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN"
+        with cursor.cursor.copy(copy_sql) as copy:
+            for obj in objs:
+                copy.write_row(
+                    [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
+                )
+    for obj in objs:
+        obj._state.adding, obj._state.db = False, alias
+    return objs
+
+
+def insert_history(
+    model: type[Model],
+    key: str,
+    reasons: dict,
+    *,
+    user_id: int | None,
+    history_type: str,
+    request_id: str = "",
+    when=None,
+) -> None:
+    """One simple-history row per row of ``model`` whose field ``key`` is a key of
+    ``reasons`` (key value -> change reason), copied from the row as it now is inside the
+    database (``INSERT … SELECT``): history costs no Python per row. ``history_type``: ``+``
+    created, ``~`` changed."""
+    if not reasons:
+        return
+    from django.utils import timezone
+
+    when = when or timezone.now()
+    history = model.history.model
+    alias = router.db_for_write(model)
+    connection = connections[alias]
+    if connection.vendor != "postgresql":
+        rows = list(model._default_manager.using(alias).filter(**{f"{key}__in": list(reasons)}))
+        for row in rows:
+            row._change_reason = reasons[getattr(row, model._meta.get_field(key).attname)]
+            row._history_date = when
+        model.history.bulk_history_create(
+            rows,
+            update=history_type == "~",
+            default_user=None if user_id is None else _user(user_id),
+            custom_historical_attrs={"request_id": request_id},
+        )
+        return
+    quote = connection.ops.quote_name
+    stamped = {
+        "history_date": when,
+        "history_type": history_type,
+        "history_user_id": user_id,
+        "request_id": request_id,
+    }
+    selected, params = [], []  # (history column, what goes in it), the stamps' values
+    for field in history._meta.concrete_fields:
+        if field.attname == "history_id":
+            continue
+        if field.attname == "history_change_reason":
+            selected.append((field.column, "v.reason"))
+        elif field.attname in stamped:
+            selected.append((field.column, "%s"))
+            params.append(stamped[field.attname])
+        else:
+            selected.append((field.column, f"t.{quote(model._meta.get_field(field.name).column)}"))
+    columns = ", ".join(quote(c) for c, _s in selected)
+    values = ", ".join(s for _c, s in selected)
+    field = model._meta.get_field(key)
+    sql = (
+        f"INSERT INTO {quote(history._meta.db_table)} ({columns}) "  # noqa: S608 - names quoted
+        f"SELECT {values} FROM {quote(model._meta.db_table)} AS t "
+        f"JOIN unnest(%s::{_array_type(field, connection)}, %s::text[]) AS v(key, reason) "
+        f"ON t.{quote(field.column)} = v.key ORDER BY t.{quote(model._meta.pk.column)}"
+    )
+    keys = list(reasons)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, keys, [reasons[k][:100] for k in keys]])
+
+
+def _user(user_id: int):
+    from django.contrib.auth import get_user_model
+
+    return get_user_model()(pk=user_id)

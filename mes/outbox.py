@@ -30,6 +30,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from mes import config_cache
+from mes.bulk import insert_new_rows
 from mes.events import AUDIENCES, catalogue
 from mes.middleware import current_request_id
 from mes.models import OutboxDelivery, OutboxEvent
@@ -146,7 +147,7 @@ def emit_event(
 
 def emit_events(events: list[dict]) -> list[OutboxEvent]:
     """:func:`emit_event` for many at once (bulk services): each dict holds its arguments."""
-    rows = OutboxEvent.objects.bulk_create([_event(**event) for event in events])
+    rows = insert_new_rows(OutboxEvent, [_event(**event) for event in events])
     _schedule_relay()
     return rows
 

@@ -10,8 +10,8 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.utils.translation import gettext as _
-from simple_history.utils import bulk_create_with_history
 
+from mes.bulk import insert_history, insert_new_rows
 from mes.errors import DomainError, InvalidInput
 from mes.middleware import current_request_id
 from mes.models import Item, Operation, Site, WorkCenter, WorkOrder, WorkOrderComponent
@@ -169,8 +169,8 @@ def create_work_orders(orders: Sequence[NewWorkOrder], *, actor) -> list[WorkOrd
         )
         for order in orders
     ]
-    user = actor if actor is not None and actor.is_authenticated else None
-    extra = {"request_id": current_request_id()}
+    user_id = actor.pk if actor is not None and actor.is_authenticated else None
+    request_id = current_request_id()
     with transaction.atomic():
         keys = {(o.site.pk, o.erp_number) for o in orders}
         candidates = WorkOrder.objects.filter(
@@ -183,9 +183,8 @@ def create_work_orders(orders: Sequence[NewWorkOrder], *, actor) -> list[WorkOrd
                 % {"number": clash[0] if clash else _("(twice in the batch)")},
                 code="work_order_exists",
             )
-        work_orders = []
-        for order, qty, _sequences, _materials in checked:
-            wo = WorkOrder(
+        work_orders = [
+            WorkOrder(
                 site=order.site,
                 erp_number=order.erp_number,
                 item=order.item,
@@ -197,27 +196,26 @@ def create_work_orders(orders: Sequence[NewWorkOrder], *, actor) -> list[WorkOrd
                 planned_start=order.planned_start,
                 planned_end=order.planned_end,
             )
-            wo._change_reason = default_reason(order.reason, "created")[:100]
-            work_orders.append(wo)
-        bulk_create_with_history(
-            work_orders, WorkOrder, default_user=user, custom_historical_attrs=extra
-        )
-        operations, components = [], []
+            for order, qty, _sequences, _materials in checked
+        ]
+        insert_new_rows(WorkOrder, work_orders)
+        operations, components, reasons = [], [], {}
         for wo, (order, _qty, _sequences, materials) in zip(work_orders, checked, strict=True):
+            reasons[wo.pk] = default_reason(order.reason, "created")[:100]
             for spec in sorted(order.operations, key=lambda s: s.sequence):
-                op = Operation(work_order=wo, sequence=spec.sequence, **_operation_values(spec))
-                op._change_reason = wo._change_reason
-                operations.append(op)
+                operations.append(
+                    Operation(work_order=wo, sequence=spec.sequence, **_operation_values(spec))
+                )
             for material, quantity in materials:
-                component = WorkOrderComponent(work_order=wo, item=material, quantity=quantity)
-                component._change_reason = wo._change_reason
-                components.append(component)
-        bulk_create_with_history(
-            operations, Operation, default_user=user, custom_historical_attrs=extra
-        )
-        bulk_create_with_history(
-            components, WorkOrderComponent, default_user=user, custom_historical_attrs=extra
-        )
+                components.append(
+                    WorkOrderComponent(work_order=wo, item=material, quantity=quantity)
+                )
+        insert_new_rows(Operation, operations)
+        insert_new_rows(WorkOrderComponent, components)
+        stamps = {"user_id": user_id, "history_type": "+", "request_id": request_id}
+        insert_history(WorkOrder, "id", reasons, **stamps)
+        insert_history(Operation, "work_order", reasons, **stamps)
+        insert_history(WorkOrderComponent, "work_order", reasons, **stamps)
         emit_events(
             [
                 {
@@ -225,7 +223,7 @@ def create_work_orders(orders: Sequence[NewWorkOrder], *, actor) -> list[WorkOrd
                     "aggregate": wo,
                     "site": wo.site,
                     "actor": actor,
-                    "reason": wo._change_reason,
+                    "reason": reasons[wo.pk],
                     "payload": work_order_payload(
                         wo,
                         planned_qty=str(qty),

@@ -4,15 +4,18 @@ service applies it (or, once the floor has started the order, only notes its ver
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import Max
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from mes.bulk import insert_history, update_rows
 from mes.errors import TransitionNotAllowed
+from mes.middleware import current_request_id
 from mes.models import Item, Operation, WorkCenter, WorkOrder, WorkOrderComponent
 from mes.outbox import emit_event
 
@@ -69,11 +72,44 @@ def has_started(wo: WorkOrder) -> bool:
     return wo.operations.exclude(status__in=[OP.QUEUED, OP.CANCELLED]).exists()
 
 
-def revision_changes(wo: WorkOrder, revision: Revision) -> list[str]:
+@dataclass(frozen=True)
+class StoredRouting:
+    """What an order holds now, read in bulk for many orders (:func:`stored_routings`):
+    ``operations`` as ``(sequence, work center id, setup, run per unit, status)``,
+    ``components`` as item id -> quantity."""
+
+    operations: list[tuple] = field(default_factory=list)
+    components: dict[int, Decimal] = field(default_factory=dict)
+
+
+def stored_routings(work_order_ids) -> dict[int, StoredRouting]:
+    """The routing and components of many orders in two queries."""
+    found = {pk: StoredRouting() for pk in work_order_ids}
+    for wo_id, *op in Operation.objects.filter(work_order_id__in=found).values_list(
+        "work_order_id",
+        "sequence",
+        "work_center_id",
+        "planned_setup_minutes",
+        "planned_run_minutes_per_unit",
+        "status",
+    ):
+        found[wo_id].operations.append(tuple(op))
+    for wo_id, item_id, quantity in WorkOrderComponent.objects.filter(
+        work_order_id__in=found
+    ).values_list("work_order_id", "item_id", "quantity"):
+        found[wo_id].components[item_id] = quantity
+    return found
+
+
+def revision_changes(
+    wo: WorkOrder, revision: Revision, stored: StoredRouting | None = None
+) -> list[str]:
     """What ``revision`` would change on the floor (empty: nothing). The routing is compared
     by work center and planned minutes of the operations not cancelled (all of them, for a
     cancelled order, whose operations were cancelled with it); components by item and
-    quantity."""
+    quantity. ``stored``: the order's rows as read in bulk (else read here)."""
+    if stored is None:
+        stored = stored_routings([wo.pk])[wo.pk]
     changes = []
     if wo.item_id != revision.item.pk:
         changes.append("item")
@@ -82,12 +118,9 @@ def revision_changes(wo: WorkOrder, revision: Revision) -> list[str]:
     if wo.due_date != revision.due_date:
         changes.append("due_date")
     stored_ops = {
-        op.sequence: (op.work_center_id, op.planned_setup_minutes, op.planned_run_minutes_per_unit)
-        for op in (
-            wo.operations.all()
-            if wo.status == WO.CANCELLED
-            else wo.operations.exclude(status=OP.CANCELLED)
-        )
+        sequence: (work_center, setup, run)
+        for sequence, work_center, setup, run, status in stored.operations
+        if wo.status == WO.CANCELLED or status != OP.CANCELLED
     }
     wanted_ops = {
         spec.sequence: (
@@ -99,11 +132,50 @@ def revision_changes(wo: WorkOrder, revision: Revision) -> list[str]:
     }
     if stored_ops != wanted_ops:
         changes.append("routing")
-    stored_components = {c.item_id: c.quantity for c in wo.components.all()}
     wanted_components = {spec.item.pk: Decimal(spec.quantity) for spec in revision.components}
-    if stored_components != wanted_components:
+    if stored.components != wanted_components:
         changes.append("components")
     return changes
+
+
+def note_erp_versions(notes: Sequence[tuple[WorkOrder, Revision, str]], *, actor) -> None:
+    """Record newer ERP versions that change nothing on the floor, for many orders at once
+    (``(order, revision, reason)``, each order locked by the caller and its revision
+    compared): the version, and the reference where sent and different, in one update, one
+    history row per order in one insert. The batch path of :func:`revise_work_order`'s
+    no-change case."""
+    notes = [(wo, r, reason) for wo, r, reason in notes if r.erp_version > wo.erp_version]
+    if not notes:
+        return
+    for site_id in {wo.site_id for wo, _r, _reason in notes}:
+        authorize(actor, "mes.change_workorder", site_id)
+    now = timezone.now()
+    for wo, revision, _reason in notes:
+        wo.erp_version, wo.updated_at = revision.erp_version, now
+        if revision.erp_reference is not None:
+            wo.erp_reference = revision.erp_reference
+    update_rows(
+        WorkOrder,
+        [wo for wo, _r, _reason in notes],
+        ["erp_version", "erp_reference", "updated_at"],
+    )
+    insert_history(
+        WorkOrder,
+        "id",
+        {wo.pk: default_reason(reason, "revised") for wo, _r, reason in notes},
+        user_id=actor.pk if actor is not None and actor.is_authenticated else None,
+        history_type="~",
+        request_id=current_request_id(),
+        when=now,
+    )
+
+
+def check_revision(work_order: WorkOrder, revision: Revision) -> tuple[Decimal, list]:
+    """Refuse a revision no order could take (quantity, routing, components); returns the
+    quantity and the materials, checked."""
+    qty = _check_quantity(revision.planned_qty)
+    _check_routing(work_order.site, revision.operations)
+    return qty, _check_components(revision.components)
 
 
 def revise_work_order(
@@ -117,9 +189,7 @@ def revise_work_order(
     version is noted and the outcome says ``started`` (the caller raises the decision). A
     cancelled order is refused (``work_order_cancelled``)."""
     authorize(actor, "mes.change_workorder", work_order.site_id)
-    qty = _check_quantity(revision.planned_qty)
-    _check_routing(work_order.site, revision.operations)
-    materials = _check_components(revision.components)
+    qty, materials = check_revision(work_order, revision)
     reason = default_reason(reason, "revised")
     with transaction.atomic():
         wo = lock_work_order(work_order)

@@ -23,6 +23,7 @@ Work orders (``status`` per record):
 
 from __future__ import annotations
 
+from django.db import transaction
 from django.utils.translation import gettext as _
 
 from mes.errors import InvalidInput
@@ -90,11 +91,12 @@ def ingest(kind: str, records: list, *, actor) -> list[dict]:
                 spec.key, key if isinstance(key, str) and not check_text(key) else None, problem
             )
     kept = [records[n] for n in clean]
-    lookups = spec.lookups(kept)
-    if kind == "orders":
-        done = orders.ingest_orders(spec, kept, actor, lookups)
-    else:
-        done = [one(spec, record, actor, lookups) for record in kept]
+    with transaction.atomic():  # the caller's transaction (the batch's), or one of its own
+        lookups = spec.lookups(kept)
+        if kind == "orders":
+            done = orders.ingest_orders(spec, kept, actor, lookups)
+        else:
+            done = [one(spec, record, actor, lookups) for record in kept]
     for n, result in zip(clean, done, strict=True):
         results[n] = result
     return results

@@ -33,13 +33,15 @@ def summarize(results: list[dict]) -> dict[str, int]:
     return counts
 
 
-def one(spec: BatchKind, record, actor, lookups) -> dict:
+def one(spec: BatchKind, record, actor, lookups, data: dict | None = None) -> dict:
+    """One record applied in a savepoint of its own (``data``: already validated)."""
     key = record.get(spec.key) if isinstance(record, dict) else None
     key = key if isinstance(key, str) else None
-    try:
-        data = spec.validate(record)
-    except serializers.ValidationError as exc:
-        return rejected(spec.key, key, exc)
+    if data is None:
+        try:
+            data = spec.validate(record)
+        except serializers.ValidationError as exc:
+            return rejected(spec.key, key, exc)
     try:
         with transaction.atomic():
             return {spec.key: data[spec.key], **spec.apply(data, actor, lookups)}

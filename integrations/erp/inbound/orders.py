@@ -28,6 +28,7 @@ class Lookups:
     work_centers: dict[tuple[int, str], WorkCenter] = field(default_factory=dict)
     work_center_sites: dict[str, set[int]] = field(default_factory=dict)
     orders: dict[tuple[int, str], WorkOrder] = field(default_factory=dict)
+    stored: dict[int, services.StoredRouting] = field(default_factory=dict)
 
     @classmethod
     def for_orders(cls, records: list[dict]) -> Lookups:
@@ -50,21 +51,29 @@ class Lookups:
             found.work_centers[(wc.site_id, wc.code)] = wc
             found.work_center_sites.setdefault(wc.code, set()).add(wc.site_id)
         numbers = codes("erp_number")
-        for wo in WorkOrder.objects.filter(
-            erp_number__in=numbers, site__in=found.sites.values()
-        ).select_related("site", "item"):
+        # Locked at once, in one order (two batches never wait on each other crosswise): the
+        # batch compares every revision against them and holds them until it commits anyway.
+        for wo in (
+            WorkOrder.objects.select_for_update(of=("self",), no_key=True)
+            .filter(erp_number__in=numbers, site__in=found.sites.values())
+            .select_related("site", "item")
+            .order_by("pk")
+        ):
             found.orders[(wo.site_id, wo.erp_number)] = wo
+        found.stored = services.stored_routings([wo.pk for wo in found.orders.values()])
         return found
 
 
 def ingest_orders(spec: BatchKind, records: list, actor, lookups: Lookups) -> list[dict]:
     """Orders Andon does not know yet, sent once in the batch and valid, are created by one
-    bulk service call; everything else (changes, cancellations, numbers sent twice) goes
-    record by record, in order. If the bulk call fails, its records go one by one too, so
-    each gets its own answer."""
+    bulk service call; known ones whose record changes nothing on the floor are answered
+    together (newer versions noted in one update); everything else (changes, cancellations,
+    numbers sent twice) goes record by record, in order. If the bulk call fails, its records
+    go one by one too, so each gets its own answer."""
     results: list[dict | None] = [None] * len(records)
     seen = Counter(r.get(spec.key) if isinstance(r, dict) else None for r in records)
     fresh: list[tuple[int, dict, Resolved]] = []
+    notes: list[tuple[WorkOrder, services.Revision, str]] = []
     for n, record in enumerate(records):
         key = record.get(spec.key) if isinstance(record, dict) else None
         if not isinstance(key, str) or seen[key] != 1:
@@ -76,16 +85,29 @@ def ingest_orders(spec: BatchKind, records: list, actor, lookups: Lookups) -> li
             results[n] = rejected(spec.key, key, exc)
             continue
         site = lookups.sites.get(data["site"])
-        if site is None or (site.pk, key) in lookups.orders or data.get("status") == CANCELLED:
-            results[n] = one(spec, record, actor, lookups)
+        existing = lookups.orders.get((site.pk, key)) if site is not None else None
+        if site is None or data.get("status") == CANCELLED:
+            results[n] = one(spec, record, actor, lookups, data=data)
             continue
         try:
             resolved = _resolve(data, lookups)
-            services.authorize(actor, "mes.add_workorder", site)
+            if existing is None:
+                services.authorize(actor, "mes.add_workorder", site)
+            else:
+                answer = _settled(existing, data, resolved, actor, lookups)
         except DomainError as exc:
             results[n] = rejected(spec.key, key, exc)
             continue
-        fresh.append((n, data, resolved))
+        if existing is None:
+            fresh.append((n, data, resolved))
+        elif answer is None:
+            results[n] = one(spec, record, actor, lookups, data=data)
+        else:
+            results[n] = {"erp_number": key, **answer}
+            if answer["status"] == UNCHANGED:
+                reason = _version_reason(data["erp_version"])
+                notes.append((existing, _revision(data, resolved), reason))
+    services.note_erp_versions(notes, actor=actor)
     if fresh:
         try:
             with transaction.atomic():
@@ -100,6 +122,23 @@ def ingest_orders(spec: BatchKind, records: list, actor, lookups: Lookups) -> li
                 lookups.orders[(wo.site_id, wo.erp_number)] = wo
                 results[n] = {"erp_number": data["erp_number"], "status": CREATED, "id": wo.pk}
     return results
+
+
+def _settled(wo: WorkOrder, data: dict, resolved: Resolved, actor, lookups) -> dict | None:
+    """The answer to a known order's record that changes nothing on the floor (``stale``, or
+    ``unchanged``: the caller notes a newer version), from the rows the batch read; None when
+    it needs the record-by-record path (a change, a cancelled order)."""
+    services.authorize(actor, "mes.change_workorder", wo.site)
+    version = data["erp_version"]
+    if version < wo.erp_version:
+        return {"status": STALE, "erp_version": wo.erp_version}
+    if wo.status == WO.CANCELLED:
+        return None
+    revision = _revision(data, resolved)
+    services.check_revision(wo, revision)
+    if services.revision_changes(wo, revision, lookups.stored.get(wo.pk)):
+        return None
+    return {"status": UNCHANGED, "id": wo.pk}
 
 
 def _new_order(data: dict, resolved: Resolved) -> services.NewWorkOrder:
