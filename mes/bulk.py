@@ -9,9 +9,10 @@ and joins them (``UPDATE … FROM unnest(…)``): one statement, built in linear
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
 
-from django.db import connections, router
+from django.db import connections, models, router
 from django.db.models import Model
 
 
@@ -118,14 +119,105 @@ def insert_new_rows(model: type[Model], objs: Sequence[Model]) -> Sequence[Model
             obj.pk = pk
         columns = ", ".join(quote(f.column) for f in fields)
         copy_sql = f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN"
+        getters = [_getter(f, connection) for f in fields]
         with cursor.cursor.copy(copy_sql) as copy:
             for obj in objs:
-                copy.write_row(
-                    [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
-                )
+                copy.write_row([get(obj) for get in getters])
     for obj in objs:
         obj._state.adding, obj._state.db = False, alias
     return objs
+
+
+def insert_values(model: type[Model], rows: Sequence[dict]) -> None:
+    """Insert rows of ``model`` given as ``{attname: value}`` (every row the same keys; the
+    other fields take their defaults, ``auto_now`` fields now), with no model instance built:
+    on PostgreSQL one ``COPY``, the keys left to the table. For rows nobody needs back as
+    objects (a routing's operations: their history is copied from the table). No signals."""
+    if not rows:
+        return
+    from django.utils import timezone
+
+    alias = router.db_for_write(model)
+    connection = connections[alias]
+    if connection.vendor != "postgresql":
+        model._default_manager.using(alias).bulk_create([model(**row) for row in rows])
+        return
+    meta = model._meta
+    given = list(rows[0])
+    fields = [meta.get_field(name) for name in given]
+    if any(not _is_plain(f) or f.attname != name for f, name in zip(fields, given, strict=True)):
+        raise ValueError(f"insert_values takes plain fields by attname: {given}")
+    now = timezone.now()
+    defaults = []  # (field, value or a callable for each row)
+    for field in meta.concrete_fields:
+        if field.attname in rows[0] or field.primary_key:
+            continue
+        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+            defaults.append((field, now))
+        elif field.has_default() and callable(field.default):
+            defaults.append((field, field.default))
+        else:
+            defaults.append((field, field.get_db_prep_save(field.get_default(), connection)))
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(f.column) for f in [*fields, *(f for f, _v in defaults)])
+    fixed = [None if callable(v) else v for _f, v in defaults]
+    made = [(n, f, v) for n, (f, v) in enumerate(defaults) if callable(v)]
+    with connection.cursor() as cursor:
+        copy_sql = f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN"
+        with cursor.cursor.copy(copy_sql) as copy:
+            for row in rows:
+                extra = fixed
+                if made:
+                    extra = list(fixed)
+                    for n, field, default in made:
+                        extra[n] = field.get_db_prep_save(default(), connection)
+                copy.write_row([*(row[name] for name in given), *extra])
+
+
+# Fields whose Python value PostgreSQL's driver takes as it is (their get_db_prep_save and
+# pre_save change nothing on PostgreSQL); exact classes: a subclass may convert.
+_PLAIN_FIELDS = {
+    models.AutoField,
+    models.BigAutoField,
+    models.BigIntegerField,
+    models.BooleanField,
+    models.CharField,
+    models.DateField,
+    models.DateTimeField,
+    models.DecimalField,
+    models.IntegerField,
+    models.PositiveBigIntegerField,
+    models.PositiveIntegerField,
+    models.PositiveSmallIntegerField,
+    models.SmallIntegerField,
+    models.TextField,
+}
+
+
+def _is_plain(field) -> bool:
+    if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+        return False
+    if field.is_relation:
+        return field.many_to_one and _is_plain(field.target_field)
+    return type(field) in _PLAIN_FIELDS
+
+
+def _getter(field, connection):
+    """How to read ``field``'s value for the database off an unsaved instance."""
+    if not _is_plain(field):
+        return lambda obj: field.get_db_prep_save(field.pre_save(obj, True), connection)
+    if field.is_relation:  # assigned before its target was saved: the target's key now
+
+        def related(obj, attname=field.attname):
+            value = getattr(obj, attname)
+            if value is None and field.is_cached(obj):
+                target = field.get_cached_value(obj)
+                value = None if target is None else target.pk
+                setattr(obj, attname, value)
+            return value
+
+        return related
+    return operator.attrgetter(field.attname)
 
 
 def insert_history(

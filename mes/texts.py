@@ -10,6 +10,8 @@ def check_text(text: str, nul: bool = True) -> str | None:
     """Why ``text`` cannot be stored (``nul`` False: NUL characters aside), or None."""
     if nul and "\x00" in text:
         return _("NUL characters are not allowed.")
+    if text.isascii():
+        return None
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:

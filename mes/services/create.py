@@ -11,7 +11,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from mes.bulk import insert_history, insert_new_rows
+from mes.bulk import insert_history, insert_new_rows, insert_values
 from mes.errors import DomainError, InvalidInput
 from mes.middleware import current_request_id
 from mes.models import Item, Operation, Site, WorkCenter, WorkOrder, WorkOrderComponent
@@ -203,15 +203,21 @@ def create_work_orders(orders: Sequence[NewWorkOrder], *, actor) -> list[WorkOrd
         for wo, (order, _qty, _sequences, materials) in zip(work_orders, checked, strict=True):
             reasons[wo.pk] = default_reason(order.reason, "created")[:100]
             for spec in sorted(order.operations, key=lambda s: s.sequence):
+                values = _operation_values(spec)
                 operations.append(
-                    Operation(work_order=wo, sequence=spec.sequence, **_operation_values(spec))
+                    {
+                        "work_order_id": wo.pk,
+                        "sequence": spec.sequence,
+                        "work_center_id": values.pop("work_center").pk,
+                        **values,
+                    }
                 )
             for material, quantity in materials:
                 components.append(
-                    WorkOrderComponent(work_order=wo, item=material, quantity=quantity)
+                    {"work_order_id": wo.pk, "item_id": material.pk, "quantity": quantity}
                 )
-        insert_new_rows(Operation, operations)
-        insert_new_rows(WorkOrderComponent, components)
+        insert_values(Operation, operations)
+        insert_values(WorkOrderComponent, components)
         stamps = {"user_id": user_id, "history_type": "+", "request_id": request_id}
         insert_history(WorkOrder, "id", reasons, **stamps)
         insert_history(Operation, "work_order", reasons, **stamps)

@@ -27,7 +27,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from mes.errors import InvalidInput
-from mes.texts import bad_text_in, check_text
+from mes.texts import check_text
 
 from . import master, orders
 from .batch import (
@@ -44,6 +44,7 @@ from .batch import (
     rejected,
     summarize,
 )
+from .quick import QuickOrders
 from .records import ItemIn, LotIn, OperationIn, WorkCenterIn, WorkOrderIn
 
 __all__ = [
@@ -66,7 +67,9 @@ __all__ = [
 ]
 
 KINDS: dict[str, BatchKind] = {
-    "orders": BatchKind("erp_number", WorkOrderIn, orders.Lookups.for_orders, orders.apply_order),
+    "orders": BatchKind(
+        "erp_number", WorkOrderIn, orders.Lookups.for_orders, orders.apply_order, QuickOrders
+    ),
     "items": BatchKind("code", ItemIn, master.item_lookups, master.apply_item),
     "work_centers": BatchKind(
         "code", WorkCenterIn, master.work_center_lookups, master.apply_work_center
@@ -110,26 +113,37 @@ _LOOKUP_FIELDS = frozenset(
 
 def screen(spec, record) -> InvalidInput | None:
     """What makes ``record`` unfit even for validation (not an object, text that cannot be
-    stored, a lookup field that is not text): its own rejection, never the batch's."""
+    stored, a lookup field that is not text): its own rejection, never the batch's. One walk
+    through the record; bad text is named first."""
     if not isinstance(record, dict):
         return InvalidInput(_("A record is a JSON object."), code="invalid")
-    problem = bad_text_in(record)
-    if problem:
-        return InvalidInput(problem, code="invalid_characters")
+    lookup_fields = _LOOKUP_FIELDS | {spec.key}
+    not_text = None
     stack = [record]
     while stack:
         value = stack.pop()
-        if isinstance(value, dict):
+        if isinstance(value, str):
+            problem = check_text(value)
+            if problem:
+                return InvalidInput(problem, code="invalid_characters")
+        elif isinstance(value, dict):
             for name, item in value.items():
-                if name in _LOOKUP_FIELDS | {spec.key} and not isinstance(
-                    item, str | int | type(None)
+                problem = check_text(name) if isinstance(name, str) else None
+                if problem:
+                    return InvalidInput(problem, code="invalid_characters")
+                if (
+                    not_text is None
+                    and name in lookup_fields
+                    and not isinstance(item, str | int | type(None))
                 ):
-                    return InvalidInput(
-                        _("%(field)s must be text.") % {"field": name},
-                        code="invalid",
-                        fields={name: [_("Not a valid string.")]},
-                    )
+                    not_text = name
                 stack.append(item)
         elif isinstance(value, list):
             stack.extend(value)
+    if not_text is not None:
+        return InvalidInput(
+            _("%(field)s must be text.") % {"field": not_text},
+            code="invalid",
+            fields={not_text: [_("Not a valid string.")]},
+        )
     return None
