@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 from django.conf import settings
 from django.utils.translation import gettext as _
@@ -40,19 +41,27 @@ def _refuse_constant(name: str):
     raise ValueError(f"{name} is not JSON")
 
 
-def check_document(data, max_depth: int = MAX_DEPTH, texts: bool = True) -> None:
-    """Raise :class:`BadJson` for a document nested deeper than ``max_depth`` or holding a
-    string that cannot be stored (``texts`` False: NUL characters are let through, for the
-    caller to refuse). Walks without recursion."""
-    stack = [(data, 1)]
+# A lone surrogate or a NUL in a parsed string can only come from an escape in the JSON text
+# (the decoder refuses raw control characters): \\uD800-\\uDFFF, \\u0000.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89abcdefABCDEF]")
+_BAD_ESCAPE = re.compile(r"\\u(?:[dD][89abcdefABCDEF]|0000)")
+
+
+def check_document(data, max_depth: int = MAX_DEPTH, texts: bool = True, raw: str | None = None):
+    """Raise :class:`BadJson` for a document nested deeper than ``max_depth`` (a value at
+    depth ``max_depth + 1``) or holding a string that cannot be stored (``texts`` False: NUL
+    characters are let through, for the caller to refuse). Walks the containers without
+    recursion. ``raw``: the JSON text it was parsed from; with no escape in it that could
+    make such a string, the strings need no look."""
+    stack = [(data, 1)] if type(data) in (dict, list) else []
     while stack:
         value, depth = stack.pop()
-        if depth > max_depth:
+        if depth > max_depth or (depth == max_depth and value):
             raise BadJson(_("JSON nested deeper than %(n)s levels.") % {"n": max_depth})
-        if isinstance(value, dict):
-            stack.extend((item, depth + 1) for item in value.values())
-        elif isinstance(value, list):
-            stack.extend((item, depth + 1) for item in value)
+        items = value.values() if type(value) is dict else value
+        stack.extend((item, depth + 1) for item in items if type(item) in (dict, list))
+    if raw is not None and not (_BAD_ESCAPE if texts else _SURROGATE_ESCAPE).search(raw):
+        return
     problem = bad_text_in(data, nul=texts)  # no answer could echo a lone surrogate
     if problem:
         raise BadJson(problem)
@@ -75,7 +84,7 @@ class StrictJSONParser(JSONParser):
             raise BadJson(_("JSON nested too deeply.")) from error
         except (ValueError, UnicodeDecodeError) as error:
             raise BadJson(_("JSON parse error: %(error)s") % {"error": str(error)[:200]}) from error
-        check_document(data, texts=self.checks_texts)
+        check_document(data, texts=self.checks_texts, raw=text)
         return data
 
 

@@ -22,7 +22,7 @@ class OutboxEvent(models.Model):
     site_path = "site"
 
     event_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    type = models.CharField(_("type"), max_length=64, db_index=True)
+    type = models.CharField(_("type"), max_length=64)
     site = models.ForeignKey(
         Site, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
@@ -54,6 +54,7 @@ class OutboxEvent(models.Model):
                 condition=models.Q(delivered_at__isnull=True),
             ),
             models.Index(fields=["aggregate_type", "aggregate_id"]),
+            models.Index(fields=["type", "occurred_at"], name="outbox_type_idx"),
         ]
 
     def __str__(self) -> str:

@@ -63,7 +63,10 @@ class WorkOrder(models.Model):
 
     site_path = "site"
 
-    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="work_orders")
+    # Indexes a composite one leads with are not kept twice (each is written on every insert).
+    site = models.ForeignKey(
+        Site, on_delete=models.PROTECT, related_name="work_orders", db_index=False
+    )
     erp_number = models.CharField(_("ERP number"), max_length=64)
     item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="work_orders")
     planned_qty = models.DecimalField(
@@ -102,7 +105,7 @@ class WorkOrder(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = WorkOrderQuerySet.as_manager()
-    history = HistoricalRecords(bases=[HistoryAuditFields])
+    history = HistoricalRecords(bases=[HistoryAuditFields], no_db_index=["site", "item"])
 
     class Meta:
         ordering = ["due_date", "priority", "erp_number"]
@@ -138,9 +141,13 @@ class Operation(models.Model):
 
     site_path = "work_order__site"
 
-    work_order = models.ForeignKey(WorkOrder, on_delete=models.CASCADE, related_name="operations")
+    work_order = models.ForeignKey(
+        WorkOrder, on_delete=models.CASCADE, related_name="operations", db_index=False
+    )
     sequence = models.PositiveIntegerField(_("sequence"))
-    work_center = models.ForeignKey(WorkCenter, on_delete=models.PROTECT, related_name="operations")
+    work_center = models.ForeignKey(
+        WorkCenter, on_delete=models.PROTECT, related_name="operations", db_index=False
+    )
     description = models.CharField(_("description"), max_length=200, blank=True)
     planned_setup_minutes = models.DecimalField(
         _("planned setup (min)"), **MINUTES, default=Decimal(0), validators=NON_NEGATIVE
@@ -161,7 +168,7 @@ class Operation(models.Model):
     actual_end = models.DateTimeField(_("actual end"), null=True, blank=True)
 
     objects = SiteScopedQuerySet.as_manager()
-    history = HistoricalRecords(bases=[HistoryAuditFields])
+    history = HistoricalRecords(bases=[HistoryAuditFields], no_db_index=["machine", "work_center"])
 
     class Meta:
         ordering = ["work_order", "sequence"]
@@ -195,12 +202,14 @@ class WorkOrderComponent(models.Model):
 
     site_path = "work_order__site"
 
-    work_order = models.ForeignKey(WorkOrder, on_delete=models.CASCADE, related_name="components")
+    work_order = models.ForeignKey(
+        WorkOrder, on_delete=models.CASCADE, related_name="components", db_index=False
+    )
     item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="+")
     quantity = models.DecimalField(_("quantity"), **QTY, validators=NON_NEGATIVE)
 
     objects = SiteScopedQuerySet.as_manager()
-    history = HistoricalRecords(bases=[HistoryAuditFields])
+    history = HistoricalRecords(bases=[HistoryAuditFields], no_db_index=["item"])
 
     class Meta:
         ordering = ["work_order", "pk"]
