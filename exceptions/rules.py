@@ -13,6 +13,7 @@ import logging
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
+from django.db import transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -25,6 +26,7 @@ from . import services
 from .choices import EventKind, RuleTrigger
 from .models import ExceptionTicket, RoutingRule, WorkflowState
 from .rule_registry import Param, actions, rule_matches
+from .services.base import evaluating
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +85,9 @@ def hold_work_order(ticket, rule, params):
     wo = ticket.work_order
     if wo is None or wo.status not in WORK_ORDER_ACTIONS["hold"]:
         return None
-    mes_services.hold_work_order(wo, actor=None, reason=f"{ticket.number}: {rule.name}")
+    ticket.work_order = mes_services.hold_work_order(
+        wo, actor=None, reason=f"{ticket.number}: {rule.name}"
+    )
     services.note_rule_effect(
         ticket,
         rule=rule,
@@ -116,7 +120,7 @@ def resume_work_order(ticket, rule, params):
     )
     resumed = False
     if wo.status == WorkOrderStatus.ON_HOLD and not others.exists():
-        mes_services.resume_work_order(
+        ticket.work_order = mes_services.resume_work_order(
             wo, actor=None, reason=f"{ticket.number} resolved: {rule.name}"
         )
         resumed = True
@@ -198,55 +202,74 @@ def dry_run(ticket: ExceptionTicket, trigger: str = RuleTrigger.RAISED) -> list[
     return outcomes
 
 
-def _read(ticket_id: int) -> ExceptionTicket:
-    return ExceptionTicket.objects.select_related("type", "site", "work_order").get(pk=ticket_id)
-
-
 def evaluate(ticket_id: int, trigger: str) -> list[tuple[RoutingRule, list[str]]]:
     """Apply every matching rule's actions in order; returns what each rule did. The ticket is
-    read once, and again only after an action ran (it may have changed what later rules
-    match on, and each action works on the ticket as it is)."""
+    locked once for the whole evaluation and the rule services change that instance (see
+    ``services.base.evaluating``), so later rules match on what earlier ones did; after an
+    action the ticket is read again only if its version moved past the instance's (an action
+    that changed it through another path)."""
     applied = []
-    ticket, stale = _read(ticket_id), False
-    for rule in active_rules(trigger):
-        if stale:
-            ticket, stale = _read(ticket_id), False
-        if not rule_matches(rule, ticket):
-            continue
-        done = []
-        for entry in rule.actions:
-            action = actions.get(entry.get("action"))
-            if action is None:
-                continue
-            if stale:
-                ticket = _read(ticket_id)
-            stale = True
-            try:
-                result = action.apply(ticket, rule, entry)
-            except DomainError as exc:
-                log.warning(
-                    "rule %s action %s failed on %s: %s",
-                    rule.pk,
-                    action.name,
-                    ticket.number,
-                    exc.detail,
-                )
-                services.note_rule_effect(
-                    ticket,
-                    rule=rule,
-                    kind=EventKind.RULE_FAILED,
-                    event_type="exception.rule_failed",
-                    message=f"{action.name}: {exc.detail}",
-                    action=action.name,
-                    error=exc.detail,
-                )
-                continue
-            if result:
-                done.append(result)
-        applied.append((rule, done))
-        if rule.stop_processing:
-            break
+    with transaction.atomic():
+        ticket = services.lock_ticket(ticket_id)
+        token = evaluating.set(ticket)
+        try:
+            for rule in active_rules(trigger):
+                if not rule_matches(rule, ticket):
+                    continue
+                done, ticket = _apply(rule, ticket)
+                applied.append((rule, done))
+                if rule.stop_processing:
+                    break
+        finally:
+            evaluating.reset(token)
     return applied
+
+
+def _apply(rule: RoutingRule, ticket: ExceptionTicket) -> tuple[list[str], ExceptionTicket]:
+    """A rule's actions, each in a savepoint: a failed one leaves nothing behind (its failure
+    is noted on the ticket as the database has it) and the next ones still run."""
+    done = []
+    for entry in rule.actions:
+        action = actions.get(entry.get("action"))
+        if action is None:
+            continue
+        try:
+            with transaction.atomic():
+                result = action.apply(ticket, rule, entry)
+        except DomainError as exc:
+            log.warning(
+                "rule %s action %s failed on %s: %s",
+                rule.pk,
+                action.name,
+                ticket.number,
+                exc.detail,
+            )
+            ticket = services.lock_ticket(ticket.pk)  # not what the failed action set on it
+            evaluating.set(ticket)
+            services.note_rule_effect(
+                ticket,
+                rule=rule,
+                kind=EventKind.RULE_FAILED,
+                event_type="exception.rule_failed",
+                message=f"{action.name}: {exc.detail}",
+                action=action.name,
+                error=exc.detail,
+            )
+            continue
+        ticket = _current(ticket)
+        if result:
+            done.append(result)
+    return done, ticket
+
+
+def _current(ticket: ExceptionTicket) -> ExceptionTicket:
+    """The evaluation's ticket, read again (still locked) if something else changed it."""
+    version = ExceptionTicket.objects.filter(pk=ticket.pk).values_list("version", flat=True)
+    if version.first() == ticket.version:
+        return ticket
+    ticket = services.lock_ticket(ticket.pk)
+    evaluating.set(ticket)
+    return ticket
 
 
 TRIGGER_FOR_EVENT = {

@@ -3,6 +3,8 @@ timeline, the audited save that bumps the version, and the ticket's outbox event
 
 from __future__ import annotations
 
+from contextvars import ContextVar
+
 from django.db import connection
 from django.db.models import Exists, OuterRef
 from django.utils.translation import gettext as _
@@ -50,6 +52,16 @@ def lock_ticket(
             % {"number": locked.number, "v": locked.version}
         )
     return locked
+
+
+# The ticket the rule engine locked for one evaluation: the rule services work on it as it is
+# (no second lock, no re-read), so every later rule sees what the earlier ones changed.
+evaluating: ContextVar[ExceptionTicket | None] = ContextVar("andon_rules_ticket", default=None)
+
+
+def lock_for_rule(ticket: ExceptionTicket) -> ExceptionTicket:
+    """The locked ticket a rule's service changes: the evaluation's own, else locked now."""
+    return ticket if ticket is evaluating.get() else lock_ticket(ticket)
 
 
 def next_number(site: Site) -> str:

@@ -9,7 +9,7 @@ from django.db import transaction
 from mes.roles import ROLES
 
 from ..models import ExceptionTicket
-from .base import add_to_timeline, emit_ticket_event, lock_ticket, save_ticket
+from .base import add_to_timeline, emit_ticket_event, lock_for_rule, save_ticket
 from .tickets import apply_changes
 
 
@@ -17,7 +17,7 @@ def route_exception(ticket: ExceptionTicket, *, rule, changes: dict) -> list[str
     """Apply a routing rule's changes as the system. Emits ``exception.routed``, which rules do
     not listen to, so a rule never triggers itself."""
     with transaction.atomic():
-        locked = lock_ticket(ticket)
+        locked = lock_for_rule(ticket)
         changed = apply_changes(locked, changes, actor=None, rule=rule)
         if changed:
             save_ticket(locked, actor=None, reason=f"rule: {rule.name}"[:100], fields=changed)
@@ -46,7 +46,7 @@ def note_rule_effect(
     ticket flags it set, as one audited change: a timeline entry of ``kind`` and an outbox
     event of ``event_type`` (the rule action names it; see ``exceptions/events.py``)."""
     with transaction.atomic():
-        locked = lock_ticket(ticket)
+        locked = lock_for_rule(ticket)
         add_to_timeline(locked, kind, rule=rule, message=message, **data)
         if fields:
             for name, value in fields.items():

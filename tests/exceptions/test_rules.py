@@ -295,3 +295,43 @@ def test_dry_run_shows_matches_and_writes_nothing(p1, shortage, breakdown):
         OutboxEvent.objects.count(),
         WorkOrder.objects.count(),
     ) == counts
+
+
+def test_one_evaluation_sees_what_its_earlier_rules_and_actions_did(p1, breakdown, relay):
+    """The ticket is locked once per evaluation: a later rule matches on the severity an
+    earlier one set, and an action that changes the ticket another way is seen too."""
+    from exceptions.services.base import lock_ticket, save_ticket
+
+    def elsewhere(ticket, rule, params):
+        other = lock_ticket(ticket.pk)  # a plugin's own path, not the evaluation's instance
+        other.description = "changed elsewhere"
+        save_ticket(other, actor=None, reason="plugin", fields=["description"])
+        return "changed elsewhere"
+
+    rule_registry.actions.register("test_elsewhere", elsewhere, label="elsewhere")
+    try:
+        RoutingRule.objects.filter(trigger="raised").update(is_active=False)
+        RoutingRule.objects.create(
+            name="first",
+            order=10,
+            actions=[
+                {"action": "set_severity", "severity": "critical"},
+                {"action": "test_elsewhere"},
+            ],
+        )
+        RoutingRule.objects.create(
+            name="second",
+            order=20,
+            severities=["critical"],
+            actions=[{"action": "assign_role", "role": "quality"}],
+        )
+        ticket = raise_(p1, breakdown, severity="low")
+        relay()
+    finally:
+        rule_registry.actions.unregister("test_elsewhere")
+    stored = ExceptionTicket.objects.get(pk=ticket.pk)
+    assert (stored.severity, stored.queue.name) == ("critical", "quality")
+    assert stored.description == "changed elsewhere"  # not overwritten by a later save
+    # each change one version and one history row: none lost on a stale instance
+    assert stored.version == ticket.version + 3
+    assert stored.history.count() == 4
