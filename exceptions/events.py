@@ -110,7 +110,7 @@ event(
     "exception.rule_failed",
     _("A rule's action could not act"),
     (*RULE, "action", "error"),
-    f"{_R}.evaluate",
+    f"{_R}._apply",
 )
 event(
     "exception.escalated",
