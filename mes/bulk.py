@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 from django.db import connections, models, router
 from django.db.models import Model
+from django.utils import timezone
 
 
 def update_rows(model: type[Model], objs: Sequence[Model], fields: Sequence[str]) -> int:
@@ -135,8 +136,6 @@ def insert_values(model: type[Model], rows: Sequence[dict]) -> None:
     objects (a routing's operations: their history is copied from the table). No signals."""
     if not rows:
         return
-    from django.utils import timezone
-
     alias = router.db_for_write(model)
     connection = connections[alias]
     if connection.vendor != "postgresql":
@@ -236,8 +235,6 @@ def insert_history(
     created, ``~`` changed."""
     if not reasons:
         return
-    from django.utils import timezone
-
     when = when or timezone.now()
     history = model.history.model
     alias = router.db_for_write(model)
