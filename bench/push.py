@@ -114,6 +114,7 @@ async def scenario(ws_base, api_base, headers, tokens, orders, raises, timeout) 
     latencies: list[float] = []
     answered: list[float] = []  # the POST's own time: the rest is relay and push
     missing = 0
+    missed: list[int] = []  # the raises some client never got
     async with httpx.AsyncClient(base_url=api_base, headers=headers, timeout=timeout) as http:
         for n in range(raises):
             body = {
@@ -139,11 +140,11 @@ async def scenario(ws_base, api_base, headers, tokens, orders, raises, timeout) 
                 *(asyncio.wait_for(receive(ws), timeout) for ws in clients),
                 return_exceptions=True,
             )
-            for r in results:
-                if isinstance(r, float):
-                    latencies.append(r * 1000)
-                else:
-                    missing += 1
+            lost = [r for r in results if not isinstance(r, float)]
+            latencies.extend(r * 1000 for r in results if isinstance(r, float))
+            if lost:
+                missing += len(lost)
+                missed.append(n)
     for ws in clients:
         await ws.close()
     latencies.sort()
@@ -152,6 +153,7 @@ async def scenario(ws_base, api_base, headers, tokens, orders, raises, timeout) 
         "raises": raises,
         "receipts": len(latencies),
         "missing": missing,
+        "missed_raises": missed,
         "p50_ms": round(percentile(latencies, 50), 1),
         "p99_ms": round(percentile(latencies, 99), 1),
         "max_ms": round(latencies[-1], 1) if latencies else None,
@@ -171,6 +173,11 @@ def main(argv=None) -> int:
         default=1,
         help="uvicorn processes; each drains its sockets' pushes from Redis one at a time",
     )
+    parser.add_argument(
+        "--trace",
+        action="store_true",
+        help="write what the channel layer sends and pops to bench/results/trace-push/",
+    )
     args = parser.parse_args(argv)
     counts = [int(c) for c in args.clients.split(",")]
 
@@ -189,6 +196,12 @@ def main(argv=None) -> int:
             "PYTHONPATH": str(ROOT),
         }
     )
+    if args.trace:
+        trace_dir = RESULTS / "trace-push"
+        trace_dir.mkdir(parents=True, exist_ok=True)
+        for old in trace_dir.glob("*.jsonl"):
+            old.unlink()
+        os.environ["BENCH_TRACE_DIR"] = str(trace_dir)
     env = dict(os.environ)
     recreate_database(server_url)
     for command in (["migrate"], ["collectstatic"]):  # as a production deploy does
@@ -244,11 +257,16 @@ def main(argv=None) -> int:
                 )
             )
             results.append(result)
+            if result["missing"]:  # where to look: what the worker and the ASGI server logged
+                for name in ("worker", "uvicorn"):
+                    for line in procs.log(name).splitlines():
+                        if "ERROR" in line or "could not push" in line or "Error" in line:
+                            print(f"  {name}: {line}", flush=True)
             print(
                 f"{count:>4} clients: p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms, "
                 f"max {result['max_ms']} ms (the POST's own p50 {result['post_p50_ms']} ms), "
                 f"{result['receipts']} receipts, "
-                f"{result['missing']} missing",
+                f"{result['missing']} missing (raises {result['missed_raises']})",
                 flush=True,
             )
     for result in results:

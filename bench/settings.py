@@ -18,3 +18,5 @@ CSRF_COOKIE_SECURE = False
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("BENCH_QUEUE", "andon-bench")
 # Nothing in the request path may log per request; errors still show.
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
+if os.environ.get("BENCH_TRACE_DIR"):  # bench/push.py --trace: what the layer sends, pops
+    CHANNEL_LAYERS["default"]["BACKEND"] = "bench.trace_layer.TracingLayer"  # noqa: F405
