@@ -195,7 +195,7 @@ event(
     "work_order.projection_moved",
     _("Projected completion moved (beyond tolerance)"),
     (*WORK_ORDER, "previous_projected_end", "projected_end", "moved_minutes", "due_date", "late"),
-    "mes.services.projection.reproject_work_order",
+    "mes.services.projection.reproject_locked",
     ERP,
 )
 event(

@@ -31,15 +31,13 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.db.models import Count, Q, QuerySet
-from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from mes.access import SITE_ACCESS_PERM
-from mes.bulk import insert_for_each
+from mes.bulk import insert_for_each, insert_new_rows
 from mes.events import NOTIFICATIONS, catalogue
-from mes.models import Notification, NotificationPreference, OutboxEvent, Site, WorkOrder
+from mes.models import Notification, NotificationPreference, OutboxEvent, Site
 from mes.outbox import subscribers
 from mes.registry import Registry
 
@@ -147,15 +145,22 @@ def deliver(events: list[OutboxEvent]) -> None:
     """The outbox subscriber, a chunk of events at a time: run each event's producers, send
     what they return, and push every row of the chunk at once after commit."""
     rows: list[Notification] = []
-    memo = _chunk.set({})  # the chunk's events share their recipients' reads
+    memo = _chunk.set({"events": events})  # the chunk's events share their reads
     try:
         for event in events:
             for producer in producers.for_type(event.type):
                 for message in producer(event) or ():
-                    rows += send(message, event=event, push_after_commit=False)
+                    prepared = _prepare(message, event)
+                    if prepared is not None:
+                        common, recipients, fanout = prepared
+                        for user_id in recipients:
+                            row = Notification(user_id=user_id, **common)
+                            row.fanout = fanout
+                            rows.append(row)
     finally:
         _chunk.reset(memo)
     if rows:
+        insert_new_rows(Notification, rows)  # the chunk's rows in one COPY
         transaction.on_commit(lambda: push(rows))
 
 
@@ -168,6 +173,26 @@ def send(
     """Create one notification per active, distinct recipient who has not muted the kind, and
     push each to its user after commit (unless the caller pushes them with others). Returns
     the rows created."""
+    prepared = _prepare(message, event)
+    if prepared is None:
+        return []
+    common, recipients, fanout = prepared
+    rows = insert_for_each(Notification, common, "user_id", recipients)
+    if rows is None:  # not PostgreSQL (the demo's SQLite)
+        rows = Notification.objects.bulk_create(
+            [Notification(user_id=user_id, **common) for user_id in recipients]
+        )
+    for row in rows:
+        row.fanout = fanout
+    if rows and push_after_commit:
+        transaction.on_commit(lambda: push(rows))
+    return rows
+
+
+def _prepare(message: Message, event: OutboxEvent | None):
+    """What ``message`` makes: the rows' common fields, the recipients (active, distinct,
+    not excluded, not muted; in key order) and the role groups to push through (None: one
+    push per recipient); None when nobody is to be told."""
     if isinstance(message.recipients, QuerySet):  # ids only: no user objects for a fan-out
         users = {pk for pk in _active_ids(message.recipients) if pk not in message.exclude}
     else:
@@ -177,7 +202,7 @@ def send(
             if u is not None and u.is_active and u.pk not in message.exclude
         }
     if not users:
-        return []
+        return None
     muted = _muted(message.kind, users)
     related_type, related_id = None, ""
     if message.related is not None:
@@ -195,18 +220,12 @@ def send(
         "created_at": timezone.now(),
     }
     recipients = [user_id for user_id in sorted(users) if user_id not in muted]
-    rows = insert_for_each(Notification, common, "user_id", recipients)
-    if rows is None:  # not PostgreSQL (the demo's SQLite)
-        rows = Notification.objects.bulk_create(
-            [Notification(user_id=user_id, **common) for user_id in recipients]
-        )
+    if not recipients:
+        return None
+    fanout = None
     if message.roles and message.site is not None:
         fanout = _Fanout(message.site.pk, tuple(message.roles))
-        for row in rows:
-            row.fanout = fanout
-    if rows and push_after_commit:
-        transaction.on_commit(lambda: push(rows))
-    return rows
+    return common, recipients, fanout
 
 
 # Within one chunk of the subscriber (``deliver``): the events of a burst mostly go to the
@@ -214,14 +233,20 @@ def send(
 _chunk: ContextVar[dict | None] = ContextVar("andon_notification_chunk", default=None)
 
 
+def chunk_memo() -> dict | None:
+    """What the producers of the chunk being delivered share (``"events"``: the chunk's
+    events; a producer may keep what it read for them all), or None outside a chunk."""
+    return _chunk.get()
+
+
 def _active_ids(recipients: QuerySet) -> list[int]:
-    query = recipients.filter(is_active=True).values_list("pk", flat=True)
     memo, key = _chunk.get(), getattr(recipients, "members_key", None)
-    if memo is None or key is None:
-        return list(query)
-    if key not in memo:
-        memo[key] = list(query)
-    return memo[key]
+    if memo is not None and key is not None and key in memo:
+        return memo[key]
+    ids = list(recipients.filter(is_active=True).values_list("pk", flat=True))
+    if memo is not None and key is not None:
+        memo[key] = ids
+    return ids
 
 
 def _muted(kind: str, users: set[int]) -> set[int]:
@@ -367,6 +392,10 @@ def site_members(site: Site | int | None, roles: Iterable[str] = ()):
     if site is None or not roles:
         return User.objects.none()
     site_id = site if isinstance(site, int) else site.pk
+    key = ("members", site_id, tuple(sorted(roles)))
+    memo = _chunk.get()
+    if memo is not None and ("query", key) in memo:  # built once per chunk, read once
+        return memo["query", key]
     app_label, codename = SITE_ACCESS_PERM.split(".")
     perm = Q(permission__codename=codename, permission__content_type__app_label=app_label)
     from guardian.models import GroupObjectPermission, UserObjectPermission
@@ -380,7 +409,9 @@ def site_members(site: Site | int | None, roles: Iterable[str] = ()):
         .filter(Q(pk__in=direct) | Q(groups__in=via_group))
         .distinct()
     )
-    members.members_key = ("members", site_id, tuple(sorted(roles)))  # read once per chunk
+    members.members_key = key  # read once per chunk
+    if memo is not None:
+        memo["query", key] = members
     return members
 
 
@@ -403,41 +434,3 @@ def named_users_at(site: Site | int | None, usernames: Iterable[str]):
 def actor_ids(event: OutboxEvent, *more) -> set[int]:
     """Who made the change (and ``more``): never told about their own doing."""
     return {pk for pk in (event.actor_id, *more) if pk}
-
-
-# --- producers: work orders ---------------------------------------------------------------
-
-HOLD_ROLES = ("supervisor", "planner")
-
-
-def _work_order_message(kind: str, event: OutboxEvent, prefix: str) -> list[Message]:
-    wo = (
-        WorkOrder.objects.select_related("site", "item")
-        .filter(pk=event.payload.get("work_order_id") or event.aggregate_id)
-        .first()
-    )
-    if wo is None:
-        return []
-    return [
-        Message(
-            kind,
-            site_members(wo.site_id, HOLD_ROLES),
-            roles=HOLD_ROLES,
-            title=f"{prefix}: {wo.erp_number} ({wo.item.code})",
-            body=event.reason,
-            link=reverse("work-order", args=[wo.pk]),
-            site=wo.site,
-            related=wo,
-            exclude=actor_ids(event),
-        )
-    ]
-
-
-@producers.register("work_order.held")
-def work_order_held(event: OutboxEvent) -> list[Message]:
-    return _work_order_message("hold_placed", event, _("On hold"))
-
-
-@producers.register("work_order.resumed")
-def work_order_resumed(event: OutboxEvent) -> list[Message]:
-    return _work_order_message("hold_released", event, _("Resumed"))

@@ -17,7 +17,7 @@ from .create import (
 )
 from .master import receive_lot, save_master_record
 from .operations import Consumption, confirm_operation, resequence_work_center, start_operation
-from .projection import reproject_work_order
+from .projection import reproject_work_order, reproject_work_orders
 from .revisions import (
     Revision,
     RevisionOutcome,
@@ -60,6 +60,7 @@ __all__ = [
     "record_erp_version",
     "release_work_order",
     "reproject_work_order",
+    "reproject_work_orders",
     "resequence_work_center",
     "resume_work_order",
     "Revision",
