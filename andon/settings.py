@@ -304,7 +304,7 @@ ANDON_ERP_BACKOFF = env.float("ERP_BACKOFF_SECONDS", default=2.0)
 # The longest an ERP call may take, whatever an endpoint says (a worker waits that long).
 ANDON_ERP_TIMEOUT_MAX = env.int("ERP_TIMEOUT_MAX_SECONDS", default=30)
 # Calls to one endpoint a worker makes at once (one per work order: in order within one).
-ANDON_ERP_CALLS_AT_ONCE = env.int("ERP_CALLS_AT_ONCE", default=8)
+ANDON_ERP_CALLS_AT_ONCE = env.int("ERP_CALLS_AT_ONCE", default=16)
 # ERP endpoints never call this machine or a private network, except the hosts and networks
 # listed here (e.g. "erp.plant.local,10.20.0.0/16"): integrations.erp.destinations.
 ANDON_ERP_ALLOWED_HOSTS = env.list("ERP_ALLOWED_HOSTS", default=[])
