@@ -9,7 +9,7 @@ from mes.choices import WorkOrderStatus
 from mes.models import OutboxEvent, WorkOrder
 from mes.notifications import Message, actor_ids, chunk_memo, producers, site_members
 from mes.outbox import subscribers
-from mes.services import reproject_work_order, reproject_work_orders
+from mes.services import reproject_work_orders
 
 PROJECTION_TRIGGERS = (
     "operation.started",
@@ -46,8 +46,7 @@ def reproject_site(event: OutboxEvent) -> None:
     open_orders = WorkOrder.objects.filter(
         site_id=event.site_id, status__in=[WorkOrderStatus.RELEASED, WorkOrderStatus.IN_PROGRESS]
     )
-    for wo in open_orders.only("pk"):
-        reproject_work_order(wo)
+    reproject_work_orders(open_orders.values_list("pk", flat=True))
 
 
 # --- producers: work orders ---------------------------------------------------------------
@@ -69,7 +68,7 @@ def _message_work_order(event: OutboxEvent) -> WorkOrder | None:
     chunk's hold and resume events name, read at once."""
     pk, memo = _work_order_of(event), chunk_memo()
     orders = WorkOrder.objects.select_related("site", "item")
-    if memo is None or "events" not in memo:
+    if memo is None:  # outside the subscriber's chunk
         return orders.filter(pk=pk).first()
     if "work_orders" not in memo:
         ids = {_work_order_of(e) for e in memo["events"] if e.type in WORK_ORDER_MESSAGES}
