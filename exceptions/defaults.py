@@ -3,7 +3,7 @@
 Run by a data migration with historical models; a plant edits all of it in the admin afterwards.
 """
 
-from .schema import with_field_order
+from .schema import canonical_schema
 
 RESPONDERS = [
     "supervisor",
@@ -348,7 +348,7 @@ def seed(apps, schema_editor=None) -> None:
     types = {}
     for spec in TYPES:
         fields = {k: v for k, v in spec.items() if k != "code"}
-        fields["form_schema"] = with_field_order(spec["form_schema"])
+        fields["form_schema"] = canonical_schema(spec["form_schema"])
         types[spec["code"]], _ = ExceptionType.objects.get_or_create(
             code=spec["code"], defaults={**fields, "workflow": workflow}
         )

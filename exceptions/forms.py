@@ -8,37 +8,21 @@ same data against the schema again (always), and its field errors are put back o
 from __future__ import annotations
 
 import datetime
+import json
 from decimal import Decimal
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from .choices import Severity
-from .fields import field_types
+from .fields import enum_field, field_types
 from .models import ExceptionType
 from .schema import fields as schema_fields
-
-# Up to this many choices an enum is a column of big radio buttons; more become a select.
-RADIO_LIMIT = 8
+from .schema import show_if, shown
 
 
 def _label(name: str, spec: dict) -> str:
     return str(spec.get("title") or name.replace("_", " ").capitalize())
-
-
-def _enum_field(spec: dict, common: dict) -> forms.Field:
-    values = spec["enum"]
-    choices = [(str(v), str(v)) for v in values]
-    widget = forms.RadioSelect if len(choices) <= RADIO_LIMIT else forms.Select
-    if widget is forms.Select or not common["required"]:
-        choices = [("", "—"), *choices]
-    return forms.TypedChoiceField(
-        choices=choices,
-        coerce=dict(zip([str(v) for v in values], values, strict=True)).__getitem__,
-        empty_value=None,
-        widget=widget,
-        **common,
-    )
 
 
 def schema_field(name: str, spec: dict, ftype: str, required: bool) -> forms.Field:
@@ -51,36 +35,49 @@ def schema_field(name: str, spec: dict, ftype: str, required: bool) -> forms.Fie
     if "default" in spec:
         common["initial"] = spec["default"]
     if "enum" in spec:
-        return _enum_field(spec, common)
-    return field_types[ftype].form_field(spec, common)
+        return enum_field(spec, common)
+    field = field_types[ftype].form_field(spec, common)
+    field.unit = spec.get("x-unit", "")
+    return field
 
 
 class SchemaForm(forms.Form):
     """The fields of one exception type's form schema, in schema order (HTML names prefixed
-    ``data-`` so they never clash with the ticket's own fields)."""
+    ``data-`` so they never clash with the ticket's own fields). A field with a show-if is
+    shown by the page's script only while its condition holds, is never required here (the
+    service requires it when shown) and its value is dropped when it is not shown."""
 
     def __init__(self, exception_type: ExceptionType, *args, **kwargs):
         kwargs.setdefault("prefix", "data")
         super().__init__(*args, **kwargs)
         self.exception_type = exception_type
         self.kinds: dict[str, str] = {}
+        self.specs: dict[str, dict] = {}
         for name, spec, ftype, required in schema_fields(exception_type.form_schema):
-            self.fields[name] = schema_field(name, spec, ftype, required)
+            condition = show_if(spec)
+            field = schema_field(name, spec, ftype, required and condition is None)
+            if condition is not None:
+                field.show_if = json.dumps(
+                    {"field": f"{self.prefix}-{condition['field']}", "equals": condition["equals"]}
+                )
+                field.required_when_shown = required
+            self.fields[name] = field
             self.kinds[name] = "enum" if "enum" in spec else ftype
+            self.specs[name] = spec
 
     def json_data(self) -> dict:
         """The cleaned values as the JSON types the schema asks for; empty optional fields are
         left out (a boolean is always there: unticked means false)."""
         data = {}
         for name, value in self.cleaned_data.items():
-            if value is None or value == "":
+            if value is None or value == "" or value == []:
                 continue
             if isinstance(value, Decimal):
                 value = float(value)
             elif isinstance(value, datetime.date | datetime.datetime):
                 value = value.isoformat()
             data[name] = value
-        return data
+        return {name: v for name, v in data.items() if shown(self.specs[name], data)}
 
     def add_schema_errors(self, errors: dict[str, list[str]]) -> None:
         """Put the service's schema errors on the fields they name (others on the form)."""

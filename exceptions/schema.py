@@ -3,18 +3,30 @@ the server enforces (always, whatever the client), and that any JSON Schema tool
 
 Allowed: an object whose ``properties`` each are of a registered field type
 (:mod:`exceptions.fields`: ``{"type": "string"}``, ``number``, ``integer``, ``boolean``,
-``{"type": "string", "format": "date"}``, ``{"type": "string", "format": "date-time"}``) with
-optional ``title``, ``description``, ``enum``, ``minimum``, ``maximum``, ``minLength``,
-``maxLength``, ``default``; a ``required`` list; and ``order``, the fields in display order
-(PostgreSQL's jsonb does not keep key order, so it is filled in from the properties as typed
-when a type is saved; JSON Schema tools ignore it). Unknown fields in submitted data are
-refused.
+``{"type": "string", "format": "date"}``, ``{"type": "string", "format": "date-time"}``, a
+choice ``{"type": "string", "enum": [...]}``, several choices ``{"type": "array", "items":
+{"type": "string", "enum": [...]}, "uniqueItems": true}``, long text ``{"type": "string",
+"x-widget": "textarea"}``) with optional ``title``, ``description``, ``enum``, ``minimum``,
+``maximum``, ``minLength``, ``maxLength``, ``default``; a ``required`` list; and ``order``, the
+fields in display order (PostgreSQL's jsonb does not keep key order, so it is filled in from the
+properties as typed when a type is saved; JSON Schema tools ignore it). Unknown fields in
+submitted data are refused.
+
+Andon's own annotations (``x-``: JSON Schema tools ignore them): ``x-unit`` (a number's unit,
+shown beside the input), ``x-decimals`` (at most that many decimals, enforced), and
+``x-show-if`` ``{"field": "photo_taken", "equals": true}``: the field is shown, and required if
+listed in ``required``, only while an earlier field has that value (validated as a JSON Schema
+``if``/``then``).
+
+Saved schemas are canonical (:func:`canonical_schema`), so the same form typed as JSON or built
+in the admin's form builder is stored identically.
 """
 
 from __future__ import annotations
 
 import datetime
 import json
+from decimal import Decimal
 
 from django.utils.translation import gettext as _
 from jsonschema import Draft202012Validator, FormatChecker
@@ -33,7 +45,15 @@ FIELD_KEYWORDS = {
     "maxLength",
     "default",
     "format",
+    "items",
+    "uniqueItems",
+    "x-widget",
+    "x-unit",
+    "x-decimals",
+    "x-show-if",
 }
+SHOW_IF = "x-show-if"
+MAX_DECIMALS = 6
 SCHEMA_KEYWORDS = {"type", "properties", "required", "title", "description", "order"}
 
 
@@ -63,11 +83,38 @@ def _names(value) -> list[str]:
     return [n for n in value if isinstance(n, str)] if isinstance(value, list) else []
 
 
-def with_field_order(schema: dict) -> dict:
-    """``schema`` with ``order`` listing every field (kept where given, else as typed)."""
+def canonical_schema(schema: dict) -> dict:
+    """``schema`` as it is stored: ``"type": "object"``, ``order`` listing every field (kept
+    where given, else as typed), ``required`` in that order (left out when empty)."""
     if not isinstance(schema, dict) or not isinstance(schema.get("properties"), dict):
         return schema
-    return {**schema, "order": [name for name, *_rest in fields(schema)]}
+    names = [name for name, *_rest in fields(schema)]
+    required = set(_names(schema.get("required")))
+    canonical = {k: v for k, v in schema.items() if k not in ("type", "required", "order")}
+    canonical["type"] = "object"
+    if required:
+        canonical["required"] = [name for name in names if name in required]
+    canonical["order"] = names
+    return canonical
+
+
+def show_if(spec: dict) -> dict | None:
+    """A field's condition ``{"field": ..., "equals": ...}``, or None: always shown."""
+    condition = spec.get(SHOW_IF) if isinstance(spec, dict) else None
+    return condition if isinstance(condition, dict) else None
+
+
+def same_value(actual, expected) -> bool:
+    """Equal as JSON values: true is not 1, 2 is 2.0."""
+    if isinstance(actual, bool) or isinstance(expected, bool):
+        return actual is expected
+    return actual == expected
+
+
+def shown(spec: dict, data: dict) -> bool:
+    """Is the field shown (asked for) with the form's other values ``data``?"""
+    condition = show_if(spec)
+    return condition is None or same_value(data.get(condition["field"]), condition["equals"])
 
 
 def schema_problems(schema) -> list[str]:
@@ -116,6 +163,9 @@ def schema_problems(schema) -> list[str]:
             )
         if "enum" in spec and (not isinstance(spec["enum"], list) or not spec["enum"]):
             problems.append(_("Field %(f)s: enum must be a non-empty list.") % {"f": name})
+        elif "enum" in spec and len({json.dumps(v) for v in spec["enum"]}) != len(spec["enum"]):
+            problems.append(_("Field %(f)s: the choices must differ.") % {"f": name})
+        problems += _annotation_problems(name, spec, ftype, properties, _position(schema))
     order = schema.get("order", [])
     if (
         not isinstance(order, list)
@@ -138,15 +188,118 @@ def schema_problems(schema) -> list[str]:
     return problems
 
 
+def _position(schema: dict) -> dict[str, int]:
+    properties = schema.get("properties") or {}
+    order = [n for n in _names(schema.get("order")) if n in properties]
+    names = order + [n for n in properties if n not in order]
+    return {name: i for i, name in enumerate(names)}
+
+
+def _annotation_problems(name, spec, ftype, properties, position) -> list[str]:
+    """What is wrong with a field's choices of several, unit, decimals, widget and show-if."""
+    problems, f = [], {"f": name}
+    if spec.get("type") == "array" and "items" in spec:
+        items = spec["items"]
+        values = items.get("enum") if isinstance(items, dict) else None
+        if (
+            set(items if isinstance(items, dict) else ()) != {"type", "enum"}
+            or items.get("type") != "string"
+            or not isinstance(values, list)
+            or not values
+            or not all(isinstance(v, str) and v for v in values)
+        ):
+            problems.append(
+                _(
+                    'Field %(f)s: several choices are {"type": "array", "items": {"type": '
+                    '"string", "enum": ["a", "b"]}, "uniqueItems": true}.'
+                )
+                % f
+            )
+        elif len(set(values)) != len(values):
+            problems.append(_("Field %(f)s: the choices must differ.") % f)
+    if "uniqueItems" in spec and (spec.get("type") != "array" or spec["uniqueItems"] is not True):
+        problems.append(_("Field %(f)s: uniqueItems is true, on several choices only.") % f)
+    if "x-widget" in spec and (spec["x-widget"] != "textarea" or spec.get("type") != "string"):
+        problems.append(_('Field %(f)s: x-widget is "textarea", on text only.') % f)
+    unit = spec.get("x-unit")
+    if "x-unit" in spec and (
+        not isinstance(unit, str) or not 0 < len(unit) <= 20 or ftype not in ("number", "integer")
+    ):
+        problems.append(_("Field %(f)s: a unit (up to 20 characters) is for numbers.") % f)
+    decimals = spec.get("x-decimals")
+    if "x-decimals" in spec and (
+        isinstance(decimals, bool)
+        or not isinstance(decimals, int)
+        or not 0 <= decimals <= MAX_DECIMALS
+        or ftype != "number"
+    ):
+        problems.append(
+            _("Field %(f)s: decimals (0 to %(n)s) are for numbers.") % {**f, "n": MAX_DECIMALS}
+        )
+    if SHOW_IF in spec:
+        problems += _show_if_problems(name, spec[SHOW_IF], properties, position)
+    return problems
+
+
+def _show_if_problems(name, condition, properties, position) -> list[str]:
+    f = {"f": name}
+    if not isinstance(condition, dict) or set(condition) != {"field", "equals"}:
+        return [_('Field %(f)s: show-if is {"field": ..., "equals": ...}.') % f]
+    other = condition["field"]
+    controller = properties.get(other) if isinstance(other, str) else None
+    if not isinstance(controller, dict) or other == name:
+        return [_("Field %(f)s is shown depending on a field the form does not have.") % f]
+    if position.get(other, 0) > position.get(name, 0):
+        return [_("Field %(f)s depends on %(o)s, which must come before it.") % {**f, "o": other}]
+    kind, value = field_type_of(controller), condition["equals"]
+    if SHOW_IF in controller:
+        return [
+            _("Field %(f)s depends on %(o)s, which is itself shown only sometimes.")
+            % {**f, "o": other}
+        ]
+    if kind == "multi-choice":
+        return [_("Field %(f)s: a field of several choices cannot decide what is shown.") % f]
+    if "enum" in controller:
+        fits = any(same_value(value, v) for v in controller["enum"])
+    elif kind == "boolean":
+        fits = isinstance(value, bool)
+    elif kind in ("number", "integer"):
+        fits = isinstance(value, int | float) and not isinstance(value, bool)
+    else:
+        fits = isinstance(value, str)
+    if not fits:
+        return [
+            _("Field %(f)s is shown when %(o)s is %(v)s, a value %(o)s never has.")
+            % {**f, "o": other, "v": json.dumps(value)}
+        ]
+    return []
+
+
 def to_json_schema(schema: dict) -> dict:
     """The schema a submission is validated against: the stored one, closed to unknown
-    fields."""
-    return {
+    fields; a required field with a show-if is required only while it is shown."""
+    properties = {name: spec for name, spec, _t, _r in fields(schema)}
+    required = [r for r in schema.get("required") or [] if r in properties]
+    result = {
         "type": "object",
-        "properties": {name: spec for name, spec, _t, _r in fields(schema)},
-        "required": list(schema.get("required") or []),
+        "properties": properties,
+        "required": [r for r in required if show_if(properties[r]) is None],
         "additionalProperties": False,
     }
+    conditional = [
+        {
+            "if": {
+                "properties": {c["field"]: {"const": c["equals"]}},
+                "required": [c["field"]],
+            },
+            "then": {"required": [name]},
+        }
+        for name in required
+        if (c := show_if(properties[name])) is not None
+    ]
+    if conditional:
+        result["allOf"] = conditional
+    return result
 
 
 FORMATS = FormatChecker(formats=["date"])
@@ -183,7 +336,21 @@ def validate_data(schema: dict | None, data) -> dict[str, list[str]]:
             name = str(error.path[0]) if error.path else "data"
             message = _message(error, labels.get(name, name))
         errors.setdefault(name, []).append(message)
+    for name, spec, _t, _r in fields(schema):
+        places = spec.get("x-decimals")
+        value = data.get(name)
+        if name in errors or not isinstance(places, int) or isinstance(value, bool):
+            continue
+        if isinstance(value, int | float) and _decimals(value) > places:
+            errors[name] = [
+                _("%(label)s takes at most %(n)s decimals.") % {"label": labels[name], "n": places}
+            ]
     return errors
+
+
+def _decimals(value: float) -> int:
+    exponent = Decimal(str(value)).as_tuple().exponent
+    return max(0, -exponent) if isinstance(exponent, int) else 0
 
 
 def _message(error, label: str) -> str:

@@ -8,6 +8,7 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.template.loader import render_to_string
+from django.urls import path, reverse
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
@@ -17,11 +18,14 @@ from mes.roles import ROLES
 from .. import services
 from ..models import ExceptionTicket, ExceptionType, Workflow, WorkflowState, WorkflowTransition
 from ..schema import fields, schema_problems, type_help
+from .form_builder import FormBuilderWidget, preview_view
 
 
 def form_schema_help() -> str:
     return gettext(
-        "The form the floor fills in, as standard JSON Schema. Example: "
+        "The form the floor fills in: add a row per field; the phone beside it shows the form "
+        "as you build it. Stored as standard JSON Schema (edit it directly with the advanced "
+        "switch). Example: "
         '{"properties": {"material": {"type": "string", "title": "Material", "maxLength": 60}, '
         '"qty_missing": {"type": "number", "title": "Missing quantity", "minimum": 0}, '
         '"needed_by": {"type": "string", "format": "date", "title": "Needed by"}, '
@@ -52,17 +56,15 @@ class ExceptionTypeForm(forms.ModelForm):
             "sort_order",
             "form_schema",
         )
-        widgets = {
-            "form_schema": forms.Textarea(
-                attrs={"rows": 16, "cols": 90, "class": "vLargeTextField"}
-            )
-        }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         # Built per form, so field types registered by later apps are listed too.
         if "form_schema" in self.fields:  # absent for those who may only view
             self.fields["form_schema"].help_text = form_schema_help()
+            self.fields["form_schema"].widget = FormBuilderWidget(
+                preview_url=reverse("admin:exceptions_exceptiontype_preview")
+            )
 
 
 @admin.register(ExceptionType)
@@ -89,6 +91,22 @@ class ExceptionTypeAdmin(ConfigAdmin):
         (_("Form"), {"fields": ("form_schema", "form_preview")}),
     )
     readonly_fields = ("form_preview",)
+
+    def get_fieldsets(self, request, obj=None):
+        """Who may edit gets the builder with its live preview; who may only read, the form
+        as saved."""
+        editable = (
+            self.has_change_permission(request, obj) if obj else self.has_add_permission(request)
+        )
+        if not editable:
+            return self.fieldsets
+        return (*self.fieldsets[:-1], (_("Form"), {"fields": ("form_schema",)}))
+
+    def get_urls(self):
+        return [
+            path("preview/", preview_view(self), name="exceptions_exceptiontype_preview"),
+            *super().get_urls(),
+        ]
 
     @admin.display(description=_("form preview (as saved)"))
     def form_preview(self, obj):

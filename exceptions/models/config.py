@@ -17,7 +17,7 @@ from mes.models import (
 from mes.models.access import sees_every_site, visible_site_ids
 
 from ..choices import Category, RuleTrigger, Severity
-from ..schema import schema_problems, with_field_order
+from ..schema import canonical_schema, schema_problems
 
 
 class Workflow(models.Model):
@@ -180,7 +180,7 @@ class ExceptionType(models.Model):
         problems = schema_problems(self.form_schema)
         if problems:
             raise ValidationError({"form_schema": problems})
-        self.form_schema = with_field_order(self.form_schema)
+        self.form_schema = canonical_schema(self.form_schema)
 
 
 class RoutingRuleQuerySet(SiteScopedQuerySet):

@@ -47,6 +47,7 @@ EXPECTED = {
     "admin:exceptions_exceptionticket_changelist": "AAAAAAASSAAAA",
     "admin:exceptions_exceptiontype_add": "AAAAAAAFFAAAA",
     "admin:exceptions_exceptiontype_changelist": "AAAAAAASSAAAA",
+    "admin:exceptions_exceptiontype_preview": "MMMMMMMMMMMMM",
     "admin:exceptions_routingrule_add": "AAAAAAASFAAAA",
     "admin:exceptions_routingrule_changelist": "AAAAAAASSAAAA",
     "admin:exceptions_routingrule_dry_run": "AAAAAAASSAAAA",

@@ -1,14 +1,16 @@
-"""Fixtures that start real processes (Celery worker, uvicorn) against the test database and
-Redis, with the helpers of :mod:`tests.processes` (shared with the benches)."""
+"""Fixtures that start real processes (Celery worker, uvicorn, Chromium) against the test
+database and Redis, with the helpers of :mod:`tests.processes` (shared with the benches)."""
 
 import os
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from celery import Celery
-from django.db import connection
+from django.db import connection, connections
 
+from tests.conftest import REQUIRED
 from tests.processes import (  # noqa: F401  (the e2e tests import them from here)
     ROOT,
     ProcessFailed,
@@ -78,3 +80,68 @@ def wait_for(predicate, timeout: float = 30.0, message: str = "condition"):
         wait_until(predicate, timeout, message)
     except ProcessFailed as exc:
         pytest.fail(str(exc))
+
+
+# --- a real browser -------------------------------------------------------------------
+
+CHROMIUM = "/usr/bin/chromium"
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+PHONE = {"width": 390, "height": 844}
+TABLET = {"width": 1024, "height": 1366}
+
+
+def _missing(reason: str):
+    if REQUIRED:
+        pytest.fail(f"{reason} (REQUIRE_SERVICES=1)", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def browser(monkeypatch, transactional_db):
+    if not Path(CHROMIUM).exists():
+        _missing(f"needs Debian's chromium at {CHROMIUM} (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _missing("needs the playwright package (pip install -e '.[dev]')")
+    # Playwright's sync API runs an event loop in this thread; the ORM calls here are still sync.
+    # Only for this test: `check --deploy` in another test must not see the variable.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    # With Playwright's loop running, Django keeps DB connections per context, not per thread:
+    # close them on both sides so no session outlives the test and blocks dropping the test DB.
+    connections.close_all()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield browser
+        browser.close()
+        connections.close_all()
+
+
+class Phone:
+    """A signed-in phone-sized (or ``viewport``-sized) browser context that counts the taps."""
+
+    def __init__(self, browser, base_url: str, username: str, viewport=PHONE):
+        self.context = browser.new_context(viewport=viewport, device_scale_factor=2, has_touch=True)
+        self.context.set_default_timeout(15_000)
+        self.page = self.context.new_page()
+        self.base_url = base_url
+        self.taps = 0
+        self.page.goto(f"{base_url}/login/")
+        self.page.fill("input[name=username]", username)
+        self.page.fill("input[name=password]", "pw")
+        self.page.get_by_role("button", name="Sign in").click()
+        self.page.wait_for_url(f"{base_url}/")
+
+    def open(self, path: str):
+        self.page.goto(f"{self.base_url}{path}")
+
+    def tap(self, locator):
+        self.taps += 1
+        locator.click()
+        self.page.wait_for_load_state()
+
+    def close(self):
+        self.context.close()

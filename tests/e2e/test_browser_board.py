@@ -11,24 +11,14 @@ import os
 import socket
 import sys
 import urllib.request
-from pathlib import Path
 
 import pytest
 from django.db import connections
 
-from tests.conftest import REQUIRED
 from tests.e2e.conftest import _database_url, free_port, start_process, stop_process, wait_for
 from tests.factories import make_token, make_user
 
-CHROMIUM = "/usr/bin/chromium"
-
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-
-def _missing(reason: str):
-    if REQUIRED:
-        pytest.fail(f"{reason} (REQUIRE_SERVICES=1)", pytrace=False)
-    pytest.skip(reason)
 
 
 @pytest.fixture
@@ -60,26 +50,6 @@ def asgi_server(require_postgres, transactional_db, tmp_path):
     yield f"http://127.0.0.1:{port}"
     stop_process(server)
     connections.close_all()
-
-
-@pytest.fixture
-def browser(monkeypatch, transactional_db):
-    if not Path(CHROMIUM).exists():
-        _missing(f"needs Debian's chromium at {CHROMIUM} (apt-get install chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _missing("needs the playwright package (pip install -e '.[dev]')")
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    connections.close_all()
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield browser
-        browser.close()
-        connections.close_all()
 
 
 def _api_raise(base_url: str, token: str) -> dict:

@@ -6,78 +6,13 @@ Celery runs eagerly in the server thread, so the rule effects are in the databas
 the page after a POST has loaded.
 """
 
-from pathlib import Path
-
 import pytest
-from django.db import connections
 
 from exceptions.models import Decision, ExceptionTicket
-from tests.conftest import REQUIRED
+from tests.e2e.conftest import SCREENSHOTS, Phone
 from tests.factories import make_user, make_work_order
 
-CHROMIUM = "/usr/bin/chromium"
-ROOT = Path(__file__).resolve().parents[2]
-SCREENSHOTS = ROOT / "docs" / "screenshots"
-PHONE = {"width": 390, "height": 844}
-
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-
-def _missing(reason: str):
-    if REQUIRED:
-        pytest.fail(f"{reason} (REQUIRE_SERVICES=1)", pytrace=False)
-    pytest.skip(reason)
-
-
-@pytest.fixture
-def browser(monkeypatch, transactional_db):
-    if not Path(CHROMIUM).exists():
-        _missing(f"needs Debian's chromium at {CHROMIUM} (apt-get install chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _missing("needs the playwright package (pip install -e '.[dev]')")
-    # Playwright's sync API runs an event loop in this thread; the ORM calls here are still sync.
-    # Only for this test: `check --deploy` in another test must not see the variable.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    # With Playwright's loop running, Django keeps DB connections per context, not per thread:
-    # close them on both sides so no session outlives the test and blocks dropping the test DB.
-    connections.close_all()
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield browser
-        browser.close()
-        connections.close_all()
-
-
-class Phone:
-    """A signed-in phone-sized browser context that counts the taps."""
-
-    def __init__(self, browser, base_url: str, username: str):
-        self.context = browser.new_context(viewport=PHONE, device_scale_factor=2, has_touch=True)
-        self.context.set_default_timeout(15_000)
-        self.page = self.context.new_page()
-        self.base_url = base_url
-        self.taps = 0
-        self.page.goto(f"{base_url}/login/")
-        self.page.fill("input[name=username]", username)
-        self.page.fill("input[name=password]", "pw")
-        self.page.get_by_role("button", name="Sign in").click()
-        self.page.wait_for_url(f"{base_url}/")
-
-    def open(self, path: str):
-        self.page.goto(f"{self.base_url}{path}")
-
-    def tap(self, locator):
-        self.taps += 1
-        locator.click()
-        self.page.wait_for_load_state()
-
-    def close(self):
-        self.context.close()
 
 
 def test_shortage_raised_in_three_taps_and_resolved_from_the_queue(live_server, browser, p1):

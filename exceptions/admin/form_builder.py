@@ -1,0 +1,127 @@
+"""The form builder of the exception type page: a row per field, a live phone-sized preview.
+
+The stored form stays standard JSON Schema (:mod:`exceptions.schema`): the builder
+(``exceptions/static/exceptions/form_builder.js``) reads the schema from the form's textarea
+and writes it back on every change, so what is saved is what the JSON editor (behind the
+"advanced" switch) shows, and a browser without scripts still gets the JSON editor. The
+preview asks :func:`preview` for the floor's own rendering of the form being edited, with
+what is wrong with it, as the manager types.
+"""
+
+from __future__ import annotations
+
+import json
+
+from django import forms
+from django.core.exceptions import PermissionDenied
+from django.http import JsonResponse
+from django.template.loader import render_to_string
+from django.utils.translation import gettext
+from django.views.decorators.http import require_POST
+
+from ..choices import Severity
+from ..fields import field_types
+from ..forms import RaiseForm, SchemaForm
+from ..models import ExceptionType, Workflow
+from ..schema import SHOW_IF, schema_problems
+
+MAX_BODY = 200_000  # bytes of schema the preview reads
+
+
+class FormBuilderWidget(forms.Textarea):
+    """The JSON textarea, with the builder and the preview drawn around it by the script."""
+
+    builder_template = "admin/exceptions/exceptiontype/form_builder.html"
+
+    class Media:
+        js = ("exceptions/form_builder.js",)
+        css = {"all": ("exceptions/form_builder.css",)}
+
+    def __init__(self, preview_url: str = "", attrs=None):
+        super().__init__(
+            attrs={"rows": 16, "cols": 90, "class": "vLargeTextField", **(attrs or {})}
+        )
+        self.preview_url = preview_url
+
+    def render(self, name, value, attrs=None, renderer=None):
+        textarea = super().render(name, value, attrs, renderer)
+        return render_to_string(
+            self.builder_template,
+            {
+                "textarea": textarea,
+                "types": json.dumps(
+                    [ftype.builder(type_name) for type_name, ftype in field_types.items()]
+                ),
+                "preview_url": self.preview_url,
+                "show_if": SHOW_IF,
+                "text": json.dumps(builder_texts()),
+            },
+        )
+
+
+def builder_texts() -> dict[str, str]:
+    """The builder's words, translated here (the script has no catalogue of its own)."""
+    return {
+        "label": gettext("Label"),
+        "name": gettext("Stored as"),
+        "type": gettext("Type"),
+        "required": gettext("Required"),
+        "help": gettext("Help text"),
+        "default": gettext("Default"),
+        "no_default": gettext("(none)"),
+        "options": gettext("Choices, one per line"),
+        "max_length": gettext("Longest"),
+        "minimum": gettext("Lowest"),
+        "maximum": gettext("Highest"),
+        "unit": gettext("Unit"),
+        "decimals": gettext("Decimals"),
+        "show_if": gettext("Shown"),
+        "always": gettext("always"),
+        "when": gettext("when %(field)s is"),
+        "yes": gettext("yes"),
+        "no": gettext("no"),
+        "up": gettext("Move up"),
+        "down": gettext("Move down"),
+        "remove": gettext("Remove"),
+        "new_field": gettext("New field"),
+        "json_error": gettext("Not valid JSON yet: %(error)s"),
+        "renamed": gettext(
+            "Renaming a stored field: tickets raised before keep their value under the old name."
+        ),
+    }
+
+
+def preview(admin_view, request):
+    """POST ``{"schema": {...}}`` -> ``{"problems": [...], "html": "..."}``: the form as the
+    floor renders it (a whole page for the preview's frame), or what is wrong with it."""
+    if not admin_view.has_view_or_change_permission(request):
+        raise PermissionDenied
+    if len(request.body) > MAX_BODY:
+        return JsonResponse(
+            {"code": "too_large", "detail": gettext("The form is too large.")}, status=413
+        )
+    try:
+        schema = json.loads(request.body or b"{}").get("schema", {})
+    except (ValueError, AttributeError):
+        return JsonResponse(
+            {"code": "invalid_json", "detail": gettext('Send {"schema": {...}}.')}, status=400
+        )
+    problems = schema_problems(schema)
+    html = ""
+    if not problems:
+        sample = ExceptionType(
+            name=gettext("Preview"), form_schema=schema or {}, default_severity=Severity.MEDIUM
+        )
+        sample.workflow = Workflow(code="preview", name="preview")
+        html = render_to_string(
+            "admin/exceptions/exceptiontype/form_builder_preview.html",
+            {"data_form": SchemaForm(sample), "form": RaiseForm(sample), "type": sample},
+            request=request,
+        )
+    return JsonResponse({"problems": [str(p) for p in problems], "html": html})
+
+
+def preview_view(admin_view):
+    return require_POST(
+        admin_view.admin_site.admin_view(lambda request: preview(admin_view, request))
+    )
