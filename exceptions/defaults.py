@@ -271,7 +271,7 @@ RULES = [
         80,
         "Unrouted exceptions go to the supervisor",
         "raised",
-        {"categories": ["data_drift", "other"]},
+        {"categories": ["data_drift", "other"], "when_unrouted": True},
         [{"action": "assign_role", "role": "supervisor"}],
     ),
     (
@@ -354,13 +354,17 @@ def seed(apps, schema_editor=None) -> None:
         )
     if RoutingRule.objects.exists():
         return
+    # The migrations that seed run before some of the rule's fields existed.
+    known = {f.name for f in RoutingRule._meta.get_fields()}
     for order, name, trigger, filters, actions in RULES:
+        flags = {k: v for k, v in filters.items() if k == "when_unrouted" and k in known}
         rule = RoutingRule.objects.create(
             name=name,
             order=order,
             trigger=trigger,
             categories=filters.get("categories", []),
             actions=actions,
+            **flags,
         )
         rule.types.set([types[code] for code in filters.get("types", [])])
 

@@ -14,6 +14,7 @@ Adding an action (later capabilities do this from a module of theirs)::
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -25,6 +26,8 @@ from mes.registry import Registry
 from mes.roles import ROLES
 
 from .choices import Category, FieldOperator, Severity
+from .schema import fields as schema_fields
+from .schema import same_value
 
 if TYPE_CHECKING:
     from .models import ExceptionTicket, RoutingRule
@@ -90,6 +93,11 @@ def _sites(rule, ticket) -> bool:
 def _work_centers(rule, ticket) -> bool:
     ids = {w.pk for w in rule.work_centers.all()}
     return not ids or ticket.work_center_id in ids
+
+
+@condition("when_unrouted")
+def _when_unrouted(rule, ticket) -> bool:
+    return not rule.when_unrouted or (ticket.queue_id is None and ticket.assignee_id is None)
 
 
 @condition("severities")
@@ -228,5 +236,115 @@ def rule_problems(rule: RoutingRule) -> dict[str, list[str]]:
                 problems.setdefault("field_conditions", []).append(
                     _('Condition %(i)s: {"field": ..., "op": one of %(ops)s, "value": ...}.')
                     % {"i": i, "ops": ", ".join(FieldOperator.values)}
+                )
+    return problems
+
+
+# --- conditions against the forms of the types a rule matches --------------------------------
+
+_OP = FieldOperator
+# The operators that mean something for a field of each type (a type registered later: all).
+OPERATORS_BY_KIND: dict[str, tuple[str, ...]] = {
+    "string": (_OP.EQUALS, _OP.NOT_EQUALS, _OP.CONTAINS, _OP.IN),
+    "text": (_OP.CONTAINS, _OP.EQUALS, _OP.NOT_EQUALS),
+    "choice": (_OP.EQUALS, _OP.NOT_EQUALS, _OP.IN),
+    "multi-choice": (_OP.CONTAINS,),
+    "number": (_OP.GREATER, _OP.LESS, _OP.EQUALS, _OP.NOT_EQUALS),
+    "integer": (_OP.GREATER, _OP.LESS, _OP.EQUALS, _OP.NOT_EQUALS),
+    "boolean": (_OP.EQUALS, _OP.NOT_EQUALS),
+    "date": (_OP.EQUALS, _OP.NOT_EQUALS),
+    "date-time": (_OP.EQUALS, _OP.NOT_EQUALS),
+}
+
+
+def operators_for(kind: str) -> tuple[str, ...]:
+    return OPERATORS_BY_KIND.get(kind, tuple(FieldOperator.values))
+
+
+def field_options(spec: dict) -> list | None:
+    """The values a field can hold, when it has a fixed list (a choice, several choices)."""
+    if isinstance(spec.get("enum"), list):
+        return spec["enum"]
+    items = spec.get("items")
+    if isinstance(items, dict) and isinstance(items.get("enum"), list):
+        return items["enum"]
+    return None
+
+
+def _value_fits(kind: str, spec: dict, op: str, value) -> bool:
+    options = field_options(spec)
+    if op == FieldOperator.IN:
+        return (
+            isinstance(value, list)
+            and bool(value)
+            and all(_value_fits(kind, spec, FieldOperator.EQUALS, v) for v in value)
+        )
+    if options is not None:
+        return any(same_value(value, option) for option in options)
+    if kind == "boolean":
+        return isinstance(value, bool)
+    if kind in ("number", "integer"):
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if kind in ("string", "text", "date", "date-time"):
+        return isinstance(value, str)
+    return True
+
+
+def _expected(kind: str, spec: dict, op: str) -> str:
+    options = field_options(spec)
+    if options is not None:
+        listed = ", ".join(json_value(o) for o in options)
+        if op == FieldOperator.IN:
+            return _("a list of: %(options)s") % {"options": listed}
+        return _("one of: %(options)s") % {"options": listed}
+    return {
+        "boolean": _("true or false (yes or no)"),
+        "number": _("a number"),
+        "integer": _("a number"),
+    }.get(kind, _("text"))
+
+
+def json_value(value) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def condition_problems(conditions, types) -> list[str]:
+    """What is wrong with ``conditions`` against the forms of ``types`` (the exception types
+    the rule can match): a field none of them has, an operator that means nothing for the
+    field's type, a value the field never holds ("photo taken equals "no"" on a yes/no)."""
+    if not isinstance(conditions, list):
+        return []
+    forms = [
+        (t, {n: (spec, kind) for n, spec, kind, _r in schema_fields(t.form_schema)}) for t in types
+    ]
+    problems = []
+    for i, c in enumerate(conditions, start=1):
+        if not isinstance(c, dict) or not isinstance(c.get("field"), str):
+            continue  # rule_problems says how a condition is written
+        name, op, value = c["field"], c.get("op"), c.get("value")
+        holders = [(t, fields[name]) for t, fields in forms if name in fields]
+        if not holders:
+            problems.append(
+                _("Condition %(i)s: no exception type this rule matches has a field %(f)s.")
+                % {"i": i, "f": name}
+            )
+            continue
+        for exception_type, (spec, kind) in holders:
+            where = {
+                "i": i,
+                "f": spec.get("title") or name,
+                "t": exception_type.name,
+                "v": json_value(value),
+            }
+            if op not in operators_for(kind):
+                labels = ", ".join(str(FieldOperator(o).label) for o in operators_for(kind))
+                problems.append(
+                    _("Condition %(i)s: %(f)s of %(t)s can be compared with: %(ops)s.")
+                    % {**where, "ops": labels}
+                )
+            elif not _value_fits(kind, spec, op, value):
+                problems.append(
+                    _("Condition %(i)s: %(f)s of %(t)s holds %(expected)s, never %(v)s.")
+                    % {**where, "expected": _expected(kind, spec, op)}
                 )
     return problems

@@ -13,8 +13,9 @@ from django.utils.translation import gettext_lazy as _
 from mes.models import Site, WorkCenter
 
 from .. import rule_registry, rules
-from ..choices import RuleTrigger, Severity
+from ..choices import FieldOperator, RuleTrigger, Severity
 from ..models import ExceptionTicket, ExceptionType, RoutingRule
+from ..rule_registry import json_value
 from ..schema import validate_data
 
 
@@ -150,11 +151,13 @@ def dry_run_rows(ticket: ExceptionTicket, trigger: str) -> list[DryRunRow]:
         rule = outcome.rule
         failed = []
         if not outcome.matched and not stopped:
-            failed = [
-                str(_condition_label(name))
-                for name, check in rule_registry.conditions.items()
-                if not check(rule, ticket)
-            ]
+            for name, check in rule_registry.conditions.items():
+                if check(rule, ticket):
+                    continue
+                if name == "field_conditions":
+                    failed += failed_field_conditions(rule, ticket)
+                else:
+                    failed.append(str(_condition_label(name)))
         rows.append(
             DryRunRow(
                 rule=rule,
@@ -169,6 +172,24 @@ def dry_run_rows(ticket: ExceptionTicket, trigger: str) -> list[DryRunRow]:
         )
         stopped = stopped or outcome.stopped_here
     return rows
+
+
+def failed_field_conditions(rule: RoutingRule, ticket: ExceptionTicket) -> list[str]:
+    """Each form-field condition that does not hold, with what the ticket has instead."""
+    failed = []
+    for c in rule.field_conditions:
+        name = c["field"]
+        if name in ticket.data and rule_registry.compare(
+            c["op"], ticket.data[name], c.get("value")
+        ):
+            continue
+        condition = f"{name} {FieldOperator(c['op']).label} {json_value(c.get('value'))}"
+        if name in ticket.data:
+            has = gettext("the exception has %(v)s") % {"v": json_value(ticket.data[name])}
+        else:
+            has = gettext("the exception has no %(f)s") % {"f": name}
+        failed.append(f"{condition} ({has})")
+    return failed
 
 
 def _condition_label(name: str):

@@ -34,7 +34,7 @@ class FormBuilderWidget(forms.Textarea):
     builder_template = "admin/exceptions/exceptiontype/form_builder.html"
 
     class Media:
-        js = ("exceptions/form_builder.js",)
+        js = ("exceptions/builder.js", "exceptions/form_builder.js")
         css = {"all": ("exceptions/form_builder.css",)}
 
     def __init__(self, preview_url: str = "", attrs=None):

@@ -19,6 +19,7 @@ from mes.roles import ROLES
 from .. import rule_registry, services
 from ..choices import Category, FieldOperator, Severity
 from ..models import ExceptionTicket, ExceptionType, RoutingRule
+from . import rule_builder
 from .dry_run import DryRunForm, describe_action, dry_run_rows
 
 PARAM_HINTS = {
@@ -91,6 +92,8 @@ class RoutingRuleForm(forms.ModelForm):
     """Categories and severities as checkboxes; the JSON fields explained from the registries.
     ``RoutingRule.clean()`` (``rule_problems``) reports problems on the field they concern."""
 
+    builder_user = None  # set per request by the admin: whose accounts the actions offer
+
     categories = ticked(_("categories"), Category.choices, _("None ticked: every category."))
     severities = ticked(_("severities"), Severity.choices, _("None ticked: every severity."))
 
@@ -102,6 +105,7 @@ class RoutingRuleForm(forms.ModelForm):
             "order",
             "is_active",
             "stop_processing",
+            "when_unrouted",
             "types",
             "categories",
             "sites",
@@ -117,6 +121,18 @@ class RoutingRuleForm(forms.ModelForm):
             ),
         }
 
+    def clean(self):
+        """The form-field conditions checked against the forms of the types the rule can
+        match: the types it names, else those of its categories, else every active type."""
+        cleaned = super().clean()
+        conditions = cleaned.get("field_conditions")
+        if "field_conditions" in self.errors or not conditions:
+            return cleaned
+        problems = rule_registry.condition_problems(conditions, matchable_types(cleaned))
+        if problems:
+            self.add_error("field_conditions", problems)
+        return cleaned
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         # Built per form, so actions registered by later apps are listed too.
@@ -124,6 +140,19 @@ class RoutingRuleForm(forms.ModelForm):
             self.fields["actions"].help_text = actions_help()
         if "field_conditions" in self.fields:
             self.fields["field_conditions"].help_text = field_conditions_help()
+        if self.builder_user is not None:
+            rule_builder.install(self, self.builder_user)
+
+
+def matchable_types(cleaned: dict) -> list[ExceptionType]:
+    """The exception types a rule with these conditions can match."""
+    named = list(cleaned.get("types") or [])
+    if named:
+        return named
+    types = ExceptionType.objects.filter(is_active=True)
+    if cleaned.get("categories"):
+        types = types.filter(category__in=cleaned["categories"])
+    return list(types.order_by("sort_order", "name"))
 
 
 def _describe_conditions(rule: RoutingRule) -> str:
@@ -136,6 +165,8 @@ def _describe_conditions(rule: RoutingRule) -> str:
         parts.append(gettext("site %(v)s") % {"v": ", ".join(sites)})
     if wcs := [w.code for w in rule.work_centers.all()]:
         parts.append(gettext("work center %(v)s") % {"v": ", ".join(wcs)})
+    if rule.when_unrouted:
+        parts.append(gettext("not yet routed"))
     if rule.severities:
         parts.append(gettext("severity %(v)s") % {"v": ", ".join(map(str, rule.severities))})
     for c in rule.field_conditions if isinstance(rule.field_conditions, list) else []:
@@ -186,6 +217,7 @@ class RoutingRuleAdmin(ConfigAdmin):
             _("Conditions (all must hold; an empty condition matches everything)"),
             {
                 "fields": (
+                    "when_unrouted",
                     "types",
                     "categories",
                     "sites",
@@ -201,6 +233,11 @@ class RoutingRuleAdmin(ConfigAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("types", "sites", "work_centers")
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        form.builder_user = request.user  # a class made for this request by the admin
+        return form
 
     def has_change_permission(self, request, obj=None):
         # Read by whoever sees one of its sites (all, for a rule naming none); changed by who

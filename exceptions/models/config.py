@@ -231,6 +231,14 @@ class RoutingRule(models.Model):
         default=False,
         help_text=_("Later rules are skipped if it fires."),
     )
+    when_unrouted = models.BooleanField(
+        _("only if not yet routed"),
+        default=False,
+        help_text=_(
+            "Skipped when an earlier rule already put the exception in a queue or assigned it "
+            "(a catch-all that does not undo a more specific rule)."
+        ),
+    )
     types = models.ManyToManyField(ExceptionType, blank=True, verbose_name=_("types"))
     categories = models.JSONField(_("categories"), default=list, blank=True)
     sites = models.ManyToManyField(Site, blank=True, verbose_name=_("sites"))

@@ -1,7 +1,8 @@
-"""The form builder in a real browser: a manager who is not a superuser builds the "Forklift
+"""The builders in a real browser: a manager who is not a superuser builds the "Forklift
 damage" form on a tablet without typing JSON (a choice field, a yes/no field and a field shown
 only when it is ticked), the phone-sized preview follows every edit, and the same form typed as
-JSON in the advanced editor is stored identically. A supervisor then raises it on a 390 px phone.
+JSON in the advanced editor is stored identically; then a routing rule on a form field, as rows.
+A supervisor raises it on a 390 px phone and the rule routes it.
 """
 
 import json
@@ -9,7 +10,7 @@ import json
 import pytest
 from playwright.sync_api import expect
 
-from exceptions.models import ExceptionTicket, ExceptionType
+from exceptions.models import ExceptionTicket, ExceptionType, RoutingRule
 from tests.e2e.conftest import SCREENSHOTS, TABLET, Phone
 from tests.factories import make_user, make_work_order
 
@@ -44,7 +45,7 @@ def _new_type(page, base_url: str, code: str, name: str):
     page.goto(f"{base_url}/admin/exceptions/exceptiontype/add/")
     page.fill("#id_code", code)
     page.fill("#id_name", name)
-    page.select_option("#id_category", "safety")
+    page.select_option("#id_category", "other")
     page.select_option("#id_workflow", label="Default")
 
 
@@ -110,6 +111,38 @@ def test_a_manager_builds_a_form_without_json_and_a_phone_raises_it(live_server,
     typed = ExceptionType.objects.get(code="forklift_damage_json").form_schema
     assert built == typed
     assert built["order"] == ["forklift_no", "damage", "photo_taken", "photo_ref"]
+
+    # A routing rule on a form field, built as rows: a damaged mast goes to maintenance, high.
+    page.goto(f"{live_server.url}/admin/exceptions/routingrule/add/")
+    page.fill("#id_name", "Damaged masts go to maintenance")
+    page.fill("#id_order", "15")
+    page.select_option("#id_types_from", label="Forklift damage")
+    page.click("#id_types_add")
+    conditions = page.locator(".rule-builder[data-kind=conditions]")
+    conditions.get_by_role("button", name="+ Add a condition").click()
+    expect(conditions.get_by_label("Form field", exact=True)).to_have_value('"forklift_no"')
+    conditions.get_by_label("Form field", exact=True).select_option(label="Damage")
+    conditions.get_by_label("Compared", exact=True).select_option(label="equals")
+    conditions.get_by_label("Value", exact=True).select_option(label="Mast")
+    rule_actions = page.locator(".rule-builder[data-kind=actions]")
+    rule_actions.get_by_role("button", name="+ Add an action").click()
+    rule_actions.get_by_label("Action", exact=True).select_option(label="Put in a role's queue")
+    rule_actions.get_by_label("Role", exact=True).select_option(label="maintenance")
+    rule_actions.get_by_role("button", name="+ Add an action").click()
+    rule_actions.locator(".fb-row").nth(1).get_by_label("Action", exact=True).select_option(
+        label="Set the severity"
+    )
+    rule_actions.get_by_label("Severity", exact=True).select_option(label="High")
+    page.screenshot(path=str(SCREENSHOTS / "rule-builder.png"), full_page=True)
+    page.get_by_role("button", name="Save", exact=True).click()
+    page.get_by_text("was added successfully").wait_for()
+    rule = RoutingRule.objects.get(name="Damaged masts go to maintenance")
+    assert rule.field_conditions == [{"field": "damage", "op": "equals", "value": "Mast"}]
+    assert rule.actions == [
+        {"action": "assign_role", "role": "maintenance"},
+        {"action": "set_severity", "severity": "high"},
+    ]
+    assert [t.code for t in rule.types.all()] == ["forklift_damage"]
     assert not errors, errors
     manager.close()
 
@@ -134,4 +167,5 @@ def test_a_manager_builds_a_form_without_json_and_a_phone_raises_it(live_server,
         "photo_ref": "IMG-0042",
     }
     assert ticket.work_order == wo
+    assert (ticket.queue.name, ticket.severity) == ("maintenance", "high")  # the built rule
     supervisor.close()

@@ -11,17 +11,7 @@
     "uniqueItems", "minimum", "maximum", "maxLength", "x-unit", "x-decimals",
   ];
 
-  function el(tag, attrs, children) {
-    const node = document.createElement(tag);
-    Object.entries(attrs || {}).forEach(([key, value]) => {
-      if (value === undefined || value === null || value === false) return;
-      if (key === "text") node.textContent = value;
-      else if (key in node && typeof value !== "string") node[key] = value;
-      else node.setAttribute(key, value === true ? "" : value);
-    });
-    (children || []).forEach((child) => child && node.appendChild(child));
-    return node;
-  }
+  const { el, labelled, numberOrEmpty, intOrEmpty, advancedSwitch } = window.AndonBuilder;
 
   function slug(text) {
     const base = String(text || "")
@@ -51,10 +41,8 @@
       this.extraSchema = {};
       this.timer = null;
       this.sent = 0;
-      root.classList.add("fb-ready");
+      advancedSwitch(root);
       root.querySelector(".fb-add").addEventListener("click", () => this.add());
-      const toggle = root.querySelector(".fb-advanced-toggle");
-      toggle.addEventListener("change", () => root.classList.toggle("fb-show-json", toggle.checked));
       this.textarea.addEventListener("input", () => this.readJson(true));
       this.readJson(false);
     }
@@ -273,10 +261,6 @@
       return node;
     }
 
-    labelled(text, control, cls) {
-      return el("label", { class: "fb-setting " + (cls || "") }, [el("span", { text: text }), control]);
-    }
-
     row(field, index) {
       const t = this.text;
       const type = this.type(field.type);
@@ -325,34 +309,34 @@
       tools.querySelector(".fb-remove").addEventListener("click", () => this.remove(index));
       row.appendChild(el("div", { class: "fb-line" }, [
         el("span", { class: "fb-index", text: String(index + 1) + "." }),
-        this.labelled(t.label, label, "fb-wide"),
-        this.labelled(t.type, typeSelect),
+        labelled(t.label, label, "fb-wide"),
+        labelled(t.type, typeSelect),
         el("label", { class: "fb-setting fb-check" }, [required, el("span", { text: t.required })]),
         tools,
       ]));
       const help = this.input(field, "description", { class: "fb-help", type: "text", maxlength: "500" });
       row.appendChild(el("div", { class: "fb-line" }, [
-        this.labelled(t.name, name), this.labelled(t.help, help, "fb-wide"), renamedNote,
+        labelled(t.name, name), labelled(t.help, help, "fb-wide"), renamedNote,
       ]));
       const settings = el("div", { class: "fb-line fb-settings" });
       if (type.settings.includes("options")) settings.appendChild(this.optionsInput(field));
       if (type.settings.includes("maxLength")) {
-        settings.appendChild(this.labelled(t.max_length, this.input(field, "maxLength", { type: "number", min: "1", step: "1", class: "fb-max-length" }, intOrEmpty)));
+        settings.appendChild(labelled(t.max_length, this.input(field, "maxLength", { type: "number", min: "1", step: "1", class: "fb-max-length" }, intOrEmpty)));
       }
       const number = type.name === "integer" ? intOrEmpty : numberOrEmpty;
       if (type.settings.includes("minimum")) {
-        settings.appendChild(this.labelled(t.minimum, this.input(field, "minimum", { type: "number", step: "any", class: "fb-minimum" }, number)));
+        settings.appendChild(labelled(t.minimum, this.input(field, "minimum", { type: "number", step: "any", class: "fb-minimum" }, number)));
       }
       if (type.settings.includes("maximum")) {
-        settings.appendChild(this.labelled(t.maximum, this.input(field, "maximum", { type: "number", step: "any", class: "fb-maximum" }, number)));
+        settings.appendChild(labelled(t.maximum, this.input(field, "maximum", { type: "number", step: "any", class: "fb-maximum" }, number)));
       }
       if (type.settings.includes("x-unit")) {
-        settings.appendChild(this.labelled(t.unit, this.input(field, "x-unit", { type: "text", maxlength: "20", class: "fb-unit" })));
+        settings.appendChild(labelled(t.unit, this.input(field, "x-unit", { type: "text", maxlength: "20", class: "fb-unit" })));
       }
       if (type.settings.includes("x-decimals")) {
-        settings.appendChild(this.labelled(t.decimals, this.input(field, "x-decimals", { type: "number", min: "0", max: "6", step: "1", class: "fb-decimals" }, intOrEmpty)));
+        settings.appendChild(labelled(t.decimals, this.input(field, "x-decimals", { type: "number", min: "0", max: "6", step: "1", class: "fb-decimals" }, intOrEmpty)));
       }
-      if (type.has_default) settings.appendChild(this.labelled(t.default, this.defaultInput(field, type)));
+      if (type.has_default) settings.appendChild(labelled(t.default, this.defaultInput(field, type)));
       row.appendChild(settings);
       row.appendChild(this.showIfLine(field, index));
       return row;
@@ -370,7 +354,7 @@
         this.writeJson();
       });
       box.addEventListener("change", () => this.refreshChoices(field, box.closest(".fb-row")));
-      return this.labelled(this.text.options, box, "fb-wide");
+      return labelled(this.text.options, box, "fb-wide");
     }
 
     valueInput(kind, options, value, onChange, cls) {
@@ -425,7 +409,7 @@
         }
         this.changed();
       });
-      line.appendChild(this.labelled(t.show_if, which));
+      line.appendChild(labelled(t.show_if, which));
       if (rule) {
         const controller = this.fields.find((f) => f.name === rule.field);
         if (controller) {
@@ -478,17 +462,6 @@
         })
         .catch(() => this.root.classList.remove("fb-busy"));
     }
-  }
-
-  function numberOrEmpty(value) {
-    if (String(value).trim() === "") return "";
-    const number = Number(String(value).replace(",", "."));
-    return Number.isFinite(number) ? number : "";
-  }
-
-  function intOrEmpty(value) {
-    const number = numberOrEmpty(value);
-    return number === "" ? "" : Math.trunc(number);
   }
 
   function init() {
