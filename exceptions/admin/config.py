@@ -9,6 +9,8 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.template.loader import render_to_string
 from django.urls import path, reverse
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
@@ -19,6 +21,13 @@ from .. import services
 from ..models import ExceptionTicket, ExceptionType, Workflow, WorkflowState, WorkflowTransition
 from ..schema import fields, schema_problems, type_help
 from .form_builder import FormBuilderWidget, preview_view
+from .workflow_view import (
+    diagram_from_rows,
+    diagram_view,
+    live_context,
+    render_diagram,
+    saved_diagram,
+)
 
 
 def form_schema_help() -> str:
@@ -240,6 +249,30 @@ class WorkflowAdmin(ConfigAdmin):
     search_fields = ("code", "name")
     ordering = ("code",)
     inlines = (WorkflowStateInline, WorkflowTransitionInline)
+    fields = ("code", "name", "initial_state", "diagram")
+    readonly_fields = ("diagram",)
+
+    class Media:
+        js = ("exceptions/workflow_diagram.js",)
+        css = {"all": ("exceptions/form_builder.css",)}
+
+    def get_urls(self):
+        return [
+            path("diagram/", diagram_view(self), name="exceptions_workflow_diagram"),
+            *super().get_urls(),
+        ]
+
+    @admin.display(description=_("diagram"))
+    def diagram(self, obj):
+        """The workflow as saved; redrawn from the rows below as they are edited."""
+        saved = obj if obj is not None and obj.pk else None
+        drawn = saved_diagram(saved) if saved else diagram_from_rows({})
+        return format_html(
+            '<div class="wf-live" data-url="{}" data-states="{}" data-roles="{}">{}</div>',
+            reverse("admin:exceptions_workflow_diagram"),
+            *live_context(saved).values(),
+            mark_safe(render_diagram(drawn)),  # noqa: S308 (rendered with autoescape)
+        )
 
     def get_queryset(self, request):
         return (

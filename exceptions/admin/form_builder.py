@@ -13,17 +13,15 @@ from __future__ import annotations
 import json
 
 from django import forms
-from django.core.exceptions import PermissionDenied
-from django.http import JsonResponse
 from django.template.loader import render_to_string
 from django.utils.translation import gettext
-from django.views.decorators.http import require_POST
 
 from ..choices import Severity
 from ..fields import field_types
 from ..forms import RaiseForm, SchemaForm
 from ..models import ExceptionType, Workflow
 from ..schema import SHOW_IF, schema_problems
+from .json_endpoint import json_endpoint
 
 MAX_BODY = 200_000  # bytes of schema the preview reads
 
@@ -91,21 +89,10 @@ def builder_texts() -> dict[str, str]:
     }
 
 
-def preview(admin_view, request):
-    """POST ``{"schema": {...}}`` -> ``{"problems": [...], "html": "..."}``: the form as the
-    floor renders it (a whole page for the preview's frame), or what is wrong with it."""
-    if not admin_view.has_view_or_change_permission(request):
-        raise PermissionDenied
-    if len(request.body) > MAX_BODY:
-        return JsonResponse(
-            {"code": "too_large", "detail": gettext("The form is too large.")}, status=413
-        )
-    try:
-        schema = json.loads(request.body or b"{}").get("schema", {})
-    except (ValueError, AttributeError):
-        return JsonResponse(
-            {"code": "invalid_json", "detail": gettext('Send {"schema": {...}}.')}, status=400
-        )
+def preview(request, payload: dict) -> dict:
+    """``{"schema": {...}}`` -> ``{"problems": [...], "html": "..."}``: the form as the floor
+    renders it (a whole page for the preview's frame), or what is wrong with it."""
+    schema = payload.get("schema", {})
     problems = schema_problems(schema)
     html = ""
     if not problems:
@@ -118,10 +105,8 @@ def preview(admin_view, request):
             {"data_form": SchemaForm(sample), "form": RaiseForm(sample), "type": sample},
             request=request,
         )
-    return JsonResponse({"problems": [str(p) for p in problems], "html": html})
+    return {"problems": [str(p) for p in problems], "html": html}
 
 
 def preview_view(admin_view):
-    return require_POST(
-        admin_view.admin_site.admin_view(lambda request: preview(admin_view, request))
-    )
+    return json_endpoint(admin_view, preview, limit=MAX_BODY, shape='{"schema": {...}}')

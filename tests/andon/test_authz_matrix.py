@@ -55,6 +55,7 @@ EXPECTED = {
     "admin:exceptions_slapolicy_changelist": "AAAAAAASSAAAA",
     "admin:exceptions_workflow_add": "AAAAAAAFFAAAA",
     "admin:exceptions_workflow_changelist": "AAAAAAASSAAAA",
+    "admin:exceptions_workflow_diagram": "MMMMMMMMMMMMM",
     "admin:index": "AAAAAAASSAAAA",
     "admin:jsi18n": "AAAAAAASSAAAA",
     "admin:mes_apitoken_add": "AAAAAAASFAAAA",
