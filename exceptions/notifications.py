@@ -24,7 +24,7 @@ for _kind, _label in [
 
 def _ticket(event: OutboxEvent) -> ExceptionTicket | None:
     return (
-        ExceptionTicket.objects.select_related("site", "type", "work_order")
+        ExceptionTicket.objects.select_related("site", "type", "work_order", "queue", "assignee")
         .filter(pk=event.payload.get("exception_id") or event.aggregate_id)
         .first()
     )
@@ -77,7 +77,9 @@ def exception_notified(event: OutboxEvent) -> list[Message]:
 @producers.register("exception.routed")
 @producers.register("exception.updated")
 def exception_routed(event: OutboxEvent) -> list[Message]:
-    """Into a role's queue: that role at the site; to an assignee: that user."""
+    """Into a role's queue: that role at the site; to an assignee: that user. Only where the
+    ticket still is when the event is relayed: of several rules routing one raise in turn,
+    only the final queue hears of it (not a catch-all's queue that a later rule replaced)."""
     changed = set(event.payload.get("changed") or [])
     if not changed & {"queue", "assignee"}:
         return []
@@ -86,7 +88,7 @@ def exception_routed(event: OutboxEvent) -> list[Message]:
         return []
     messages = []
     queue = event.payload.get("queue")
-    if "queue" in changed and queue:
+    if "queue" in changed and queue and ticket.queue is not None and ticket.queue.name == queue:
         messages.append(
             _ticket_message(
                 "routed",
@@ -98,7 +100,8 @@ def exception_routed(event: OutboxEvent) -> list[Message]:
             )
         )
     assignee = event.payload.get("assignee")
-    if "assignee" in changed and assignee:
+    still_assigned = ticket.assignee is not None and ticket.assignee.get_username() == assignee
+    if "assignee" in changed and assignee and still_assigned:
         messages.append(
             _ticket_message(
                 "assigned",

@@ -8,8 +8,10 @@ from django.db.models import Q
 
 from mes.models import Machine, Operation, Site, WorkCenter, WorkOrder
 
+from .choices import EventKind, Severity
 from .models import ExceptionEvent, ExceptionTicket, ExceptionType, WorkflowState
 from .schema import fields as schema_fields
+from .workflow import table as workflow_table
 
 LIST_RELATED = ("site", "type", "work_order", "work_center", "queue", "assignee")
 
@@ -132,7 +134,21 @@ def with_state_names(tickets) -> list[ExceptionTicket]:
 
 
 def timeline(ticket: ExceptionTicket) -> list[ExceptionEvent]:
-    return list(ticket.events.select_related("actor", "rule").order_by("created_at", "pk"))
+    """The ticket's events in order; one that moved something (status, severity) carries
+    ``change``: (from, to) as the page names them (state names, severity labels)."""
+    events = list(ticket.events.select_related("actor", "rule").order_by("created_at", "pk"))
+    states = {code: state.name for code, state in workflow_table(ticket.workflow_id).states.items()}
+    severities = dict(Severity.choices)
+    for event in events:
+        data = event.data if isinstance(event.data, dict) else {}
+        if "from" in data and "to" in data:
+            names = (
+                states
+                if event.kind in (EventKind.STATUS_CHANGED, EventKind.ACKNOWLEDGED)
+                else severities
+            )
+            event.change = tuple(str(names.get(data[k], data[k] or "—")) for k in ("from", "to"))
+    return events
 
 
 def decisions(ticket: ExceptionTicket) -> list:

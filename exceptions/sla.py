@@ -55,14 +55,61 @@ def _active_escalation_policies() -> list[tuple[EscalationPolicy, frozenset[int]
     return config_cache.cached("escalation_policies", load)
 
 
+def _matches(policy: EscalationPolicy, types: frozenset[int], type_id, severity) -> bool:
+    return (not types or type_id in types) and (
+        not policy.severities
+        or (isinstance(policy.severities, list) and severity in policy.severities)
+    )
+
+
+def _rank(entry: tuple[EscalationPolicy, frozenset[int]]) -> tuple:
+    """The most specific first: naming the type (or told to win over those that do), then
+    naming severities, then by order."""
+    policy, types = entry
+    return (
+        not (types or policy.wins_over_specific),
+        not policy.severities,
+        policy.order,
+        policy.pk,
+    )
+
+
+def escalation_policy_between(type_id, severity) -> EscalationPolicy | None:
+    matching = [e for e in _active_escalation_policies() if _matches(*e, type_id, severity)]
+    return min(matching, key=_rank)[0] if matching else None
+
+
 def escalation_policy_for(ticket: ExceptionTicket) -> EscalationPolicy | None:
-    for policy, types in _active_escalation_policies():
-        if (not types or ticket.type_id in types) and (
-            not policy.severities
-            or (isinstance(policy.severities, list) and ticket.severity in policy.severities)
-        ):
-            return policy
-    return None
+    """The ladder a ticket gets when raised (see ``EscalationPolicy``)."""
+    return escalation_policy_between(ticket.type_id, ticket.severity)
+
+
+def overlaps(policy: EscalationPolicy, exception_types) -> dict[str, dict[str, list[str]]]:
+    """Where ``policy`` meets other active policies, per type it covers: ``{"wins": {other
+    policy: [type names]}, "loses": {winning policy: [type names]}}`` (a type is listed when
+    it happens for at least one severity)."""
+    from .choices import Severity
+
+    entries = _active_escalation_policies()
+    wins: dict[str, set[str]] = {}
+    loses: dict[str, set[str]] = {}
+    for exception_type in exception_types:
+        for severity in Severity.values:
+            matching = [e for e in entries if _matches(*e, exception_type.pk, severity)]
+            if all(p.pk != policy.pk for p, _t in matching):
+                continue
+            winner = min(matching, key=_rank)[0]
+            for other, _t in matching:
+                if other.pk == policy.pk:
+                    continue
+                side = wins if winner.pk == policy.pk else loses
+                name = other.name if winner.pk == policy.pk else winner.name
+                if winner.pk == policy.pk or other.pk == winner.pk:
+                    side.setdefault(name, set()).add(exception_type.name)
+    return {
+        "wins": {k: sorted(v) for k, v in sorted(wins.items())},
+        "loses": {k: sorted(v) for k, v in sorted(loses.items())},
+    }
 
 
 def ladder(policy_id: int) -> list[EscalationLevel]:
@@ -157,3 +204,33 @@ def escalated_severity(current: str, wanted: str) -> str:
     if wanted and SEVERITY_RANK.get(wanted, 0) > SEVERITY_RANK.get(current, 0):
         return wanted
     return current
+
+
+def clock_summary(ticket: ExceptionTicket) -> dict:
+    """What a ticket's page shows of its clocks: the SLA policy and escalation ladder it got,
+    its due times, and each level of the ladder, fired (when) or still to come (when due)."""
+    levels = ladder(ticket.escalation_policy_id) if ticket.escalation_policy_id else []
+    fired = (
+        dict(EscalationFiring.objects.filter(exception=ticket).values_list("level_id", "fired_at"))
+        if levels
+        else {}
+    )
+    paused = ticket.sla_paused_since is not None
+    calendar = calendar_for(ticket.site) if levels and not paused else None
+    rows = []
+    for level in levels:
+        applies = level.pk not in fired and _level_applies(level, ticket) and not paused
+        rows.append(
+            {
+                "level": level,
+                "fired_at": fired.get(level.pk),
+                "due_at": deadline(ticket, level.after_minutes, calendar) if applies else None,
+                "skipped": level.pk not in fired and not applies,
+            }
+        )
+    return {
+        "sla_policy": sla_policy_for(ticket),
+        "escalation_policy": ticket.escalation_policy if ticket.escalation_policy_id else None,
+        "paused": paused,
+        "levels": rows,
+    }

@@ -22,7 +22,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from mes.errors import DomainError, InvalidInput
 from mes.pages import render_page, site_or_404
 
-from . import board, selectors, services
+from . import board, selectors, services, sla
 from .choices import RaisedVia
 from .forms import RaiseForm, SchemaForm
 from .models import ExceptionTicket
@@ -249,6 +249,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
             "ticket": ticket,
             "state": state,
             "form_rows": selectors.form_rows(ticket),
+            "clock": sla.clock_summary(ticket),
             "events": selectors.timeline(ticket),
             "decisions": selectors.decisions(ticket),
             "transitions": transitions,

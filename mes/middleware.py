@@ -112,3 +112,25 @@ class ContentSecurityPolicyMiddleware:
             ]
         )
         return response
+
+
+class AdminTimeZoneMiddleware:
+    """The admin shows times in the plant's zone, as the floor does: the zone of the user's
+    sites when they share one (one plant, or plants in one zone), else ``TIME_ZONE``. The
+    admin's header says which (``request.admin_time_zone``)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if not request.path.startswith("/admin/") or not request.user.is_authenticated:
+            return self.get_response(request)
+        from django.utils import timezone
+
+        from mes.models import Site
+
+        zones = set(Site.objects.visible_to(request.user).values_list("timezone", flat=True))
+        zone = zones.pop() if len(zones) == 1 else settings.TIME_ZONE
+        request.admin_time_zone = zone
+        with timezone.override(zone):
+            return self.get_response(request)

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin
+from django.template.loader import render_to_string
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from mes.admin.base import ConfigAdmin, ScopedInline, ticked
 from mes.roles import ROLES
 
-from .. import services
+from .. import services, sla
 from ..choices import Severity
 from ..models import (
     EscalationLevel,
     EscalationPolicy,
+    ExceptionType,
     SlaPolicy,
 )
 
@@ -52,7 +55,7 @@ class EscalationPolicyForm(forms.ModelForm):
 
     class Meta:
         model = EscalationPolicy
-        fields = ["name", "order", "is_active", "types", "severities"]
+        fields = ["name", "order", "is_active", "types", "severities", "wins_over_specific"]
 
 
 class EscalationLevelInline(ScopedInline):
@@ -77,7 +80,45 @@ class EscalationPolicyAdmin(ConfigAdmin):
 
     save_service = staticmethod(services.save_escalation_policy)
     form = EscalationPolicyForm
-    list_display = ["name", "order", "is_active"]
+    list_display = ["name", "order", "is_active", "covers"]
     list_editable = ["order", "is_active"]
     filter_horizontal = ["types"]
     inlines = [EscalationLevelInline]
+    readonly_fields = ["overlap"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("types")
+
+    @admin.display(description=_("covers"))
+    def covers(self, obj):
+        types = ", ".join(t.name for t in obj.types.all()) or gettext("every type")
+        severities = ", ".join(map(str, obj.severities or [])) or gettext("every severity")
+        return f"{types} · {severities}"
+
+    def _overlaps(self, obj):
+        if obj is None or obj.pk is None:
+            return None
+        return sla.overlaps(obj, ExceptionType.objects.filter(is_active=True).order_by("name"))
+
+    def _ever_wins(self, obj) -> bool:
+        types = ExceptionType.objects.filter(is_active=True)
+        return any(
+            (policy := sla.escalation_policy_between(t.pk, severity)) is not None
+            and policy.pk == obj.pk
+            for t in types
+            for severity in Severity.values
+        )
+
+    @admin.display(description=_("where it meets other policies"))
+    def overlap(self, obj):
+        """Which policy a ticket gets where this one and others both match: said here, where
+        the policies are defined, so a new ladder never silently loses to an older one."""
+        found = self._overlaps(obj)
+        if found is None:
+            return gettext("Save the policy to see where it meets the others.")
+        if not found["wins"] and not found["loses"]:
+            return gettext("No other active policy matches the tickets this one matches.")
+        return render_to_string(
+            "admin/exceptions/escalationpolicy/overlap.html",
+            {**found, "never": not self._ever_wins(obj)},
+        )

@@ -53,7 +53,10 @@ class SlaPolicy(models.Model):
 
 
 class EscalationPolicy(models.Model):
-    """A ladder of levels for tickets of some types and severities (empty = all)."""
+    """A ladder of levels for tickets of some types and severities (empty = all). Of the
+    active policies that match a ticket, one naming its type wins over one naming none, then
+    one naming severities over one naming none, then the lower ``order``
+    (:func:`exceptions.sla.escalation_policy_for`)."""
 
     scope = GLOBAL
 
@@ -62,6 +65,14 @@ class EscalationPolicy(models.Model):
     is_active = models.BooleanField(_("active"), default=True)
     types = models.ManyToManyField(ExceptionType, blank=True, verbose_name=_("types"))
     severities = models.JSONField(_("severities"), default=list, blank=True)
+    wins_over_specific = models.BooleanField(
+        _("applies even where a policy names the type"),
+        default=False,
+        help_text=_(
+            "A policy naming the ticket's type wins over one naming no type, whatever their "
+            "order, unless this is ticked on the one naming no type."
+        ),
+    )
 
     objects = GlobalQuerySet.as_manager()
     history = HistoricalRecords(bases=[HistoryAuditFields], m2m_fields=[types])
