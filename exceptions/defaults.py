@@ -4,6 +4,7 @@ Run by a data migration with historical models; a plant edits all of it in the a
 """
 
 from .schema import canonical_schema
+from .workflow_diagram import describe_rows
 
 RESPONDERS = [
     "supervisor",
@@ -345,6 +346,11 @@ def seed(apps, schema_editor=None) -> None:
             for role in roles:
                 group, _ = Group.objects.get_or_create(name=role)
                 transition.roles.add(group)
+        if "definition" in {f.name for f in Workflow._meta.get_fields()}:  # a later migration's
+            workflow.definition = describe_rows(
+                list(workflow.states.all()), workflow.transitions.prefetch_related("roles")
+            )
+            workflow.save(update_fields=["definition"])
     types = {}
     for spec in TYPES:
         fields = {k: v for k, v in spec.items() if k != "code"}

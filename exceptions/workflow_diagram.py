@@ -51,6 +51,46 @@ class Diagram:
         }
 
 
+def describe(state_list: list[State], moves: list[Move], pauses: set[str] = frozenset()) -> str:
+    """The workflow as text, one line per state and move in a stable order, for its history:
+    a change of who may make a move, or of what it needs, shows as a change of this text."""
+    names = {s.code: s.name for s in state_list}
+    lines = ["States:"]
+    for s in sorted(state_list, key=lambda s: s.code):
+        flags = [s.phase] + (["decision required"] if s.requires_decision else [])
+        flags += ["pauses the SLA"] if s.code in pauses else []
+        lines.append(f'- {s.code} "{s.name}" ({", ".join(flags)})')
+    lines.append("Moves:")
+    for m in sorted(moves, key=lambda m: (m.source or "", m.target, m.label)):
+        source = m.source or "any open state"
+        who = ", ".join(sorted(m.roles)) or "every role"
+        need = "; reason required" if m.reason_required else ""
+        label = f' "{m.label}"' if m.label else ""
+        lines.append(f"- {source} → {m.target}{label}: {who}{need}")
+    return "\n".join(lines) if names or moves else ""
+
+
+def describe_rows(states, transitions) -> str:
+    """``describe`` of a workflow's state and transition rows (models, or the historical
+    models of a migration: ``roles.all()`` gives groups)."""
+    codes = {s.pk: s.code for s in states}
+    moves = [
+        Move(
+            codes.get(t.from_state_id) if t.from_state_id else None,
+            codes.get(t.to_state_id, "?"),
+            t.label,
+            tuple(g.name for g in t.roles.all()),
+            t.reason_required,
+        )
+        for t in transitions
+    ]
+    return describe(
+        [State(s.code, s.name, s.phase, s.requires_decision) for s in states],
+        moves,
+        {s.code for s in states if s.pauses_sla},
+    )
+
+
 def depths(initial: str, states: dict[str, State], moves: list[Move]) -> dict[str, int]:
     """Moves needed to reach each state from ``initial`` (unreachable states are absent)."""
     if initial not in states:

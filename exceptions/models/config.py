@@ -28,6 +28,16 @@ class Workflow(models.Model):
     code = models.SlugField(_("code"), max_length=40, unique=True)
     name = models.CharField(_("name"), max_length=200)
     initial_state = models.SlugField(_("initial state"), max_length=40, default="open")
+    definition = models.TextField(
+        _("states and moves"),
+        blank=True,
+        default="",
+        # Editable for the history's diff (it compares editable fields only); no form has it.
+        help_text=_(
+            "Kept by every save: its states and moves as text, so the workflow's history "
+            "shows who was allowed which move, and when that changed."
+        ),
+    )
 
     objects = GlobalQuerySet.as_manager()
     history = HistoricalRecords(bases=[HistoryAuditFields])

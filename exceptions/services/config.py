@@ -12,8 +12,17 @@ from mes.access import sees_every_site, users_visible_to
 from mes.errors import InvalidInput, NotPermitted
 from mes.services.config import save_configuration
 
-from ..models import EscalationPolicy, ExceptionType, RoutingRule, SlaPolicy, Workflow
+from ..models import (
+    EscalationPolicy,
+    ExceptionType,
+    RoutingRule,
+    SlaPolicy,
+    Workflow,
+    WorkflowState,
+    WorkflowTransition,
+)
 from ..rule_registry import unknown_users
+from ..workflow_diagram import describe_rows
 
 
 def save_exception_type(exception_type: ExceptionType, *, actor, reason: str = "", **parts):
@@ -24,9 +33,31 @@ def save_exception_type(exception_type: ExceptionType, *, actor, reason: str = "
 
 
 def save_workflow(workflow: Workflow, *, actor, reason: str = "", **parts):
-    """A workflow with its states and transitions (``children``/``removed``)."""
+    """A workflow with its states and transitions (``children``/``removed``). Its
+    ``definition`` (states and moves as text) is brought up to date on the workflow and on the
+    history row of this save, so the history shows a change of states or moves like any
+    other field's."""
+
+    def record_definition():
+        definition = workflow_definition(workflow)
+        if definition == workflow.definition:
+            return
+        Workflow.objects.filter(pk=workflow.pk).update(definition=definition)
+        workflow.definition = definition
+        row = workflow.history.order_by("-history_id").first()  # written by this save
+        if row is not None:
+            type(row).objects.filter(pk=row.pk).update(definition=definition)
+
+    parts["after_children"] = [*parts.get("after_children", ()), record_definition]
     return save_configuration(
         workflow, actor=actor, reason=reason, event_type="workflow.changed", **parts
+    )
+
+
+def workflow_definition(workflow: Workflow) -> str:
+    return describe_rows(
+        list(WorkflowState.objects.filter(workflow=workflow)),
+        WorkflowTransition.objects.filter(workflow=workflow).prefetch_related("roles"),
     )
 
 

@@ -272,3 +272,37 @@ def test_order_and_active_are_editable_in_the_list(as_manager):
     rule.refresh_from_db()
     assert response.status_code == 302
     assert (rule.order, rule.is_active) == (35, False)
+
+
+def test_the_workflow_history_shows_who_may_make_a_move_changing(as_manager, small_workflow):
+    """An auditor sees that the supervisor was allowed a move, and then was not."""
+    workflow, opened, done = small_workflow
+    supervisor, quality = Group.objects.get(name="supervisor"), Group.objects.get(name="quality")
+    url = _url(Workflow, "change", workflow.pk)
+    data = _workflow_data(workflow, [opened, done], [(opened, done, [quality, supervisor])])
+    assert as_manager.post(url, data).status_code == 302
+    move = WorkflowTransition.objects.get(workflow=workflow)
+    data = _workflow_data(workflow, [opened, done])
+    data.update(
+        {
+            **_management("transitions", total=1, initial=1),
+            "transitions-0-id": str(move.pk),
+            "transitions-0-workflow": str(workflow.pk),
+            "transitions-0-from_state": str(opened.pk),
+            "transitions-0-to_state": str(done.pk),
+            "transitions-0-label": "Go",
+            "transitions-0-roles": [str(quality.pk)],
+            "change_reason": "supervisors no longer close",
+        }
+    )
+    assert as_manager.post(url, data).status_code == 302
+
+    rows = list(workflow.history.order_by("-history_id")[:2])
+    assert '- open → done "Go": quality, supervisor' in rows[1].definition
+    assert '- open → done "Go": quality' in rows[0].definition
+    assert "supervisor" not in rows[0].definition.split("Moves:")[1]
+    delta = rows[0].diff_against(rows[1])
+    assert delta.changed_fields == ["definition"]
+    assert rows[0].history_change_reason == "supervisors no longer close"
+    html = as_manager.get(_url(Workflow, "history", workflow.pk)).content.decode()
+    assert "<strong>States and moves:</strong>" in html and "quality, supervisor" in html
