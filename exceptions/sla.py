@@ -37,14 +37,19 @@ def _active_sla_policies() -> list[SlaPolicy]:
     )
 
 
-def sla_policy_for(ticket: ExceptionTicket) -> SlaPolicy | None:
+def sla_policy_between(type_id, severity) -> SlaPolicy | None:
+    """The most specific active SLA policy: type and severity, type, severity, neither."""
     candidates = [
         p
         for p in _active_sla_policies()
-        if p.type_id in (ticket.type_id, None) and p.severity in (ticket.severity, "")
+        if p.type_id in (type_id, None) and p.severity in (severity, "")
     ]
     ranked = sorted(candidates, key=lambda p: (p.type_id is None, p.severity == ""))
     return ranked[0] if ranked else None
+
+
+def sla_policy_for(ticket: ExceptionTicket) -> SlaPolicy | None:
+    return sla_policy_between(ticket.type_id, ticket.severity)
 
 
 def _active_escalation_policies() -> list[tuple[EscalationPolicy, frozenset[int]]]:

@@ -20,6 +20,7 @@ from mes.roles import ROLES
 from .. import services
 from ..models import ExceptionTicket, ExceptionType, Workflow, WorkflowState, WorkflowTransition
 from ..schema import fields, schema_problems, type_help
+from . import type_summary
 from .form_builder import FormBuilderWidget, preview_view
 from .workflow_view import (
     diagram_from_rows,
@@ -98,8 +99,24 @@ class ExceptionTypeAdmin(ConfigAdmin):
         (_("Routing defaults"), {"fields": ("default_severity", "workflow")}),
         (_("On the floor"), {"fields": ("icon", "colour", "sort_order")}),
         (_("Form"), {"fields": ("form_schema", "form_preview")}),
+        (_("Everything that handles it"), {"fields": ("handled_by",)}),
     )
-    readonly_fields = ("form_preview",)
+    readonly_fields = ("form_preview", "handled_by")
+
+    @admin.display(description=_("workflow, clocks and rules"))
+    def handled_by(self, obj):
+        """Its workflow, SLA policy and ladder per severity, every rule that can match it."""
+        if obj is None or obj.pk is None:
+            return gettext("Save the type to see what handles it.")
+        viewer = getattr(obj, "_viewer", None)  # this request's (see get_form)
+        if viewer is None:
+            return ""
+        return mark_safe(type_summary.summary(obj, viewer))  # noqa: S308 (autoescaped)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is not None:
+            obj._viewer = request.user  # the object is this request's own
+        return super().get_form(request, obj, change=change, **kwargs)
 
     def get_fieldsets(self, request, obj=None):
         """Who may edit gets the builder with its live preview; who may only read, the form
@@ -109,7 +126,8 @@ class ExceptionTypeAdmin(ConfigAdmin):
         )
         if not editable:
             return self.fieldsets
-        return (*self.fieldsets[:-1], (_("Form"), {"fields": ("form_schema",)}))
+        form = (_("Form"), {"fields": ("form_schema",)})
+        return (*self.fieldsets[:-2], form, self.fieldsets[-1])
 
     def get_urls(self):
         return [

@@ -7,12 +7,14 @@ from dataclasses import dataclass
 
 from django import forms
 from django.core.exceptions import FieldDoesNotExist
+from django.db import transaction
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from mes.models import Site, WorkCenter
+from mes.errors import DomainError
+from mes.models import OutboxEvent, Site, WorkCenter
 
-from .. import rule_registry, rules
+from .. import rule_registry, rules, services
 from ..choices import FieldOperator, RuleTrigger, Severity
 from ..models import ExceptionTicket, ExceptionType, RoutingRule
 from ..rule_registry import json_value
@@ -197,3 +199,66 @@ def _condition_label(name: str):
         return RoutingRule._meta.get_field(name).verbose_name
     except FieldDoesNotExist:  # a condition registered by another app
         return name
+
+
+# --- the net outcome: the real engine, rolled back ------------------------------------------
+
+
+class _RollBack(Exception):
+    """Raised to undo a simulated evaluation."""
+
+
+@dataclass
+class NetOutcome:
+    queue: str | None
+    assignee: str | None
+    severity: str
+    holds_work_order: bool
+    post_to_erp: bool
+    notified_roles: list[str]
+    failed: list[str]  # actions that failed, as the timeline would say
+    problem: str = ""  # why there is no outcome (a sample the raise would refuse)
+
+
+def net_outcome(subject: ExceptionTicket, trigger: str) -> NetOutcome:
+    """What all the rules together would leave on the ticket: the final queue, assignee and
+    severity, the work order held, who is told. Found by raising the sample (or taking the
+    ticket) and running the real rule engine in a transaction that is then rolled back:
+    nothing is kept, nothing is sent (the outbox rows and after-commit work go with it)."""
+    result = None
+    try:
+        with transaction.atomic():
+            since = OutboxEvent.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+            if subject.pk is None:
+                subject = services.raise_exception(
+                    actor=None,
+                    exception_type=subject.type,
+                    site=subject.site,
+                    severity=subject.severity,
+                    work_center=subject.work_center,
+                    data=subject.data,
+                )
+            rules.evaluate(subject.pk, trigger)
+            ticket = ExceptionTicket.objects.select_related("queue", "assignee").get(pk=subject.pk)
+            events = OutboxEvent.objects.filter(pk__gt=since, aggregate_id=str(ticket.pk))
+            roles = sorted(
+                {r for e in events.filter(type="exception.notified") for r in e.payload["roles"]}
+                | ({ticket.queue.name} if ticket.queue_id else set())
+            )
+            failed = [
+                e.payload.get("error", "") for e in events.filter(type="exception.rule_failed")
+            ]
+            result = NetOutcome(
+                queue=ticket.queue.name if ticket.queue_id else None,
+                assignee=ticket.assignee.get_username() if ticket.assignee_id else None,
+                severity=ticket.get_severity_display(),
+                holds_work_order=ticket.holds_work_order,
+                post_to_erp=ticket.post_to_erp,
+                notified_roles=roles,
+                failed=failed,
+            )
+            raise _RollBack
+    except _RollBack:
+        return result
+    except DomainError as exc:
+        return NetOutcome(None, None, "", False, False, [], [], problem=exc.detail)

@@ -20,7 +20,7 @@ from .. import rule_registry, services
 from ..choices import Category, FieldOperator, Severity
 from ..models import ExceptionTicket, ExceptionType, RoutingRule
 from . import rule_builder
-from .dry_run import DryRunForm, describe_action, dry_run_rows
+from .dry_run import DryRunForm, describe_action, dry_run_rows, net_outcome
 
 PARAM_HINTS = {
     "role": _("a role"),
@@ -311,11 +311,18 @@ class RoutingRuleAdmin(ConfigAdmin):
         if not self.has_view_permission(request):
             raise PermissionDenied
         submitted = "trigger" in request.GET
-        form = DryRunForm(request.GET if submitted else None, user=request.user)
-        rows = subject = None
+        form = DryRunForm(
+            request.GET if submitted else None,
+            user=request.user,
+            initial=None
+            if submitted
+            else {k: request.GET[k] for k in ("type", "ticket") if k in request.GET},
+        )
+        rows = subject = outcome = None
         if submitted and form.is_valid():
             subject = form.cleaned_data["subject"]
             rows = dry_run_rows(subject, form.cleaned_data["trigger"])
+            outcome = net_outcome(subject, form.cleaned_data["trigger"])
         recent = (
             ExceptionTicket.objects.visible_to(request.user)
             .order_by("-raised_at", "-pk")
@@ -328,6 +335,7 @@ class RoutingRuleAdmin(ConfigAdmin):
             "form": form,
             "rows": rows,
             "subject": subject,
+            "outcome": outcome,
             "recent": recent,
             "media": self.media + form.media,
         }

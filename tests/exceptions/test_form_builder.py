@@ -246,3 +246,31 @@ def test_the_type_page_carries_the_builder_and_its_types(as_manager):
     html = as_manager.get(_url(ExceptionType, "add")).content.decode()
     assert 'class="form-builder"' in html and "form_builder.js" in html
     assert "multi-choice" in html and "Several choices" in html
+
+
+def test_the_type_page_summarises_everything_that_handles_it(as_manager, p1, p2):
+    from exceptions.models import EscalationPolicy, RoutingRule
+
+    safety = ExceptionType.objects.get(code="safety")
+    own = EscalationPolicy.objects.create(name="Safety ladder", order=500)
+    own.types.set([safety])
+    stale = RoutingRule.objects.create(
+        name="Spills on line 3",
+        order=12,
+        categories=["safety"],
+        field_conditions=[{"field": "line", "op": "equals", "value": "3"}],
+        actions=[{"action": "assign_role", "role": "supervisor"}],
+    )
+    other_site = RoutingRule.objects.create(
+        name="P2 only", order=13, actions=[{"action": "assign_role", "role": "planner"}]
+    )
+    other_site.sites.set([p2])
+    shortage_only = RoutingRule.objects.get(name="Shortages go to procurement")
+
+    html = as_manager.get(_url(ExceptionType, "change", safety.pk)).content.decode()
+    assert "Everything that handles it" in html
+    assert "Default" in html and "Safety ladder" in html
+    assert "Safety is critical and goes to the supervisor" in html
+    assert stale.name in html and "fields this form does not have: line" in html
+    assert shortage_only.name not in html  # another category
+    assert other_site.name not in html  # a rule of a site the manager does not see

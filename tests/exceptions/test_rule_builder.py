@@ -171,3 +171,43 @@ def test_the_dry_run_says_which_field_condition_failed_and_what_the_ticket_has(p
         'damage equals "Mast" (the exception has "Fork")',
         "photo_taken equals true (the exception has no photo_taken)",
     ]
+
+
+def test_the_dry_run_shows_the_net_outcome_of_all_rules_and_keeps_nothing(
+    as_manager, p1, forklift
+):
+    from django.urls import reverse
+
+    from mes.models import OutboxEvent
+    from tests.exceptions.admin_common import DRY_RUN, _row_counts
+
+    specific = RoutingRule.objects.create(
+        name="Masts to maintenance, high",
+        order=15,
+        field_conditions=[{"field": "damage", "op": "equals", "value": "Mast"}],
+        actions=[
+            {"action": "assign_role", "role": "maintenance"},
+            {"action": "set_severity", "severity": "high"},
+            {"action": "notify_roles", "roles": ["manager"]},
+        ],
+    )
+    specific.types.set([forklift])
+    before, events = _row_counts(), OutboxEvent.objects.count()
+    sample = {
+        "trigger": "raised",
+        "type": forklift.pk,
+        "site": p1.pk,
+        "data": json.dumps({"damage": "Mast"}),
+    }
+    response = as_manager.get(reverse(DRY_RUN), sample)
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert 'id="net-queue">maintenance<' in html  # not the catch-all's supervisor
+    assert 'id="net-severity">High<' in html
+    assert 'id="net-notified">maintenance, manager<' in html
+    assert _row_counts() == before and OutboxEvent.objects.count() == events
+
+    sample["data"] = json.dumps({"damage": "Wheel"})
+    html = as_manager.get(reverse(DRY_RUN), sample).content.decode()
+    assert "raising it would be refused" in html
+    assert _row_counts() == before
