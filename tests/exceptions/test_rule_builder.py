@@ -173,9 +173,7 @@ def test_the_dry_run_says_which_field_condition_failed_and_what_the_ticket_has(p
     ]
 
 
-def test_the_dry_run_shows_the_net_outcome_of_all_rules_and_keeps_nothing(
-    as_manager, p1, forklift
-):
+def test_the_dry_run_shows_the_net_outcome_of_all_rules_and_keeps_nothing(as_manager, p1, forklift):
     from django.urls import reverse
 
     from mes.models import OutboxEvent
