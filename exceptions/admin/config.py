@@ -74,6 +74,7 @@ class ExceptionTypeForm(forms.ModelForm):
             self.fields["form_schema"].help_text = form_schema_help()
             self.fields["form_schema"].widget = FormBuilderWidget(
                 preview_url=reverse("admin:exceptions_exceptiontype_preview")
+                + (f"?type={self.instance.pk}" if self.instance.pk else "")
             )
 
 

@@ -22,6 +22,7 @@ from ..forms import RaiseForm, SchemaForm
 from ..models import ExceptionType, Workflow
 from ..schema import SHOW_IF, schema_problems
 from .json_endpoint import json_endpoint
+from .type_summary import change_impact
 
 MAX_BODY = 200_000  # bytes of schema the preview reads
 
@@ -105,7 +106,13 @@ def preview(request, payload: dict) -> dict:
             {"data_form": SchemaForm(sample), "form": RaiseForm(sample), "type": sample},
             request=request,
         )
-    return {"problems": [str(p) for p in problems], "html": html}
+    impact = []
+    type_id = request.GET.get("type", "")
+    if not problems and type_id.isdigit():
+        stored = ExceptionType.objects.filter(pk=int(type_id)).select_related("workflow").first()
+        if stored is not None:
+            impact = change_impact(stored, schema or {}, request.user)
+    return {"problems": [str(p) for p in problems], "html": html, "impact": impact}
 
 
 def preview_view(admin_view):

@@ -7,10 +7,12 @@ from __future__ import annotations
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.translation import gettext, ngettext
 
 from .. import sla
 from ..choices import Severity
 from ..models import ExceptionTicket, ExceptionType, RoutingRule, WorkflowState
+from ..rule_registry import condition_problems
 from ..schema import fields as schema_fields
 from .workflow_view import saved_diagram
 
@@ -89,3 +91,36 @@ def summary(exception_type: ExceptionType, user) -> str:
             + f"?type={exception_type.pk}",
         },
     )
+
+
+def change_impact(exception_type: ExceptionType, schema: dict, user) -> list[str]:
+    """What saving ``schema`` as the type's form would affect, said before it is saved:
+    tickets holding values of fields it removes, and rules whose field conditions it would
+    break (a field gone, or its type or choices changed)."""
+    before = {name for name, *_rest in schema_fields(exception_type.form_schema)}
+    after = {name for name, *_rest in schema_fields(schema)}
+    tickets = ExceptionTicket.objects.visible_to(user).filter(type=exception_type)
+    impact = []
+    for name in sorted(before - after):
+        held = tickets.filter(data__has_key=name).count()
+        if held:
+            impact.append(
+                ngettext(
+                    "Removing %(f)s: %(n)d ticket holds a value for it (it keeps it).",
+                    "Removing %(f)s: %(n)d tickets hold a value for it (they keep it).",
+                    held,
+                )
+                % {"f": name, "n": held}
+            )
+    edited = ExceptionType(pk=exception_type.pk, name=exception_type.name, form_schema=schema)
+    for rule in rules_for(exception_type, user):
+        if rule.categories and exception_type.category not in rule.categories:
+            continue
+        for problem in condition_problems(rule.field_conditions, [edited]):
+            was = condition_problems(rule.field_conditions, [exception_type])
+            if problem not in was:
+                impact.append(
+                    gettext("Rule %(rule)s would no longer match: %(problem)s")
+                    % {"rule": rule.name, "problem": problem}
+                )
+    return impact

@@ -10,6 +10,8 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.timezone import localtime
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
@@ -168,6 +170,7 @@ def _form_with_refusal(form_class, refused: _Refused):
 
 
 REASON_FIELD = "change_reason"
+REVERT_PARAM = "from_history"
 
 
 def ticked(label, choices, help_text="") -> forms.MultipleChoiceField:
@@ -294,6 +297,47 @@ class ConfigAdmin(ServiceAdmin):
 
     def save_model(self, request, obj, form, change):
         """Saved with its inlines in :meth:`save_related`, by the service."""
+
+    # --- revert from history: a version loaded into the change form, saved like any change
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        url = reverse(
+            f"admin:{self.opts.app_label}_{self.opts.model_name}_change", args=[object_id]
+        )
+        extra = {"revert_url": f"{url}?{REVERT_PARAM}={int(version_id)}"}
+        if not self.has_change_permission(request, self._get_visible(request, object_id)):
+            extra = {}
+        return super().history_form_view(
+            request, object_id, version_id, extra | (extra_context or {})
+        )
+
+    def get_object(self, request, object_id, from_field=None):
+        """With ``?from_history=<id>`` on a GET: the object with the fields of that version of
+        its own history, for the manager to check, give a reason and save (its rows edited
+        with it and its many-to-many stay as they are now)."""
+        obj = super().get_object(request, object_id, from_field)
+        version = request.GET.get(REVERT_PARAM, "") if request.method == "GET" else ""
+        if obj is None or not version.isdigit() or not hasattr(obj, "history"):
+            return obj
+        record = obj.history.filter(history_id=int(version)).first()
+        if record is None:
+            return obj
+        for field in self.model._meta.concrete_fields:
+            if field.editable and not field.primary_key:
+                setattr(obj, field.attname, getattr(record, field.attname))
+        messages.info(
+            request,
+            gettext(
+                "The form holds the version of %(when)s by %(who)s. Check it, say why in "
+                "the reason, and save to revert; rows edited with it and its many-to-many "
+                "choices are as they are now."
+            )
+            % {
+                "when": localtime(record.history_date).strftime("%Y-%m-%d %H:%M"),
+                "who": record.history_user or "-",
+            },
+        )
+        return obj
 
     def m2m_callbacks(self, request, form, change) -> list:
         return [form.save_m2m]

@@ -1,6 +1,8 @@
 """The admin of the exceptions configuration: types, workflows and routing rules, with
 validation and history."""
 
+import json
+
 import pytest
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
@@ -306,3 +308,33 @@ def test_the_workflow_history_shows_who_may_make_a_move_changing(as_manager, sma
     assert rows[0].history_change_reason == "supervisors no longer close"
     html = as_manager.get(_url(Workflow, "history", workflow.pk)).content.decode()
     assert "<strong>States and moves:</strong>" in html and "quality, supervisor" in html
+
+
+def test_a_type_is_reverted_from_its_history_through_the_service(as_manager, manager, shortage):
+    url = _url(ExceptionType, "change", shortage.pk)
+    schema = json.dumps(shortage.form_schema)
+    for name in ("Shortage (renamed)", "Shortage v3"):
+        data = _type_data(shortage, name=name, form_schema=schema)
+        assert as_manager.post(url, data).status_code == 302
+    renamed = shortage.history.get(name="Shortage (renamed)")
+
+    page = as_manager.get(_url(ExceptionType, "history", shortage.pk) + f"{renamed.history_id}/")
+    assert "Load this version into the change form" in page.content.decode()
+    loaded = as_manager.get(url + f"?from_history={renamed.history_id}")
+    assert loaded.context["adminform"].form.initial["name"] == "Shortage (renamed)"
+    assert "Check it, say why in the reason, and save to revert" in loaded.content.decode()
+    shortage.refresh_from_db()
+    assert shortage.name == "Shortage v3"  # loading saves nothing
+
+    data = _type_data(shortage, name="Shortage (renamed)", form_schema=schema)
+    assert (
+        as_manager.post(url, {**data, "change_reason": "back to the earlier name"}).status_code
+        == 302
+    )
+    shortage.refresh_from_db()
+    assert shortage.name == "Shortage (renamed)"
+    latest = shortage.history.order_by("-history_id").first()
+    assert (latest.history_change_reason, latest.history_user) == (
+        "back to the earlier name",
+        manager,
+    )

@@ -274,3 +274,41 @@ def test_the_type_page_summarises_everything_that_handles_it(as_manager, p1, p2)
     assert stale.name in html and "fields this form does not have: line" in html
     assert shortage_only.name not in html  # another category
     assert other_site.name not in html  # a rule of a site the manager does not see
+
+
+def test_the_builder_says_what_a_change_affects_before_it_is_saved(as_manager, p1):
+    from exceptions import services
+    from exceptions.models import RoutingRule
+
+    safety = ExceptionType.objects.get(code="safety")
+    ExceptionType.objects.filter(pk=safety.pk).update(form_schema=canonical_schema(FORKLIFT))
+    safety.refresh_from_db()
+    services.raise_exception(
+        actor=None,
+        exception_type=safety,
+        site=p1,
+        data={"forklift_no": "FL-1", "photo_taken": True, "photo_ref": "IMG-1"},
+    )
+    RoutingRule.objects.create(
+        name="Mast damage is urgent",
+        order=11,
+        categories=["safety"],
+        field_conditions=[{"field": "damage", "op": "equals", "value": "Mast"}],
+        actions=[{"action": "set_severity", "severity": "high"}],
+    )
+    edited = json.loads(json.dumps(FORKLIFT))
+    del edited["properties"]["photo_ref"]
+    edited["required"] = ["forklift_no"]
+    edited["properties"]["damage"]["enum"] = ["Fork", "Tyre"]
+    url = reverse(PREVIEW) + f"?type={safety.pk}"
+
+    impact = as_manager.post(url, {"schema": edited}, content_type="application/json").json()
+    assert impact["impact"] == [
+        "Removing photo_ref: 1 ticket holds a value for it (it keeps it).",
+        "Rule Mast damage is urgent would no longer match: Condition 1: Damage of Safety holds "
+        'one of: "Fork", "Tyre", never "Mast".',
+    ]
+    unchanged = as_manager.post(url, {"schema": FORKLIFT}, content_type="application/json")
+    assert unchanged.json()["impact"] == []
+    safety.refresh_from_db()
+    assert "photo_ref" in safety.form_schema["properties"]  # nothing saved

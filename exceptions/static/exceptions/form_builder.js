@@ -36,6 +36,7 @@
       this.rows = root.querySelector(".fb-rows");
       this.jsonError = root.querySelector(".fb-json-error");
       this.problems = root.querySelector(".fb-problems");
+      this.impact = root.querySelector(".fb-impact");
       this.frame = root.querySelector(".fb-phone");
       this.fields = [];
       this.extraSchema = {};
@@ -459,6 +460,10 @@
           this.problems.hidden = problems.length === 0;
           this.root.classList.toggle("fb-invalid", problems.length > 0);
           if (answer.html) this.frame.srcdoc = answer.html;
+          const impact = answer.impact || [];
+          this.impact.textContent = "";
+          impact.forEach((p) => this.impact.appendChild(el("li", { class: "warning", text: p })));
+          this.impact.hidden = impact.length === 0;
         })
         .catch(() => this.root.classList.remove("fb-busy"));
     }
