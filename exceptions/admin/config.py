@@ -22,6 +22,7 @@ from ..models import ExceptionTicket, ExceptionType, Workflow, WorkflowState, Wo
 from ..schema import fields, schema_problems, type_help
 from . import type_summary
 from .form_builder import FormBuilderWidget, preview_view
+from .wizard import wizard_view
 from .workflow_view import (
     diagram_from_rows,
     diagram_view,
@@ -133,6 +134,7 @@ class ExceptionTypeAdmin(ConfigAdmin):
     def get_urls(self):
         return [
             path("preview/", preview_view(self), name="exceptions_exceptiontype_preview"),
+            path("wizard/", wizard_view(self), name="exceptions_exceptiontype_wizard"),
             *super().get_urls(),
         ]
 

@@ -7,6 +7,7 @@ escalation policies, saved with a reason and an event.
 
 from .base import PreconditionFailed, emit_ticket_event, lock_ticket, ticket_payload
 from .config import (
+    copy_workflow,
     save_escalation_policy,
     save_exception_type,
     save_routing_rule,
@@ -27,6 +28,7 @@ __all__ = [
     "PreconditionFailed",
     "add_attachment",
     "comment_exception",
+    "copy_workflow",
     "emit_ticket_event",
     "lock_ticket",
     "note_rule_effect",

@@ -108,3 +108,42 @@ def save_escalation_policy(policy: EscalationPolicy, *, actor, reason: str = "",
     return save_configuration(
         policy, actor=actor, reason=reason, event_type="escalation_policy.changed", **parts
     )
+
+
+def copy_workflow(source: Workflow, *, code: str, name: str, actor, reason: str = "") -> Workflow:
+    """A new workflow with the states and moves (and who may make them) of ``source``: a
+    workflow used as a template. Saved like any workflow save (history, one event)."""
+    workflow = Workflow(code=code, name=name, initial_state=source.initial_state)
+    states = {
+        s.pk: WorkflowState(
+            workflow=workflow,
+            code=s.code,
+            name=s.name,
+            phase=s.phase,
+            pauses_sla=s.pauses_sla,
+            requires_decision=s.requires_decision,
+        )
+        for s in WorkflowState.objects.filter(workflow=source).order_by("pk")
+    }
+    moves = []
+    for t in WorkflowTransition.objects.filter(workflow=source).prefetch_related("roles"):
+        move = WorkflowTransition(
+            workflow=workflow,
+            from_state=states[t.from_state_id] if t.from_state_id else None,
+            to_state=states[t.to_state_id],
+            label=t.label,
+            reason_required=t.reason_required,
+        )
+        moves.append((move, list(t.roles.all())))
+
+    def set_roles():
+        for move, roles in moves:
+            move.roles.set(roles)
+
+    return save_workflow(
+        workflow,
+        actor=actor,
+        reason=reason or f"copied from {source.code}",
+        children=[*states.values(), *(m for m, _r in moves)],
+        after_children=[set_roles],
+    )

@@ -48,6 +48,7 @@ EXPECTED = {
     "admin:exceptions_exceptiontype_add": "AAAAAAAFFAAAA",
     "admin:exceptions_exceptiontype_changelist": "AAAAAAASSAAAA",
     "admin:exceptions_exceptiontype_preview": "MMMMMMMMMMMMM",
+    "admin:exceptions_exceptiontype_wizard": "AAAAAAAFFAAAA",
     "admin:exceptions_routingrule_add": "AAAAAAASFAAAA",
     "admin:exceptions_routingrule_changelist": "AAAAAAASSAAAA",
     "admin:exceptions_routingrule_dry_run": "AAAAAAASSAAAA",
