@@ -220,14 +220,20 @@ class NetOutcome:
     problem: str = ""  # why there is no outcome (a sample the raise would refuse)
 
 
-def net_outcome(subject: ExceptionTicket, trigger: str) -> NetOutcome:
-    """What all the rules together would leave on the ticket: the final queue, assignee and
-    severity, the work order held, who is told. Found by raising the sample (or taking the
-    ticket) and running the real rule engine in a transaction that is then rolled back:
-    nothing is kept, nothing is sent (the outbox rows and after-commit work go with it)."""
-    result = None
+def simulate(subject: ExceptionTicket, trigger: str, prepare=None):
+    """``(rows, outcome)``: which rules would fire and why not (:func:`dry_run_rows`), and what
+    all of them together would leave on the ticket (:class:`NetOutcome`: final queue,
+    assignee, severity, work order held, who is told). Found by raising the sample (or taking
+    the ticket) and running the real rule engine in a transaction that is then rolled back:
+    nothing is kept, nothing is sent (the outbox rows and after-commit work go with it).
+    ``prepare()`` runs first in that transaction (the rule page saves the rule being edited
+    there, so it is tried among the others as it would be saved)."""
+    rows, result = [], None
     try:
         with transaction.atomic():
+            if prepare is not None:
+                prepare()
+            rows = dry_run_rows(subject, trigger)
             since = OutboxEvent.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
             if subject.pk is None:
                 subject = services.raise_exception(
@@ -239,26 +245,28 @@ def net_outcome(subject: ExceptionTicket, trigger: str) -> NetOutcome:
                     data=subject.data,
                 )
             rules.evaluate(subject.pk, trigger)
-            ticket = ExceptionTicket.objects.select_related("queue", "assignee").get(pk=subject.pk)
-            events = OutboxEvent.objects.filter(pk__gt=since, aggregate_id=str(ticket.pk))
-            roles = sorted(
-                {r for e in events.filter(type="exception.notified") for r in e.payload["roles"]}
-                | ({ticket.queue.name} if ticket.queue_id else set())
-            )
-            failed = [
-                e.payload.get("error", "") for e in events.filter(type="exception.rule_failed")
-            ]
-            result = NetOutcome(
-                queue=ticket.queue.name if ticket.queue_id else None,
-                assignee=ticket.assignee.get_username() if ticket.assignee_id else None,
-                severity=ticket.get_severity_display(),
-                holds_work_order=ticket.holds_work_order,
-                post_to_erp=ticket.post_to_erp,
-                notified_roles=roles,
-                failed=failed,
-            )
+            result = _outcome(subject.pk, since)
             raise _RollBack
     except _RollBack:
-        return result
+        return rows, result
     except DomainError as exc:
-        return NetOutcome(None, None, "", False, False, [], [], problem=exc.detail)
+        return rows, NetOutcome(None, None, "", False, False, [], [], problem=exc.detail)
+
+
+def _outcome(ticket_id: int, since: int) -> NetOutcome:
+    ticket = ExceptionTicket.objects.select_related("queue", "assignee").get(pk=ticket_id)
+    events = OutboxEvent.objects.filter(pk__gt=since, aggregate_id=str(ticket.pk))
+    roles = sorted(
+        {r for e in events.filter(type="exception.notified") for r in e.payload["roles"]}
+        | ({ticket.queue.name} if ticket.queue_id else set())
+    )
+    failed = [e.payload.get("error", "") for e in events.filter(type="exception.rule_failed")]
+    return NetOutcome(
+        queue=ticket.queue.name if ticket.queue_id else None,
+        assignee=ticket.assignee.get_username() if ticket.assignee_id else None,
+        severity=ticket.get_severity_display(),
+        holds_work_order=ticket.holds_work_order,
+        post_to_erp=ticket.post_to_erp,
+        notified_roles=roles,
+        failed=failed,
+    )

@@ -6,7 +6,7 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
-from django.urls import path
+from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -20,7 +20,8 @@ from .. import rule_registry, services
 from ..choices import Category, FieldOperator, Severity
 from ..models import ExceptionTicket, ExceptionType, RoutingRule
 from . import rule_builder
-from .dry_run import DryRunForm, describe_action, dry_run_rows, net_outcome
+from .dry_run import DryRunForm, describe_action, simulate
+from .rule_try import try_form, try_view
 
 PARAM_HINTS = {
     "role": _("a role"),
@@ -302,8 +303,22 @@ class RoutingRuleAdmin(ConfigAdmin):
                 self.admin_site.admin_view(self.dry_run_view),
                 name="exceptions_routingrule_dry_run",
             ),
+            path("try/", try_view(self), name="exceptions_routingrule_try"),
             *super().get_urls(),
         ]
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        """The rule page with its "try it" panel, for who may change (or add) it."""
+        extra = dict(extra_context or {})
+        if self.has_add_permission(request) or self.has_change_permission(request):
+            extra["try_form"] = try_form(request.user)
+            extra["try_url"] = reverse("admin:exceptions_routingrule_try")
+            extra["try_recent"] = (
+                ExceptionTicket.objects.visible_to(request.user)
+                .order_by("-raised_at", "-pk")
+                .values_list("number", flat=True)[:50]
+            )
+        return super().changeform_view(request, object_id, form_url, extra)
 
     def dry_run_view(self, request):
         """Which active rules of a trigger would fire, in order, for an exception or a sample.
@@ -321,8 +336,7 @@ class RoutingRuleAdmin(ConfigAdmin):
         rows = subject = outcome = None
         if submitted and form.is_valid():
             subject = form.cleaned_data["subject"]
-            rows = dry_run_rows(subject, form.cleaned_data["trigger"])
-            outcome = net_outcome(subject, form.cleaned_data["trigger"])
+            rows, outcome = simulate(subject, form.cleaned_data["trigger"])
         recent = (
             ExceptionTicket.objects.visible_to(request.user)
             .order_by("-raised_at", "-pk")

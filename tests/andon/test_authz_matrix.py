@@ -52,6 +52,7 @@ EXPECTED = {
     "admin:exceptions_routingrule_add": "AAAAAAASFAAAA",
     "admin:exceptions_routingrule_changelist": "AAAAAAASSAAAA",
     "admin:exceptions_routingrule_dry_run": "AAAAAAASSAAAA",
+    "admin:exceptions_routingrule_try": "MMMMMMMMMMMMM",
     "admin:exceptions_slapolicy_add": "AAAAAAAFFAAAA",
     "admin:exceptions_slapolicy_changelist": "AAAAAAASSAAAA",
     "admin:exceptions_workflow_add": "AAAAAAAFFAAAA",

@@ -133,6 +133,13 @@ def test_a_manager_builds_a_form_without_json_and_a_phone_raises_it(live_server,
         label="Set the severity"
     )
     rule_actions.get_by_label("Severity", exact=True).select_option(label="High")
+    # Tried beside the builder before saving: on a sample without form data it cannot match.
+    trying = page.locator(".rule-try")
+    trying.get_by_label("Type").select_option(label="Forklift damage")
+    trying.get_by_label("Site").select_option(label="P1 Zakład Gliwice")
+    trying.get_by_role("button", name="Try this rule").click()
+    expect(trying.get_by_text("(as edited)")).to_be_visible()
+    expect(trying.locator("tr.draft")).to_contain_text("the exception has no damage")
     page.screenshot(path=str(SCREENSHOTS / "rule-builder.png"), full_page=True)
     page.get_by_role("button", name="Save", exact=True).click()
     page.get_by_text("was added successfully").wait_for()

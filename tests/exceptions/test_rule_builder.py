@@ -209,3 +209,50 @@ def test_the_dry_run_shows_the_net_outcome_of_all_rules_and_keeps_nothing(as_man
     html = as_manager.get(reverse(DRY_RUN), sample).content.decode()
     assert "raising it would be refused" in html
     assert _row_counts() == before
+
+
+def test_the_rule_page_tries_the_rule_as_edited_and_keeps_nothing(as_manager, p1, forklift):
+    from django.urls import reverse
+
+    from tests.exceptions.admin_common import _row_counts
+
+    page = as_manager.get(_url(RoutingRule, "add")).content.decode()
+    assert "Try it: this rule as edited" in page and "rule_try.js" in page
+    edited = _rule_data(
+        name="Masts to maintenance",
+        order="15",
+        categories=[],
+        types=[str(forklift.pk)],
+        field_conditions=json.dumps([{"field": "damage", "op": "equals", "value": "Mast"}]),
+        actions=json.dumps([{"action": "assign_role", "role": "maintenance"}]),
+    )
+    sample = {
+        "try-type": str(forklift.pk),
+        "try-site": str(p1.pk),
+        "try-data": '{"damage": "Mast"}',
+    }
+    before = _row_counts()
+
+    answer = as_manager.post(reverse("admin:exceptions_routingrule_try"), {**edited, **sample})
+
+    html = answer.content.decode()
+    assert answer.status_code == 200, html
+    assert "<strong>Masts to maintenance</strong> (as edited)" in html
+    assert 'id="net-queue">maintenance<' in html
+    assert _row_counts() == before
+    assert not RoutingRule.objects.filter(name="Masts to maintenance").exists()
+
+    bad = {
+        **edited,
+        "field_conditions": json.dumps([{"field": "damage", "op": "equals", "value": "Wheel"}]),
+    }
+    refused = as_manager.post(reverse("admin:exceptions_routingrule_try"), {**bad, **sample})
+    assert refused.status_code == 400 and "never" in refused.content.decode()
+
+
+def test_who_may_only_read_rules_cannot_try_edits(client, p1, user_in, forklift):
+    from django.urls import reverse
+
+    client.force_login(user_in("auditor", p1, is_staff=True))
+    answer = client.post(reverse("admin:exceptions_routingrule_try"), _rule_data())
+    assert answer.status_code == 403
