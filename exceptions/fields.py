@@ -251,3 +251,27 @@ field_types.register(
         _date_time,
     ),
 )
+
+
+def _picker(spec: dict, common: dict) -> forms.Field:
+    return forms.CharField(
+        max_length=64, widget=forms.TextInput(attrs={"autocomplete": "off"}), **common
+    )
+
+
+for _name, _picker_key, _label in (
+    ("work-order", "work_order", _("Work order of the site")),
+    ("lot", "lot", _("Lot of the site")),
+    ("machine", "machine", _("Machine of the site")),
+    ("item", "item", _("Item")),
+):
+    field_types.register(
+        _name,
+        FieldType(
+            _label,
+            {"type": "string", "x-picker": _picker_key},
+            str,
+            _picker,
+            has_default=False,
+        ),
+    )

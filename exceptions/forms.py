@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from .choices import Severity
 from .fields import enum_field, field_types
 from .models import ExceptionType
+from .pickers import picker_of, suggestions
 from .schema import fields as schema_fields
 from .schema import show_if, shown
 
@@ -47,7 +48,7 @@ class SchemaForm(forms.Form):
     shown by the page's script only while its condition holds, is never required here (the
     service requires it when shown) and its value is dropped when it is not shown."""
 
-    def __init__(self, exception_type: ExceptionType, *args, **kwargs):
+    def __init__(self, exception_type: ExceptionType, *args, site=None, **kwargs):
         kwargs.setdefault("prefix", "data")
         super().__init__(*args, **kwargs)
         self.exception_type = exception_type
@@ -61,6 +62,9 @@ class SchemaForm(forms.Form):
                     {"field": f"{self.prefix}-{condition['field']}", "equals": condition["equals"]}
                 )
                 field.required_when_shown = required
+            if picker_of(spec) and site is not None:  # the site's records, as suggestions
+                field.suggestions = suggestions(spec, site)
+                field.widget.attrs["list"] = f"id_{self.prefix}-{name}-list"
             self.fields[name] = field
             self.kinds[name] = "enum" if "enum" in spec else ftype
             self.specs[name] = spec

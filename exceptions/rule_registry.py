@@ -254,6 +254,10 @@ OPERATORS_BY_KIND: dict[str, tuple[str, ...]] = {
     "boolean": (_OP.EQUALS, _OP.NOT_EQUALS),
     "date": (_OP.EQUALS, _OP.NOT_EQUALS),
     "date-time": (_OP.EQUALS, _OP.NOT_EQUALS),
+    **{
+        kind: (_OP.EQUALS, _OP.NOT_EQUALS, _OP.IN)
+        for kind in ("work-order", "lot", "machine", "item")
+    },
 }
 
 
@@ -285,7 +289,7 @@ def _value_fits(kind: str, spec: dict, op: str, value) -> bool:
         return isinstance(value, bool)
     if kind in ("number", "integer"):
         return isinstance(value, int | float) and not isinstance(value, bool)
-    if kind in ("string", "text", "date", "date-time"):
+    if kind in ("string", "text", "date", "date-time", "work-order", "lot", "machine", "item"):
         return isinstance(value, str)
     return True
 

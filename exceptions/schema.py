@@ -51,8 +51,10 @@ FIELD_KEYWORDS = {
     "x-unit",
     "x-decimals",
     "x-show-if",
+    "x-picker",
 }
 SHOW_IF = "x-show-if"
+PICKER_TYPES = ("work-order", "lot", "machine", "item")  # exceptions.fields, x-picker
 MAX_DECIMALS = 6
 SCHEMA_KEYWORDS = {"type", "properties", "required", "title", "description", "order"}
 
@@ -236,6 +238,8 @@ def _annotation_problems(name, spec, ftype, properties, position) -> list[str]:
         problems.append(
             _("Field %(f)s: decimals (0 to %(n)s) are for numbers.") % {**f, "n": MAX_DECIMALS}
         )
+    if "x-picker" in spec and ftype not in PICKER_TYPES:
+        problems.append(_("Field %(f)s: x-picker is work_order, lot, machine or item.") % f)
     if SHOW_IF in spec:
         problems += _show_if_problems(name, spec[SHOW_IF], properties, position)
     return problems

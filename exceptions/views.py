@@ -91,7 +91,7 @@ def raise_form(request: HttpRequest, site_code: str, type_code: str) -> HttpResp
         raise Http404(_("No such exception type."))
     if request.method == "POST":
         form = RaiseForm(exception_type, request.POST)
-        data_form = SchemaForm(exception_type, request.POST)
+        data_form = SchemaForm(exception_type, request.POST, site=context.site)
         if form.is_valid() and data_form.is_valid():
             try:
                 ticket = services.raise_exception(
@@ -124,7 +124,7 @@ def raise_form(request: HttpRequest, site_code: str, type_code: str) -> HttpResp
         status = 400
     else:
         form = RaiseForm(exception_type)
-        data_form = SchemaForm(exception_type)
+        data_form = SchemaForm(exception_type, site=context.site)
         status = 200
     query = urlencode(context.query())
     back = reverse("exceptions:raise", args=[context.site.code])

@@ -26,6 +26,8 @@ from ..models import (
     ExceptionTicket,
     ExceptionType,
 )
+from ..pickers import picker_errors
+from ..schema import fields as schema_fields
 from ..schema import validate_data
 from ..workflow import current_state, may_resolve, role_allows, transitions_from
 from ..workflow import table as workflow_table
@@ -72,7 +74,9 @@ def raise_exception(
             fields={"type": [_("Inactive type.")]},
         )
     data = {} if data is None else data
-    errors = validate_data(exception_type.form_schema, data)
+    errors = validate_data(exception_type.form_schema, data) or picker_errors(
+        schema_fields(exception_type.form_schema), data, site
+    )
     if errors:
         first = next(iter(errors))
         raise InvalidInput(
@@ -384,7 +388,10 @@ def apply_changes(ticket: ExceptionTicket, changes: dict, *, actor, rule) -> lis
     names of the fields that really changed."""
     changed = []
     if "data" in changes:
-        errors = validate_data(ticket.type.form_schema, changes["data"])
+        schema = ticket.type.form_schema
+        errors = validate_data(schema, changes["data"]) or picker_errors(
+            schema_fields(schema), changes["data"], ticket.site
+        )
         if errors:
             raise InvalidInput(
                 _("Invalid form data."), code="invalid_form", fields={"data": errors}

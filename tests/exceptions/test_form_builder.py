@@ -312,3 +312,43 @@ def test_the_builder_says_what_a_change_affects_before_it_is_saved(as_manager, p
     assert unchanged.json()["impact"] == []
     safety.refresh_from_db()
     assert "photo_ref" in safety.form_schema["properties"]  # nothing saved
+
+
+PICKED = {
+    "properties": {
+        "order": {"type": "string", "title": "Order", "x-picker": "work_order"},
+        "press": {"type": "string", "title": "Press", "x-picker": "machine"},
+    }
+}
+
+
+def test_a_picker_names_a_record_of_the_tickets_site_only(p1, p2):
+    from exceptions import services
+    from mes.errors import InvalidInput
+    from tests.factories import make_work_order
+
+    assert field_type_of(PICKED["properties"]["order"]) == "work-order"
+    assert "x-picker is work_order" in " ".join(
+        schema_problems({"properties": {"x": {"type": "string", "x-picker": "pallet"}}})
+    )
+    mine, theirs = (
+        make_work_order(p1, erp_number="WO-P1-7"),
+        make_work_order(p2, erp_number="WO-P2-9"),
+    )
+    safety = ExceptionType.objects.get(code="safety")
+    ExceptionType.objects.filter(pk=safety.pk).update(form_schema=canonical_schema(PICKED))
+    safety.refresh_from_db()
+    with pytest.raises(InvalidInput) as refused:
+        services.raise_exception(
+            actor=None, exception_type=safety, site=p1, data={"order": theirs.erp_number}
+        )
+    assert refused.value.fields == {"data": {"order": ["Order: no WO-P2-9 here."]}}
+    ticket = services.raise_exception(
+        actor=None, exception_type=safety, site=p1, data={"order": mine.erp_number}
+    )
+    assert ticket.data == {"order": "WO-P1-7"}
+
+    form = SchemaForm(safety, site=p1)
+    assert form["order"].field.suggestions == ["WO-P1-7"]  # never another site's
+    html = str(form["order"])
+    assert 'list="id_data-order-list"' in html
