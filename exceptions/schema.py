@@ -56,6 +56,7 @@ FIELD_KEYWORDS = {
 SHOW_IF = "x-show-if"
 PICKER_TYPES = ("work-order", "lot", "machine", "item")  # exceptions.fields, x-picker
 MAX_DECIMALS = 6
+MAX_FIELDS = 100  # a form the floor fills in on a phone; more is a mistake (or an attack)
 SCHEMA_KEYWORDS = {"type", "properties", "required", "title", "description", "order"}
 
 
@@ -73,10 +74,9 @@ def fields(schema: dict | None) -> list[tuple[str, dict, str, bool]]:
     schema = schema or {}
     required = {r for r in _names(schema.get("required"))}
     properties = schema.get("properties") or {}
-    order = [n for n in _names(schema.get("order")) if n in properties]
-    names = order + [n for n in properties if n not in order]
     return [
-        (name, properties[name], _field_type(properties[name]), name in required) for name in names
+        (name, properties[name], _field_type(properties[name]), name in required)
+        for name in _position(schema)
     ]
 
 
@@ -134,6 +134,9 @@ def schema_problems(schema) -> list[str]:
     properties = schema.get("properties", {})
     if not isinstance(properties, dict):
         return [*problems, _('"properties" must be an object.')]
+    if len(properties) > MAX_FIELDS:
+        return [*problems, _("A form has at most %(n)s fields.") % {"n": MAX_FIELDS}]
+    position = _position(schema)
     for name, spec in properties.items():
         if not isinstance(spec, dict):
             problems.append(_("Field %(f)s must be an object.") % {"f": name})
@@ -167,7 +170,7 @@ def schema_problems(schema) -> list[str]:
             problems.append(_("Field %(f)s: enum must be a non-empty list.") % {"f": name})
         elif "enum" in spec and len({json.dumps(v) for v in spec["enum"]}) != len(spec["enum"]):
             problems.append(_("Field %(f)s: the choices must differ.") % {"f": name})
-        problems += _annotation_problems(name, spec, ftype, properties, _position(schema))
+        problems += _annotation_problems(name, spec, ftype, properties, position)
     order = schema.get("order", [])
     if (
         not isinstance(order, list)
@@ -192,8 +195,9 @@ def schema_problems(schema) -> list[str]:
 
 def _position(schema: dict) -> dict[str, int]:
     properties = schema.get("properties") or {}
-    order = [n for n in _names(schema.get("order")) if n in properties]
-    names = order + [n for n in properties if n not in order]
+    order = list(dict.fromkeys(n for n in _names(schema.get("order")) if n in properties))
+    listed = set(order)
+    names = order + [n for n in properties if n not in listed]
     return {name: i for i, name in enumerate(names)}
 
 
@@ -263,7 +267,7 @@ def _show_if_problems(name, condition, properties, position) -> list[str]:
         ]
     if kind == "multi-choice":
         return [_("Field %(f)s: a field of several choices cannot decide what is shown.") % f]
-    if "enum" in controller:
+    if isinstance(controller.get("enum"), list):
         fits = any(same_value(value, v) for v in controller["enum"])
     elif kind == "boolean":
         fits = isinstance(value, bool)

@@ -3,6 +3,7 @@ exception or a described sample, and which of their conditions did not hold."""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 
 from django import forms
@@ -11,13 +12,15 @@ from django.db import transaction
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from mes.errors import DomainError
+from mes.errors import DomainError, InvalidInput
 from mes.models import OutboxEvent, Site, WorkCenter
 
-from .. import rule_registry, rules, services
+from .. import rule_registry, rules
 from ..choices import FieldOperator, RuleTrigger, Severity
 from ..models import ExceptionTicket, ExceptionType, RoutingRule
+from ..pickers import picker_errors
 from ..rule_registry import json_value
+from ..schema import fields as schema_fields
 from ..schema import validate_data
 
 
@@ -146,11 +149,21 @@ class DryRunRow:
     failed: list[str]  # the conditions that did not hold
 
 
-def dry_run_rows(ticket: ExceptionTicket, trigger: str) -> list[DryRunRow]:
-    """``rules.dry_run`` with, per rule, the actions spelled out and the conditions that failed."""
+def dry_run_rows(ticket: ExceptionTicket, trigger: str, user=None) -> list[DryRunRow]:
+    """``rules.dry_run`` with, per rule, the actions spelled out and the conditions that
+    failed; of ``user``'s rules only (a rule serving only other sites never matches a ticket
+    of theirs, and its name and conditions are not theirs to read)."""
     rows, stopped = [], False
+    visible = (
+        None
+        if user is None
+        else set(RoutingRule.objects.visible_to(user).values_list("pk", flat=True))
+    )
     for outcome in rules.dry_run(ticket, trigger):
         rule = outcome.rule
+        if visible is not None and rule.pk not in visible:
+            stopped = stopped or outcome.stopped_here
+            continue
         failed = []
         if not outcome.matched and not stopped:
             for name, check in rule_registry.conditions.items():
@@ -220,30 +233,27 @@ class NetOutcome:
     problem: str = ""  # why there is no outcome (a sample the raise would refuse)
 
 
-def simulate(subject: ExceptionTicket, trigger: str, prepare=None):
+def simulate(subject: ExceptionTicket, trigger: str, user, prepare=None, outcome=True):
     """``(rows, outcome)``: which rules would fire and why not (:func:`dry_run_rows`), and what
     all of them together would leave on the ticket (:class:`NetOutcome`: final queue,
     assignee, severity, work order held, who is told). Found by raising the sample (or taking
     the ticket) and running the real rule engine in a transaction that is then rolled back:
     nothing is kept, nothing is sent (the outbox rows and after-commit work go with it).
     ``prepare()`` runs first in that transaction (the rule page saves the rule being edited
-    there, so it is tried among the others as it would be saved)."""
+    there, so it is tried among the others as it would be saved). A sample is saved without
+    taking a number from the site's counter (real raises never wait on a dry run); with
+    ``outcome=False`` (who may only read rules) nothing is run, only matched."""
+    if not outcome:
+        return dry_run_rows(subject, trigger, user), None
     rows, result = [], None
     try:
         with transaction.atomic():
             if prepare is not None:
                 prepare()
-            rows = dry_run_rows(subject, trigger)
+            rows = dry_run_rows(subject, trigger, user)
             since = OutboxEvent.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
             if subject.pk is None:
-                subject = services.raise_exception(
-                    actor=None,
-                    exception_type=subject.type,
-                    site=subject.site,
-                    severity=subject.severity,
-                    work_center=subject.work_center,
-                    data=subject.data,
-                )
+                _save_sample(subject)
             rules.evaluate(subject.pk, trigger)
             result = _outcome(subject.pk, since)
             raise _RollBack
@@ -251,6 +261,20 @@ def simulate(subject: ExceptionTicket, trigger: str, prepare=None):
         return rows, result
     except DomainError as exc:
         return rows, NetOutcome(None, None, "", False, False, [], [], problem=exc.detail)
+
+
+def _save_sample(sample: ExceptionTicket) -> None:
+    """The sample as a raise would store it (its form data checked the same way), under a
+    number of its own: in the rolled-back transaction only."""
+    schema = sample.type.form_schema
+    errors = validate_data(schema, sample.data) or picker_errors(
+        schema_fields(schema), sample.data, sample.site
+    )
+    if errors:
+        first = next(iter(errors))
+        raise InvalidInput(f"{first}: {errors[first][0]}", code="invalid_form")
+    sample.number = f"DRY-{uuid.uuid4().hex[:20]}"
+    sample.save()
 
 
 def _outcome(ticket_id: int, since: int) -> NetOutcome:

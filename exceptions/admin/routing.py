@@ -336,7 +336,10 @@ class RoutingRuleAdmin(ConfigAdmin):
         rows = subject = outcome = None
         if submitted and form.is_valid():
             subject = form.cleaned_data["subject"]
-            rows, outcome = simulate(subject, form.cleaned_data["trigger"])
+            may_run = self.has_change_permission(request) or self.has_add_permission(request)
+            rows, outcome = simulate(
+                subject, form.cleaned_data["trigger"], request.user, outcome=may_run
+            )
         recent = (
             ExceptionTicket.objects.visible_to(request.user)
             .order_by("-raised_at", "-pk")

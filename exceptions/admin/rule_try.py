@@ -10,7 +10,10 @@ from django.template.loader import render_to_string
 from django.utils.html import format_html_join
 from django.views.decorators.http import require_POST
 
+from mes.access import users_visible_to
+
 from ..models import RoutingRule
+from ..rule_registry import unknown_users
 from .dry_run import DryRunForm, simulate
 
 PREFIX = "try"
@@ -54,6 +57,10 @@ def try_rule(admin_view, request):
     subject_form = try_form(request.user, data)
     if not (rule_form.is_valid() and subject_form.is_valid()):
         return _errors(rule_form, subject_form)
+    unknown = unknown_users(rule_form.instance, users_visible_to(request.user))
+    if unknown:  # told as a save tells it: never whether another site's account exists
+        rule_form.add_error("actions", unknown)
+        return _errors(rule_form)
     draft = {}
 
     def prepare():
@@ -63,7 +70,7 @@ def try_rule(admin_view, request):
         draft["pk"] = saved.pk
 
     subject = subject_form.cleaned_data["subject"]
-    rows, outcome = simulate(subject, rule_form.cleaned_data["trigger"], prepare)
+    rows, outcome = simulate(subject, rule_form.cleaned_data["trigger"], request.user, prepare)
     return HttpResponse(
         render_to_string(
             "admin/exceptions/routingrule/_dry_run_result.html",

@@ -76,11 +76,15 @@ def _text(value, limit: int) -> str:
     return value[:limit] if isinstance(value, str) else ""
 
 
+def _rows(value) -> list:
+    return value[:MAX_ROWS] if isinstance(value, list) else []
+
+
 def diagram_from_rows(payload: dict) -> Diagram:
     """The diagram of rows as the page sends them (codes, not ids); what is not a string or
     a list of strings is ignored, as the rows would be refused on save anyway."""
     states, seen = [], set()
-    for row in payload.get("states") or []:
+    for row in _rows(payload.get("states")):
         code = _text(row.get("code"), 40) if isinstance(row, dict) else ""
         if code and code not in seen and len(states) < MAX_ROWS:
             seen.add(code)
@@ -93,7 +97,7 @@ def diagram_from_rows(payload: dict) -> Diagram:
                 )
             )
     moves = []
-    for row in (payload.get("moves") or [])[:MAX_ROWS]:
+    for row in _rows(payload.get("moves")):
         if not isinstance(row, dict) or not _text(row.get("to"), 40):
             continue
         roles = row.get("roles") if isinstance(row.get("roles"), list) else []

@@ -323,8 +323,8 @@ class ConfigAdmin(ServiceAdmin):
         if record is None:
             return obj
         for field in self.model._meta.concrete_fields:
-            if field.editable and not field.primary_key:
-                setattr(obj, field.attname, getattr(record, field.attname))
+            if field.editable and not field.primary_key and hasattr(record, field.attname):
+                setattr(obj, field.attname, getattr(record, field.attname))  # secrets: not kept
         messages.info(
             request,
             gettext(

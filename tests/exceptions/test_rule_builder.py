@@ -256,3 +256,81 @@ def test_who_may_only_read_rules_cannot_try_edits(client, p1, user_in, forklift)
     client.force_login(user_in("auditor", p1, is_staff=True))
     answer = client.post(reverse("admin:exceptions_routingrule_try"), _rule_data())
     assert answer.status_code == 403
+
+
+# --- what the hostile review found ------------------------------------------------------------
+
+
+def test_the_dry_run_shows_none_of_another_sites_rules(as_manager, p1, p2, forklift):
+    from django.urls import reverse
+
+    from tests.exceptions.admin_common import DRY_RUN
+
+    theirs = RoutingRule.objects.create(
+        name="P2 secret rule",
+        order=3,
+        field_conditions=[{"field": "damage", "op": "equals", "value": "P2-SECRET"}],
+        actions=[{"action": "set_severity", "severity": "low"}],
+    )
+    theirs.sites.set([p2])
+    sample = {"trigger": "raised", "type": forklift.pk, "site": p1.pk, "data": "{}"}
+    html = as_manager.get(reverse(DRY_RUN), sample).content.decode()
+    assert "Unrouted exceptions go to the supervisor" in html
+    assert "P2 secret rule" not in html and "P2-SECRET" not in html
+
+
+def test_who_may_only_read_rules_gets_the_matches_but_runs_nothing(client, p1, user_in, forklift):
+    from django.urls import reverse
+
+    from tests.exceptions.admin_common import DRY_RUN
+
+    client.force_login(user_in("auditor", p1, is_staff=True))
+    sample = {"trigger": "raised", "type": forklift.pk, "site": p1.pk, "data": "{}"}
+    response = client.get(reverse(DRY_RUN), sample)
+    html = response.content.decode()
+    assert response.status_code == 200, html[:300]
+    assert "Unrouted exceptions go to the supervisor" in html and 'id="net-outcome"' not in html
+
+
+def test_trying_a_rule_never_tells_whether_another_sites_account_exists(
+    as_manager, p1, p2, forklift, user_in
+):
+    from django.urls import reverse
+
+    user_in("supervisor", p2)  # supervisor_1, of P2 only
+    answers = []
+    for username in ("supervisor_1", "no_such_user"):
+        edited = _rule_data(
+            name="Try",
+            categories=[],
+            types=[str(forklift.pk)],
+            field_conditions="[]",
+            actions=json.dumps([{"action": "assign_user", "username": username}]),
+        )
+        sample = {"try-type": str(forklift.pk), "try-site": str(p1.pk), "try-data": "{}"}
+        answer = as_manager.post(reverse("admin:exceptions_routingrule_try"), {**edited, **sample})
+        assert answer.status_code == 400
+        answers.append(answer.content.decode().replace(username, "NAME"))
+    assert answers[0] == answers[1]
+
+
+def test_a_huge_or_odd_form_is_refused_quickly(as_manager):
+    from django.urls import reverse
+
+    from exceptions.schema import schema_problems
+
+    many = {"properties": {f"f{i}": {"type": "string"} for i in range(3000)}}
+    assert schema_problems(many) == ["A form has at most 100 fields."]  # before any per-field work
+    odd = {
+        "properties": {
+            "a": {"type": "string", "enum": "x"},
+            "b": {"type": "string", "x-show-if": {"field": "a", "equals": "x"}},
+        }
+    }
+    assert "enum must be a non-empty list" in " ".join(schema_problems(odd))
+    answer = as_manager.post(
+        reverse("admin:exceptions_workflow_diagram"),
+        json.dumps({"states": 3, "moves": {"a": 1}}),
+        content_type="application/json",
+    )
+    assert answer.status_code == 200

@@ -79,6 +79,11 @@ def test_secrets_stay_out_of_history_events_and_the_history_page(endpoint, brows
     listing = browser.get(f"/admin/erp/erpendpoint/{endpoint.pk}/history/").content.decode()
     assert "ROTATED" not in listing and "SUPERSECRET" not in listing
 
+    # A version loaded back into the form (a revert) brings no secret back, nor a crash.
+    loaded = browser.get(f"{url}?from_history={history.history_id}")
+    assert loaded.status_code == 200
+    assert "ROTATED" not in loaded.content.decode()
+
 
 @pytest.mark.parametrize(
     "url",
