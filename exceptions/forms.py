@@ -18,12 +18,13 @@ from .choices import Severity
 from .fields import enum_field, field_types
 from .models import ExceptionType
 from .pickers import picker_of, suggestions
+from .schema import field_label, show_if, shown
 from .schema import fields as schema_fields
-from .schema import show_if, shown
 
 
 def _label(name: str, spec: dict) -> str:
-    return str(spec.get("title") or name.replace("_", " ").capitalize())
+    label = field_label(name, spec)
+    return label if label != name else name.replace("_", " ").capitalize()
 
 
 def schema_field(name: str, spec: dict, ftype: str, required: bool) -> forms.Field:

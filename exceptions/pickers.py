@@ -9,6 +9,8 @@ from django.utils.translation import gettext as _
 
 from mes.models import Item, Lot, Machine, WorkOrder
 
+from .schema import field_label
+
 PICKER = "x-picker"
 SUGGESTIONS = 200  # offered on the floor; any other of the site's records may be typed
 
@@ -45,7 +47,7 @@ def picker_errors(fields, data: dict, site) -> dict[str, list[str]]:
             continue
         records, code = _records(picker, site)
         if not records.filter(**{code: value}).exists():
-            label = spec.get("title") or name
+            label = field_label(name, spec)
             errors[name] = [_("%(label)s: no %(value)s here.") % {"label": label, "value": value}]
     return errors
 

@@ -28,6 +28,8 @@ import datetime
 import json
 from decimal import Decimal
 
+from django.conf import settings
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import SchemaError
@@ -52,8 +54,10 @@ FIELD_KEYWORDS = {
     "x-decimals",
     "x-show-if",
     "x-picker",
+    "x-title-i18n",
 }
 SHOW_IF = "x-show-if"
+TITLES = "x-title-i18n"  # {"pl": "Nr wózka", "de": "Staplernummer"}: the label per language
 PICKER_TYPES = ("work-order", "lot", "machine", "item")  # exceptions.fields, x-picker
 MAX_DECIMALS = 6
 MAX_FIELDS = 100  # a form the floor fills in on a phone; more is a mistake (or an attack)
@@ -98,6 +102,14 @@ def canonical_schema(schema: dict) -> dict:
         canonical["required"] = [name for name in names if name in required]
     canonical["order"] = names
     return canonical
+
+
+def field_label(name: str, spec: dict, language: str | None = None) -> str:
+    """The label of a field in ``language`` (default: the active one), else its title, else
+    its name."""
+    language = (language or get_language() or "").split("-")[0]
+    titles = spec.get(TITLES) if isinstance(spec.get(TITLES), dict) else {}
+    return str(titles.get(language) or spec.get("title") or name)
 
 
 def show_if(spec: dict) -> dict | None:
@@ -244,6 +256,17 @@ def _annotation_problems(name, spec, ftype, properties, position) -> list[str]:
         )
     if "x-picker" in spec and ftype not in PICKER_TYPES:
         problems.append(_("Field %(f)s: x-picker is work_order, lot, machine or item.") % f)
+    if TITLES in spec:
+        titles, languages = spec[TITLES], {code for code, _name in settings.LANGUAGES}
+        if (
+            not isinstance(titles, dict)
+            or set(titles) - languages
+            or not all(isinstance(t, str) and 0 < len(t) <= 200 for t in titles.values())
+        ):
+            problems.append(
+                _("Field %(f)s: labels per language are {code: label} of %(codes)s.")
+                % {**f, "codes": ", ".join(sorted(languages))}
+            )
     if SHOW_IF in spec:
         problems += _show_if_problems(name, spec[SHOW_IF], properties, position)
     return problems
@@ -331,7 +354,7 @@ def validate_data(schema: dict | None, data) -> dict[str, list[str]]:
         return {}
     validator = Draft202012Validator(to_json_schema(schema), format_checker=FORMATS)
     errors: dict[str, list[str]] = {}
-    labels = {name: spec.get("title", name) for name, spec, _t, _r in fields(schema)}
+    labels = {name: field_label(name, spec) for name, spec, _t, _r in fields(schema)}
     for error in sorted(validator.iter_errors(data), key=lambda e: list(e.path)):
         if error.validator == "required":
             name = error.message.split("'")[1]

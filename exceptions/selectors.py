@@ -10,6 +10,7 @@ from mes.models import Machine, Operation, Site, WorkCenter, WorkOrder
 
 from .choices import EventKind, Severity
 from .models import ExceptionEvent, ExceptionTicket, ExceptionType, WorkflowState
+from .schema import field_label
 from .schema import fields as schema_fields
 from .workflow import table as workflow_table
 
@@ -161,7 +162,7 @@ def form_rows(ticket: ExceptionTicket) -> list[tuple[str, object]]:
     rows, seen = [], set()
     for name, spec, _ftype, _required in schema_fields(ticket.type.form_schema):
         if name in data:
-            rows.append((spec.get("title") or name, data[name]))
+            rows.append((field_label(name, spec), data[name]))
             seen.add(name)
     rows.extend((name, value) for name, value in data.items() if name not in seen)
     # 250.0 from a number field reads as 250 on the floor

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 
 from django import forms
+from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils.translation import gettext
 
@@ -58,7 +59,7 @@ class FormBuilderWidget(forms.Textarea):
         )
 
 
-def builder_texts() -> dict[str, str]:
+def builder_texts() -> dict:
     """The builder's words, translated here (the script has no catalogue of its own)."""
     return {
         "label": gettext("Label"),
@@ -84,6 +85,10 @@ def builder_texts() -> dict[str, str]:
         "remove": gettext("Remove"),
         "new_field": gettext("New field"),
         "json_error": gettext("Not valid JSON yet: %(error)s"),
+        "label_in": gettext("Label in %(language)s"),
+        "languages": [
+            [code, str(name)] for code, name in settings.LANGUAGES if code != settings.LANGUAGE_CODE
+        ],
         "renamed": gettext(
             "Renaming a stored field: tickets raised before keep their value under the old name."
         ),

@@ -19,7 +19,12 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 # What a manager would type as JSON for the same form (no "type", no "order": the save adds them).
 TYPED = {
     "properties": {
-        "forklift_no": {"type": "string", "title": "Forklift number", "maxLength": 20},
+        "forklift_no": {
+            "type": "string",
+            "title": "Forklift number",
+            "maxLength": 20,
+            "x-title-i18n": {"pl": "Numer wózka", "de": "Staplernummer"},
+        },
         "damage": {
             "type": "string",
             "title": "Damage",
@@ -64,24 +69,26 @@ def test_a_manager_builds_a_form_without_json_and_a_phone_raises_it(live_server,
     preview = page.frame_locator(".fb-phone")
 
     page.get_by_role("button", name="+ Add a field").click()
-    _row(page, 1).get_by_label("Label").fill("Forklift number")
+    _row(page, 1).get_by_label("Label", exact=True).fill("Forklift number")
     _row(page, 1).get_by_label("Required").check()
     _row(page, 1).get_by_label("Longest").fill("20")
+    _row(page, 1).get_by_label("Label in Polish").fill("Numer wózka")
+    _row(page, 1).get_by_label("Label in German").fill("Staplernummer")
     expect(_row(page, 1).get_by_label("Stored as")).to_have_value("forklift_number")
     _row(page, 1).get_by_label("Stored as").fill("forklift_no")
 
     page.get_by_role("button", name="+ Add a field").click()
-    _row(page, 2).get_by_label("Label").fill("Damage")
+    _row(page, 2).get_by_label("Label", exact=True).fill("Damage")
     _row(page, 2).get_by_label("Type").select_option(label="Choice")
     _row(page, 2).get_by_label("Choices, one per line").fill("Fork\nMast\nTyre\nOther")
     _row(page, 2).get_by_label("Required").check()
 
     page.get_by_role("button", name="+ Add a field").click()
-    _row(page, 3).get_by_label("Label").fill("Photo taken")
+    _row(page, 3).get_by_label("Label", exact=True).fill("Photo taken")
     _row(page, 3).get_by_label("Type").select_option(label="Yes / no")
 
     page.get_by_role("button", name="+ Add a field").click()
-    _row(page, 4).get_by_label("Label").fill("Photo reference")
+    _row(page, 4).get_by_label("Label", exact=True).fill("Photo reference")
     expect(_row(page, 4).get_by_label("Stored as")).to_have_value("photo_reference")
     _row(page, 4).get_by_label("Stored as").fill("photo_ref")
     _row(page, 4).get_by_label("Help text").fill("The number on the camera")

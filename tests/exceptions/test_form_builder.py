@@ -352,3 +352,29 @@ def test_a_picker_names_a_record_of_the_tickets_site_only(p1, p2):
     assert form["order"].field.suggestions == ["WO-P1-7"]  # never another site's
     html = str(form["order"])
     assert 'list="id_data-order-list"' in html
+
+
+def test_a_field_is_labelled_in_the_floors_language():
+    from django.utils import translation
+
+    schema = {
+        "properties": {
+            "forklift_no": {
+                "type": "string",
+                "title": "Forklift number",
+                "x-title-i18n": {"pl": "Numer wózka", "de": "Staplernummer"},
+            }
+        },
+        "required": ["forklift_no"],
+    }
+    assert schema_problems(schema) == []
+    exception_type = ExceptionType(code="fl", name="Forklift", form_schema=schema)
+    with translation.override("pl"):
+        assert SchemaForm(exception_type)["forklift_no"].label == "Numer wózka"
+        assert "Numer wózka" in validate_data(schema, {})["forklift_no"][0]
+    with translation.override("en"):
+        assert SchemaForm(exception_type)["forklift_no"].label == "Forklift number"
+    bad = {"properties": {"f": {"type": "string", "x-title-i18n": {"xx": "?"}}}}
+    assert "labels per language" in " ".join(schema_problems(bad))
+    bad = {"properties": {"f": {"type": "string", "x-title-i18n": {"pl": ""}}}}
+    assert "labels per language" in " ".join(schema_problems(bad))

@@ -319,6 +319,7 @@
       row.appendChild(el("div", { class: "fb-line" }, [
         labelled(t.name, name), labelled(t.help, help, "fb-wide"), renamedNote,
       ]));
+      if (t.languages.length) row.appendChild(this.translations(field));
       const settings = el("div", { class: "fb-line fb-settings" });
       if (type.settings.includes("options")) settings.appendChild(this.optionsInput(field));
       if (type.settings.includes("maxLength")) {
@@ -341,6 +342,25 @@
       row.appendChild(settings);
       row.appendChild(this.showIfLine(field, index));
       return row;
+    }
+
+    // The label in each other language of the site's floor (x-title-i18n), kept only if typed.
+    translations(field) {
+      const line = el("div", { class: "fb-line fb-translations" });
+      this.text.languages.forEach(([code, language]) => {
+        const titles = field.spec["x-title-i18n"] || {};
+        const input = el("input", { type: "text", maxlength: "200", class: "fb-label-" + code, value: titles[code] || "" });
+        input.addEventListener("input", () => {
+          const next = { ...(field.spec["x-title-i18n"] || {}) };
+          if (input.value.trim()) next[code] = input.value.trim();
+          else delete next[code];
+          if (Object.keys(next).length) field.spec["x-title-i18n"] = next;
+          else delete field.spec["x-title-i18n"];
+          this.writeJson();
+        });
+        line.appendChild(labelled(this.text.label_in.replace("%(language)s", language), input));
+      });
+      return line;
     }
 
     optionsInput(field) {
