@@ -15,7 +15,7 @@ import datetime
 from mes import config_cache
 from mes.calendars import calendar_for
 
-from .choices import SEVERITY_RANK
+from .choices import SEVERITY_RANK, Severity
 from .models import (
     EscalationFiring,
     EscalationLevel,
@@ -89,32 +89,39 @@ def escalation_policy_for(ticket: ExceptionTicket) -> EscalationPolicy | None:
     return escalation_policy_between(ticket.type_id, ticket.severity)
 
 
+def _meetings(policy: EscalationPolicy, exception_types):
+    """``(type, winning policy, matching policies)`` wherever ``policy`` matches a ticket of
+    one of ``exception_types`` at some severity."""
+    entries = _active_escalation_policies()
+    for exception_type in exception_types:
+        for severity in Severity.values:
+            matching = [e for e in entries if _matches(*e, exception_type.pk, severity)]
+            if any(p.pk == policy.pk for p, _t in matching):
+                yield exception_type, min(matching, key=_rank)[0], matching
+
+
 def overlaps(policy: EscalationPolicy, exception_types) -> dict[str, dict[str, list[str]]]:
     """Where ``policy`` meets other active policies, per type it covers: ``{"wins": {other
     policy: [type names]}, "loses": {winning policy: [type names]}}`` (a type is listed when
     it happens for at least one severity)."""
-    from .choices import Severity
-
-    entries = _active_escalation_policies()
     wins: dict[str, set[str]] = {}
     loses: dict[str, set[str]] = {}
-    for exception_type in exception_types:
-        for severity in Severity.values:
-            matching = [e for e in entries if _matches(*e, exception_type.pk, severity)]
-            if all(p.pk != policy.pk for p, _t in matching):
-                continue
-            winner = min(matching, key=_rank)[0]
-            for other, _t in matching:
-                if other.pk == policy.pk:
-                    continue
-                side = wins if winner.pk == policy.pk else loses
-                name = other.name if winner.pk == policy.pk else winner.name
-                if winner.pk == policy.pk or other.pk == winner.pk:
-                    side.setdefault(name, set()).add(exception_type.name)
+    for exception_type, winner, matching in _meetings(policy, exception_types):
+        if winner.pk != policy.pk:
+            loses.setdefault(winner.name, set()).add(exception_type.name)
+            continue
+        for other, _t in matching:
+            if other.pk != policy.pk:
+                wins.setdefault(other.name, set()).add(exception_type.name)
     return {
         "wins": {k: sorted(v) for k, v in sorted(wins.items())},
         "loses": {k: sorted(v) for k, v in sorted(loses.items())},
     }
+
+
+def ever_applies(policy: EscalationPolicy, exception_types) -> bool:
+    """Does ``policy`` win for a ticket of some type and severity?"""
+    return any(w.pk == policy.pk for _t, w, _m in _meetings(policy, exception_types))
 
 
 def ladder(policy_id: int) -> list[EscalationLevel]:

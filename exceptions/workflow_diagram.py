@@ -70,25 +70,28 @@ def describe(state_list: list[State], moves: list[Move], pauses: set[str] = froz
     return "\n".join(lines) if names or moves else ""
 
 
-def describe_rows(states, transitions) -> str:
-    """``describe`` of a workflow's state and transition rows (models, or the historical
-    models of a migration: ``roles.all()`` gives groups)."""
+def from_rows(states, transitions) -> tuple[list[State], list[Move]]:
+    """A workflow's state and transition rows (models, or the historical models of a
+    migration: ``roles.all()`` gives groups) as the values drawn and described here."""
+    states = sorted(states, key=lambda s: s.pk)
     codes = {s.pk: s.code for s in states}
     moves = [
         Move(
             codes.get(t.from_state_id) if t.from_state_id else None,
             codes.get(t.to_state_id, "?"),
             t.label,
-            tuple(g.name for g in t.roles.all()),
+            tuple(sorted(g.name for g in t.roles.all())),
             t.reason_required,
         )
-        for t in transitions
+        for t in sorted(transitions, key=lambda t: t.pk)
     ]
-    return describe(
-        [State(s.code, s.name, s.phase, s.requires_decision) for s in states],
-        moves,
-        {s.code for s in states if s.pauses_sla},
-    )
+    return [State(s.code, s.name, s.phase, s.requires_decision) for s in states], moves
+
+
+def describe_rows(states, transitions) -> str:
+    """``describe`` of a workflow's state and transition rows (see ``from_rows``)."""
+    states = list(states)
+    return describe(*from_rows(states, transitions), {s.code for s in states if s.pauses_sla})
 
 
 def depths(initial: str, states: dict[str, State], moves: list[Move]) -> dict[str, int]:

@@ -35,6 +35,12 @@ def describe_action(entry) -> str:
     return f"{entry.get('action', '?')}({params})" if params else str(entry.get("action", "?"))
 
 
+def recent_numbers(user, limit: int = 50) -> list[str]:
+    """The numbers of the user's latest exceptions, offered as the dry run's subject."""
+    tickets = ExceptionTicket.objects.visible_to(user).order_by("-raised_at", "-pk")
+    return list(tickets.values_list("number", flat=True)[:limit])
+
+
 class DryRunForm(forms.Form):
     """Either an existing exception (by number, at the user's sites) or a described sample."""
 

@@ -18,9 +18,9 @@ from mes.roles import ROLES
 
 from .. import rule_registry, services
 from ..choices import Category, FieldOperator, Severity
-from ..models import ExceptionTicket, ExceptionType, RoutingRule
+from ..models import ExceptionType, RoutingRule
 from . import rule_builder
-from .dry_run import DryRunForm, describe_action, simulate
+from .dry_run import DryRunForm, describe_action, recent_numbers, simulate
 from .rule_try import try_form, try_view
 
 PARAM_HINTS = {
@@ -313,11 +313,7 @@ class RoutingRuleAdmin(ConfigAdmin):
         if self.has_add_permission(request) or self.has_change_permission(request):
             extra["try_form"] = try_form(request.user)
             extra["try_url"] = reverse("admin:exceptions_routingrule_try")
-            extra["try_recent"] = (
-                ExceptionTicket.objects.visible_to(request.user)
-                .order_by("-raised_at", "-pk")
-                .values_list("number", flat=True)[:50]
-            )
+            extra["try_recent"] = recent_numbers(request.user)
         return super().changeform_view(request, object_id, form_url, extra)
 
     def dry_run_view(self, request):
@@ -340,11 +336,6 @@ class RoutingRuleAdmin(ConfigAdmin):
             rows, outcome = simulate(
                 subject, form.cleaned_data["trigger"], request.user, outcome=may_run
             )
-        recent = (
-            ExceptionTicket.objects.visible_to(request.user)
-            .order_by("-raised_at", "-pk")
-            .values_list("number", flat=True)[:50]
-        )
         context = {
             **self.admin_site.each_context(request),
             "title": gettext("Dry run of the routing rules"),
@@ -353,7 +344,7 @@ class RoutingRuleAdmin(ConfigAdmin):
             "rows": rows,
             "subject": subject,
             "outcome": outcome,
-            "recent": recent,
+            "recent": recent_numbers(request.user),
             "media": self.media + form.media,
         }
         request.current_app = self.admin_site.name

@@ -95,30 +95,17 @@ class EscalationPolicyAdmin(ConfigAdmin):
         severities = ", ".join(map(str, obj.severities or [])) or gettext("every severity")
         return f"{types} · {severities}"
 
-    def _overlaps(self, obj):
-        if obj is None or obj.pk is None:
-            return None
-        return sla.overlaps(obj, ExceptionType.objects.filter(is_active=True).order_by("name"))
-
-    def _ever_wins(self, obj) -> bool:
-        types = ExceptionType.objects.filter(is_active=True)
-        return any(
-            (policy := sla.escalation_policy_between(t.pk, severity)) is not None
-            and policy.pk == obj.pk
-            for t in types
-            for severity in Severity.values
-        )
-
     @admin.display(description=_("where it meets other policies"))
     def overlap(self, obj):
         """Which policy a ticket gets where this one and others both match: said here, where
         the policies are defined, so a new ladder never silently loses to an older one."""
-        found = self._overlaps(obj)
-        if found is None:
+        if obj is None or obj.pk is None:
             return gettext("Save the policy to see where it meets the others.")
+        types = list(ExceptionType.objects.filter(is_active=True).order_by("name"))
+        found = sla.overlaps(obj, types)
         if not found["wins"] and not found["loses"]:
             return gettext("No other active policy matches the tickets this one matches.")
         return render_to_string(
             "admin/exceptions/escalationpolicy/overlap.html",
-            {**found, "never": not self._ever_wins(obj)},
+            {**found, "never": not sla.ever_applies(obj, types)},
         )

@@ -23,24 +23,23 @@ OPEN_PHASES = (
 )
 
 
-def rules_for(exception_type: ExceptionType, user):
+def rules_for(exception_type: ExceptionType, user) -> list[RoutingRule]:
     """The rules (any trigger, active or not) that can match tickets of the type: naming it,
     or naming no type and none or its category; as the user may see them."""
-    return (
+    rules = (
         RoutingRule.objects.visible_to(user)
         .filter(Q(types=exception_type) | Q(types__isnull=True))
         .distinct()
         .prefetch_related("types")
         .order_by("trigger", "order", "pk")
     )
+    return [r for r in rules if not r.categories or exception_type.category in r.categories]
 
 
 def summary(exception_type: ExceptionType, user) -> str:
     own_fields = {name for name, *_rest in schema_fields(exception_type.form_schema)}
     rules = []
     for rule in rules_for(exception_type, user):
-        if rule.categories and exception_type.category not in rule.categories:
-            continue
         missing = [
             c.get("field")
             for c in rule.field_conditions or []
@@ -114,10 +113,8 @@ def change_impact(exception_type: ExceptionType, schema: dict, user) -> list[str
             )
     edited = ExceptionType(pk=exception_type.pk, name=exception_type.name, form_schema=schema)
     for rule in rules_for(exception_type, user):
-        if rule.categories and exception_type.category not in rule.categories:
-            continue
+        was = condition_problems(rule.field_conditions, [exception_type])
         for problem in condition_problems(rule.field_conditions, [edited]):
-            was = condition_problems(rule.field_conditions, [exception_type])
             if problem not in was:
                 impact.append(
                     gettext("Rule %(rule)s would no longer match: %(problem)s")

@@ -13,8 +13,9 @@ from django.utils.translation import gettext
 
 from mes.roles import ROLES
 
-from ..models import Workflow, WorkflowState, WorkflowTransition
-from ..workflow_diagram import Diagram, Move, State, draw
+from ..models import Workflow, WorkflowState
+from ..workflow import table as workflow_table
+from ..workflow_diagram import Diagram, Move, State, draw, from_rows
 from .json_endpoint import json_endpoint
 
 MAX_BODY = 100_000
@@ -34,26 +35,10 @@ def words() -> dict[str, str]:
 
 
 def saved_diagram(workflow: Workflow) -> Diagram:
-    states = list(WorkflowState.objects.filter(workflow=workflow).order_by("pk"))
-    codes = {s.pk: s.code for s in states}
-    moves = [
-        Move(
-            codes.get(t.from_state_id) if t.from_state_id else None,
-            codes[t.to_state_id],
-            t.label,
-            tuple(sorted(g.name for g in t.roles.all())),
-            t.reason_required,
-        )
-        for t in WorkflowTransition.objects.filter(workflow=workflow)
-        .prefetch_related("roles")
-        .order_by("pk")
-    ]
-    return draw(
-        workflow.initial_state,
-        [State(s.code, s.name, s.phase, s.requires_decision) for s in states],
-        moves,
-        words(),
-    )
+    """The workflow as saved, from the per-process workflow table (``exceptions.workflow``)."""
+    table = workflow_table(workflow.pk)
+    states, moves = from_rows(table.states.values(), table.transitions)
+    return draw(workflow.initial_state, states, moves, words())
 
 
 def render_diagram(diagram: Diagram) -> str:
