@@ -48,6 +48,7 @@ class EventKind(models.TextChoices):
     ATTACHMENT = "attachment", _("Attachment added")
     WORK_ORDER_HELD = "work_order_held", _("Work order held")
     WORK_ORDER_RESUMED = "work_order_resumed", _("Work order resumed")
+    QUALITY_HELD = "quality_held", _("Quality hold placed")
     ERP_MARKED = "erp_marked", _("Marked for ERP")
     ESCALATED = "escalated", _("Escalated")
     ERP_POSTED = "erp_posted", _("Posted to ERP")

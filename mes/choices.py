@@ -43,7 +43,7 @@ WORK_ORDER_TRANSITIONS: dict[str, frozenset[str]] = {
     WO.RELEASED: frozenset({WO.IN_PROGRESS, WO.ON_HOLD, WO.CANCELLED}),
     WO.IN_PROGRESS: frozenset({WO.ON_HOLD, WO.COMPLETED}),
     WO.ON_HOLD: frozenset({WO.RELEASED, WO.IN_PROGRESS, WO.CANCELLED}),
-    WO.COMPLETED: frozenset({WO.CLOSED}),
+    WO.COMPLETED: frozenset({WO.CLOSED, WO.IN_PROGRESS}),
     WO.CLOSED: frozenset(),
     WO.CANCELLED: frozenset(),
 }
@@ -56,6 +56,8 @@ WORK_ORDER_ACTIONS: dict[str, frozenset[str]] = {
     "resume": frozenset({WO.ON_HOLD}),
     "complete": frozenset({WO.IN_PROGRESS}),
     "close": frozenset({WO.COMPLETED}),
+    # A quality disposition adds a rework operation; a completed order is back in progress.
+    "rework": frozenset({WO.RELEASED, WO.IN_PROGRESS, WO.COMPLETED}),
     "cancel": frozenset({WO.PLANNED, WO.RELEASED, WO.ON_HOLD}),
 }
 #: Work orders in these states accept operation starts and confirmations.
@@ -84,4 +86,6 @@ class LotStatus(models.TextChoices):
     AVAILABLE = "available", _("Available")
     ON_HOLD = "on_hold", _("On hold")
     CONSUMED = "consumed", _("Consumed")
+    SHIPPED = "shipped", _("Shipped")
+    RETURNED = "returned", _("Returned to the supplier")
     SCRAPPED = "scrapped", _("Scrapped")

@@ -236,6 +236,36 @@ event(
     f"{_OPS}.confirm_operation",
     ERP,
 )
+_LOTS = "mes.services.lots"
+LOT_TAKEN = ("lot", "item", "site", "quantity", "unit", "remaining")
+event(
+    "lot.scrapped",
+    _("Lot scrapped (part or all of it)"),
+    LOT_TAKEN,
+    f"{_LOTS}.scrap_lot",
+    ERP,
+)
+event(
+    "lot.returned",
+    _("Lot returned to its supplier"),
+    (*LOT_TAKEN, "supplier"),
+    f"{_LOTS}.return_lot",
+    ERP,
+)
+event(
+    "shipment.shipped",
+    _("Shipment to a customer (lots and quantities)"),
+    ("shipment", "site", "customer", "shipped_at", "lines"),
+    f"{_LOTS}.ship_lots",
+    ERP,
+)
+event(
+    "operation.added",
+    _("Operation added to a work order (rework)"),
+    (*TRANSITION, "operation_id", "sequence", "work_center", "quantity", "description", "lot"),
+    f"{_LOTS}.add_rework_operation",
+    ERP,
+)
 event(
     "work_center.resequenced",
     _("Work center queue resequenced"),

@@ -32,6 +32,8 @@ _CORE_MODELS = [
     "lot",
     "confirmation",
     "lotconsumption",
+    "shipment",
+    "shipmentline",
 ]
 _CALENDARS = [
     f"mes.{a}_{m}" for m in ("workingcalendar", "nonworkingday") for a in ("add", "change", "view")
@@ -93,7 +95,7 @@ for _role, _perms in {
     "procurement": [*_VIEW_CORE, "mes.add_lot"],
     "quality": [*_VIEW_CORE, "mes.change_lot"],
     "maintenance": [*_VIEW_CORE, "mes.change_machine"],
-    "customer_service": _VIEW_CORE,
+    "customer_service": [*_VIEW_CORE, "mes.add_shipment"],
     "manager": [
         *_ALL_CORE,
         *_CALENDARS,
@@ -126,6 +128,7 @@ for _role, _perms in {
         "mes.change_operation",
         "mes.add_lot",
         "mes.change_lot",
+        "mes.add_shipment",
     ],
 }.items():
     # Everyone reads and marks read their own notifications (the API scopes them to the user).

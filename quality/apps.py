@@ -5,3 +5,11 @@ from django.utils.translation import gettext_lazy as _
 class QualityConfig(AppConfig):
     name = "quality"
     verbose_name = _("Quality")
+
+    def ready(self) -> None:
+        from mes.services import on_receipt
+
+        from . import rules  # noqa: F401  (registers the rule actions)
+        from .receipts import hold_without_certificate
+
+        on_receipt.register("quality.certificate", hold_without_certificate)

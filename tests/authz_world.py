@@ -40,6 +40,8 @@ from mes.models import (
 from mes.models.tokens import digest_of
 from mes.roles import ROLES
 from mes.services.operations import Consumption
+from quality import services as quality_services
+from quality.models import DispositionReason, SiteQualityPolicy
 from tests.factories import (
     LotFactory,
     MachineFactory,
@@ -171,6 +173,19 @@ def _side(site: Site, people: dict[str, User]) -> Side:
     delivery = ErpDelivery.objects.create(  # dead: retry and replay apply
         endpoint=endpoint, event=event, work_order=wo, status="dead", attempts=8
     )
+    shipped = LotFactory(site=site)
+    shipment = services.ship_lots(
+        site=site,
+        number=f"DN-{site.code}",
+        customer="Customer",
+        lines=[services.ShipmentSpec(shipped, Decimal("1"))],
+        actor=None,
+    )
+    held = LotFactory(site=site)
+    hold = quality_services.place_hold(scope="lot", lot=held, reason="matrix", actor=None)
+    nonconformance = quality_services.open_nonconformance(
+        site=site, title=f"NC of {site.code}", actor=None, lots=[held]
+    )
     owner = people["planner"]
     token = ApiToken.objects.get(digest=digest_of(make_token(owner)))
     side.rows = {
@@ -183,6 +198,10 @@ def _side(site: Site, people: dict[str, User]) -> Side:
         "mes.operation": op,
         "mes.confirmation": confirmation,
         "mes.lotconsumption": confirmation.consumptions.first(),
+        "mes.shipment": shipment,
+        "quality.qualityhold": hold,
+        "quality.nonconformance": nonconformance,
+        "quality.sitequalitypolicy": SiteQualityPolicy.objects.create(site=site),
         "mes.workingcalendar": WorkingCalendar.objects.get_or_create(site=site)[0],
         "mes.outboxevent": event,
         "mes.notification": Notification.objects.create(
@@ -224,6 +243,9 @@ def _shared_rows() -> dict[str, object]:
     rows["exceptions.workflow"] = shortage.workflow
     rows["exceptions.slapolicy"] = SlaPolicy.objects.order_by("pk").first()
     rows["exceptions.escalationpolicy"] = EscalationPolicy.objects.order_by("pk").first()
+    rows["quality.dispositionreason"] = DispositionReason.objects.create(
+        code="DEV", name="Deviation"
+    )
     for row in rows.values():
         if hasattr(type(row), "history"):
             row.save()  # seeded by a migration, which writes no history: one past version

@@ -242,6 +242,7 @@ class LotAdmin(DomainRecordAdmin):
         "site",
         "item",
         "quantity",
+        "held_qty",
         "status",
         "supplier",
         "received_at",

@@ -9,7 +9,7 @@ from rest_framework import serializers
 from rest_framework.exceptions import NotFound
 
 from mes.errors import InvalidInput
-from mes.models import Item, Lot, Machine, Site, WorkCenter, WorkOrder
+from mes.models import Item, Lot, Machine, Shipment, Site, WorkCenter, WorkOrder
 
 NATURAL_KEY = {
     Site: "code",
@@ -18,6 +18,7 @@ NATURAL_KEY = {
     Item: "code",
     WorkOrder: "erp_number",
     Lot: "number",
+    Shipment: "number",
 }
 
 

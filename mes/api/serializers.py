@@ -206,6 +206,9 @@ class LotSerializer(ModelSerializer):
     site = serializers.SlugRelatedField(slug_field="code", read_only=True)
     item = serializers.SlugRelatedField(slug_field="code", read_only=True)
     produced_by = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+    work_order = serializers.SlugRelatedField(
+        slug_field="erp_number", read_only=True, allow_null=True
+    )
     certificate_missing = serializers.BooleanField(
         read_only=True, help_text="Its item requires a certificate and it has none."
     )
@@ -218,12 +221,14 @@ class LotSerializer(ModelSerializer):
             "number",
             "item",
             "quantity",
+            "held_qty",
             "status",
             "supplier",
             "certificate",
             "certificate_missing",
             "received_at",
             "produced_by",
+            "work_order",
         ]
 
 

@@ -4,6 +4,7 @@ from django.urls import path
 
 from . import viewsets
 from .notifications import NotificationPreferencesView, NotificationViewSet
+from .shipments import ShipmentViewSet
 from .tokens import TokenViewSet, WebsocketTicketView
 
 routes = [
@@ -15,6 +16,7 @@ routes = [
     ("operations", viewsets.OperationViewSet, "operation"),
     ("lots", viewsets.LotViewSet, "lot"),
     ("confirmations", viewsets.ConfirmationViewSet, "confirmation"),
+    ("shipments", ShipmentViewSet, "shipment"),
     ("notifications", NotificationViewSet, "notification"),
     ("tokens", TokenViewSet, "apitoken"),
 ]

@@ -364,7 +364,7 @@ class LotFilter(django_filters.FilterSet):
 
 
 class LotViewSet(ScopedViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin):
-    queryset = Lot.objects.select_related("site", "item")
+    queryset = Lot.objects.select_related("site", "item", "work_order")
     serializer_class = s.LotSerializer
     lookup_field = "number"
     filterset_class = LotFilter

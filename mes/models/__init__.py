@@ -23,6 +23,7 @@ from .production import (
     WorkOrder,
     WorkOrderComponent,
 )
+from .shipping import Shipment, ShipmentLine
 from .sites import Machine, Site, WorkCenter
 from .tokens import ApiToken, TokenScope, WebsocketTicket
 from .users import register_user_history
@@ -57,6 +58,8 @@ __all__ = [
     "Operation",
     "OutboxDelivery",
     "OutboxEvent",
+    "Shipment",
+    "ShipmentLine",
     "Site",
     "SiteScopedQuerySet",
     "WorkCenter",

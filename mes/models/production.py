@@ -97,6 +97,9 @@ class WorkOrder(models.Model):
     planned_end = models.DateTimeField(_("planned end"), null=True, blank=True)
     # The projected completion last announced (mes.projection).
     projected_end = models.DateTimeField(_("projected completion"), null=True, blank=True)
+    # Quality holds on the order as a whole (``quality``): while any is active, its operations
+    # take no confirmation. Written only by the holding services, under the order's lock.
+    quality_holds = models.PositiveSmallIntegerField(_("quality holds"), default=0)
     released_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
@@ -166,6 +169,8 @@ class Operation(models.Model):
     planned_end = models.DateTimeField(_("planned end"), null=True, blank=True)
     actual_start = models.DateTimeField(_("actual start"), null=True, blank=True)
     actual_end = models.DateTimeField(_("actual end"), null=True, blank=True)
+    # Quality holds on this operation (as ``WorkOrder.quality_holds``).
+    quality_holds = models.PositiveSmallIntegerField(_("quality holds"), default=0)
 
     objects = SiteScopedQuerySet.as_manager()
     history = HistoricalRecords(bases=[HistoryAuditFields], no_db_index=["machine", "work_center"])
@@ -235,6 +240,11 @@ class Lot(models.Model):
     status = models.CharField(
         _("status"), max_length=20, choices=LotStatus.choices, default=LotStatus.AVAILABLE
     )
+    # Of the quantity on hand, how much quality holds (``quality``): it cannot be consumed or
+    # shipped. Written only by the holding services, under the lot's row lock.
+    held_qty = models.DecimalField(
+        _("held quantity"), **QTY, default=Decimal(0), validators=NON_NEGATIVE
+    )
     supplier = models.CharField(_("supplier"), max_length=200, blank=True)
     certificate = models.CharField(_("certificate"), max_length=100, blank=True)
     received_at = models.DateTimeField(_("received"), null=True, blank=True)
@@ -245,9 +255,19 @@ class Lot(models.Model):
         blank=True,
         related_name="produced_lots",
     )
+    # The order that made it (its ``produced_by`` confirmation's), kept on the lot so genealogy
+    # walks lot -> order -> consumed lots without joining confirmations and operations.
+    work_order = models.ForeignKey(
+        WorkOrder,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="produced_lots",
+        verbose_name=_("made by work order"),
+    )
 
     objects = SiteScopedQuerySet.as_manager()
-    history = HistoricalRecords(bases=[HistoryAuditFields])
+    history = HistoricalRecords(bases=[HistoryAuditFields], no_db_index=["work_order"])
 
     class Meta:
         ordering = ["site__code", "number"]
@@ -265,6 +285,11 @@ class Lot(models.Model):
         """Its item requires a certificate and it came without one (a quality hold builds
         on this)."""
         return self.item.requires_certificate and not self.certificate
+
+    @property
+    def free_qty(self) -> Decimal:
+        """What may be consumed or shipped: on hand, less what quality holds."""
+        return self.quantity - self.held_qty
 
 
 class Confirmation(models.Model):
@@ -321,12 +346,16 @@ class LotConsumption(models.Model):
         Confirmation, on_delete=models.PROTECT, related_name="consumptions"
     )
     lot = models.ForeignKey(Lot, on_delete=models.PROTECT, related_name="consumptions")
+    # The confirmation's order, kept here for genealogy (see ``Lot.work_order``).
+    work_order = models.ForeignKey(
+        WorkOrder, on_delete=models.PROTECT, null=True, related_name="consumptions"
+    )
     quantity = models.DecimalField(
         _("quantity"), **QTY, validators=[MinValueValidator(Decimal("0.001"))]
     )
 
     objects = SiteScopedQuerySet.as_manager()
-    history = HistoricalRecords(bases=[HistoryAuditFields])
+    history = HistoricalRecords(bases=[HistoryAuditFields], no_db_index=["work_order"])
 
     class Meta:
         verbose_name = _("lot consumption")

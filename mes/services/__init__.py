@@ -15,6 +15,16 @@ from .create import (
     create_work_order,
     create_work_orders,
 )
+from .lots import (
+    ShipmentSpec,
+    add_rework_operation,
+    lock_lot,
+    on_receipt,
+    return_lot,
+    scrap_lot,
+    settle_status,
+    ship_lots,
+)
 from .master import receive_lot, save_master_record
 from .operations import Consumption, confirm_operation, resequence_work_center, start_operation
 from .projection import reproject_work_order, reproject_work_orders
@@ -41,6 +51,14 @@ from .work_orders import (
 )
 
 __all__ = [
+    "ShipmentSpec",
+    "add_rework_operation",
+    "lock_lot",
+    "on_receipt",
+    "return_lot",
+    "scrap_lot",
+    "settle_status",
+    "ship_lots",
     "ComponentSpec",
     "Consumption",
     "NewWorkOrder",

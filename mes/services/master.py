@@ -26,6 +26,7 @@ from .base import (
     save_with_history,
     to_decimal,
 )
+from .lots import run_receipt_checks
 
 # --- master data ------------------------------------------------------------------------
 
@@ -57,7 +58,9 @@ def save_master_record(obj: Model, *, actor, reason: str = "") -> Model:
         raise InvalidInput(_("Invalid record."), fields=exc.message_dict) from None
     with transaction.atomic():
         if not created:
-            model.objects.select_for_update().filter(pk=obj.pk).first()
+            stored = model.objects.select_for_update().filter(pk=obj.pk).first()
+            if isinstance(obj, Lot):
+                _check_lot_correction(stored, obj)
         save_with_history(
             obj, actor=actor, reason=default_reason(reason, "created" if created else "changed")
         )
@@ -70,6 +73,21 @@ def save_master_record(obj: Model, *, actor, reason: str = "") -> Model:
             payload={"id": obj.pk, "code": getattr(obj, "code", "")},
         )
     return obj
+
+
+# What a lot's correction may not touch: its quantities and status move only with what
+# happens to it (consumption, shipment, scrap, a quality hold), and its origin is a fact.
+_LOT_FACTS = ("quantity", "held_qty", "status", "produced_by_id", "work_order_id", "site_id")
+
+
+def _check_lot_correction(stored: Lot | None, lot: Lot) -> None:
+    changed = [f for f in _LOT_FACTS if stored and getattr(stored, f) != getattr(lot, f)]
+    if changed:
+        raise DomainError(
+            _("A lot's %(fields)s change only by consuming, shipping, scrapping or holding it.")
+            % {"fields": ", ".join(changed)},
+            code="lot_fact",
+        )
 
 
 def receive_lot(
@@ -108,4 +126,7 @@ def receive_lot(
             reason=reason,
             payload={"lot": number, "item": item.code, "quantity": str(qty), "site": site.code},
         )
+        # Holds on arrival (a lot without the certificate its item requires), in this
+        # transaction: the lot is never free to use before they are placed.
+        run_receipt_checks(lot, actor=actor)
     return lot

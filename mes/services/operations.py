@@ -8,6 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -172,6 +173,7 @@ def confirm_operation(
                 % {"op": str(op), "status": op.get_status_display()},
                 code="operation_not_open",
             )
+        check_not_held(wo, op)
         lots = _lock_lots_for_consumption(wo, consumed)
         if op.status == OP.QUEUED:
             _begin_operation(
@@ -202,14 +204,11 @@ def confirm_operation(
         consumed_payload, consumptions = [], []
         for lot, qty in lots:
             lot.quantity -= qty
-            fields = ["quantity"]
-            if lot.quantity == 0:
-                lot.status = LotStatus.CONSUMED
-                fields.append("status")
-            save_with_history(lot, actor=actor, reason=reason, fields=fields)
+            settle_lot_status(lot, LotStatus.CONSUMED)
+            save_with_history(lot, actor=actor, reason=reason, fields=["quantity", "status"])
             consumptions.append(
                 save_with_history(
-                    LotConsumption(confirmation=confirmation, lot=lot, quantity=qty),
+                    LotConsumption(confirmation=confirmation, lot=lot, work_order=wo, quantity=qty),
                     actor=actor,
                     reason=reason,
                 )
@@ -227,8 +226,9 @@ def confirm_operation(
                 site=wo.site,
                 number=produced_lot,
                 item=wo.item,
-                quantity=good,
+                quantity=good + _unlotted_good(op, confirmation),
                 produced_by=confirmation,
+                work_order=wo,
                 received_at=ended_at or timezone.now(),
             )
             save_with_history(produced, actor=actor, reason=reason)
@@ -307,20 +307,73 @@ def _lock_lots_for_consumption(
     result = []
     for lot in lots:
         qty = wanted[lot.pk]
+        check_free(lot, qty)
         if lot.status != LotStatus.AVAILABLE:
             raise DomainError(
                 _("Lot %(lot)s is %(status)s.")
                 % {"lot": lot.number, "status": lot.get_status_display()},
                 code="lot_not_available",
             )
-        if qty > lot.quantity:
-            raise DomainError(
-                _("Lot %(lot)s has %(have)s left, %(want)s requested.")
-                % {"lot": lot.number, "have": lot.quantity, "want": qty},
-                code="insufficient_lot_quantity",
-            )
         result.append((lot, qty))
     return result
+
+
+def check_free(lot: Lot, qty: Decimal) -> None:
+    """Refuse to take ``qty`` of a locked lot (consume, ship) beyond what quality leaves free:
+    409 ``lot_on_hold`` when a hold is in the way, ``insufficient_lot_quantity`` otherwise."""
+    if qty <= lot.free_qty:
+        return
+    if lot.held_qty > 0 and qty <= lot.quantity:
+        raise DomainError(
+            _("Lot %(lot)s is on quality hold: %(held)s of %(have)s held, %(want)s requested.")
+            % {"lot": lot.number, "held": lot.held_qty, "have": lot.quantity, "want": qty},
+            code="lot_on_hold",
+        )
+    raise DomainError(
+        _("Lot %(lot)s has %(have)s left, %(want)s requested.")
+        % {"lot": lot.number, "have": lot.free_qty, "want": qty},
+        code="insufficient_lot_quantity",
+    )
+
+
+def _unlotted_good(op: Operation, confirmation: Confirmation) -> Decimal:
+    """Good quantity of the operation's earlier confirmations since the last one that made a
+    lot: a split confirmation names its lot on the last record, and the lot holds it all."""
+    total = Decimal(0)
+    earlier = (
+        Confirmation.objects.filter(operation=op)
+        .exclude(pk=confirmation.pk)
+        .annotate(made=Exists(Lot.objects.filter(produced_by=OuterRef("pk"))))
+        .order_by("-pk")
+        .values_list("good_qty", "made")
+    )
+    for good, made in earlier:
+        if made:
+            break
+        total += good
+    return total
+
+
+def settle_lot_status(lot: Lot, emptied: str) -> None:
+    """A lot's status follows its quantities: ``emptied`` when nothing is left, on hold while
+    everything left is held, available otherwise."""
+    if lot.quantity == 0:
+        lot.status = emptied
+    elif lot.held_qty >= lot.quantity:
+        lot.status = LotStatus.ON_HOLD
+    elif lot.status == LotStatus.ON_HOLD:
+        lot.status = LotStatus.AVAILABLE
+
+
+def check_not_held(wo: WorkOrder, op: Operation) -> None:
+    """Refuse a confirmation of a locked order or operation under a quality hold (409
+    ``lot_on_hold``: what it would make is held)."""
+    if wo.quality_holds or op.quality_holds:
+        raise DomainError(
+            _("%(what)s is on quality hold: it takes no confirmation until quality releases it.")
+            % {"what": wo.erp_number if wo.quality_holds else str(op)},
+            code="lot_on_hold",
+        )
 
 
 def resequence_work_center(

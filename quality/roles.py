@@ -1,0 +1,40 @@
+"""What each role may do in quality. Only quality releases and dispositions held material."""
+
+from mes.roles import ROLES, grant
+
+_VIEW = [
+    f"quality.view_{m}"
+    for m in (
+        "qualityhold",
+        "heldlot",
+        "holddecision",
+        "nonconformance",
+        "ncaction",
+        "dispositionreason",
+        "sitequalitypolicy",
+    )
+]
+for _role in ROLES:
+    if _role != "erp_integration":
+        grant(_role, _VIEW)
+grant(
+    "quality",
+    [
+        "quality.add_qualityhold",
+        "quality.change_qualityhold",
+        "quality.release_qualityhold",
+        "quality.add_nonconformance",
+        "quality.change_nonconformance",
+    ],
+)
+# Who sees a problem on the floor may stop the material; releasing it is quality's.
+grant("supervisor", ["quality.add_qualityhold", "quality.add_nonconformance"])
+grant(
+    "manager",
+    [
+        "quality.add_dispositionreason",
+        "quality.change_dispositionreason",
+        "quality.change_sitequalitypolicy",
+        "quality.add_sitequalitypolicy",
+    ],
+)

@@ -1,0 +1,83 @@
+"""Read models of quality: the recall of a lot (what it went into, down to customers'
+shipments) and its tree, scoped to what the reader may see."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mes.choices import ItemKind
+from mes.models import Lot, LotConsumption, ShipmentLine, WorkOrder
+
+from . import genealogy
+
+
+@dataclass
+class Recall:
+    lot: Lot
+    lots: list[Lot]  # every lot made from it (not itself), by depth then number
+    depth: dict[int, int]
+    edges: set[tuple[int, int]]
+    work_orders: list[WorkOrder]
+    shipments: list[ShipmentLine]
+
+    @property
+    def finished_lots(self) -> list[Lot]:
+        return [lot for lot in self.lots if lot.item.kind == ItemKind.FINISHED]
+
+    def tree(self) -> list[tuple[int, Lot]]:
+        """(indent, lot) rows depth-first from the lot, each lot once (at its first path)."""
+        by_id = {lot.pk: lot for lot in [self.lot, *self.lots]}
+        children: dict[int, list[int]] = {}
+        for parent, child in sorted(self.edges):
+            children.setdefault(parent, []).append(child)
+        rows, seen, stack = [], set(), [(self.lot.pk, 0)]
+        while stack:
+            pk, indent = stack.pop()
+            if pk in seen or pk not in by_id:
+                continue
+            seen.add(pk)
+            rows.append((indent, by_id[pk]))
+            kids = sorted(children.get(pk, ()), key=lambda c: by_id[c].number if c in by_id else "")
+            stack.extend((child, indent + 1) for child in reversed(kids))
+        return rows
+
+
+def recall(lot: Lot, user, *, direction: str = "forward") -> Recall:
+    """Everything ``lot`` went into (forward) or came from (backward): the lots, the orders
+    that consumed or made them, and the shipments that carried them, as ``user`` may see."""
+    walk = (genealogy.forward if direction == "forward" else genealogy.backward)(lot.pk)
+    ids = [lot.pk, *walk.lot_ids]
+    visible = Lot.objects.visible_to(user)
+    lots = sorted(
+        visible.filter(pk__in=walk.lot_ids).select_related("item", "site", "work_order"),
+        key=lambda found: (walk.depth[found.pk], found.number),
+    )
+    order_ids = set(
+        LotConsumption.objects.filter(lot_id__in=ids).values_list("work_order_id", flat=True)
+    ) | {found.work_order_id for found in lots if found.work_order_id}
+    if direction == "backward":
+        order_ids = {found.work_order_id for found in [lot, *lots] if found.work_order_id}
+    work_orders = list(
+        WorkOrder.objects.visible_to(user)
+        .filter(pk__in=order_ids - {None})
+        .select_related("item", "site")
+        .order_by("erp_number")
+    )
+    shipments = (
+        list(
+            ShipmentLine.objects.visible_to(user)
+            .filter(lot_id__in=ids)
+            .select_related("shipment", "lot__item")
+            .order_by("shipment__shipped_at", "pk")
+        )
+        if direction == "forward"
+        else []
+    )
+    return Recall(
+        lot=lot,
+        lots=lots,
+        depth=walk.depth,
+        edges=walk.edges,
+        work_orders=work_orders,
+        shipments=shipments,
+    )

@@ -1,0 +1,23 @@
+"""Every state change of quality: holds and their decisions, non-conformances, inspection
+results. Each is atomic, authorized, with history and one catalogued event."""
+
+from .decisions import decide
+from .holds import place_hold, review_hold
+from .nonconformance import (
+    add_action,
+    complete_action,
+    open_nonconformance,
+    save_quality_configuration,
+    update_nonconformance,
+)
+
+__all__ = [
+    "add_action",
+    "complete_action",
+    "decide",
+    "open_nonconformance",
+    "place_hold",
+    "review_hold",
+    "save_quality_configuration",
+    "update_nonconformance",
+]
