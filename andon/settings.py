@@ -221,6 +221,8 @@ SPECTACULAR_SETTINGS = {
         "ItemKindEnum": "mes.choices.ItemKind",
         "WorkCenterKindEnum": "mes.choices.WorkCenterKind",
         "UnitEnum": "mes.choices.Unit",
+        "HoldDecisionKindEnum": "quality.models.HoldDecision.Kind",
+        "NcActionKindEnum": "quality.models.NcAction.Kind",
     },
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

@@ -4,13 +4,17 @@ and the API), disposition reasons and site policies (configuration)."""
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from mes.admin.base import SITE_FILTER, ConfigAdmin, DomainRecordAdmin, ReadOnlyInline
+from mes.admin.base import SITE_FILTER, ConfigAdmin, DomainRecordAdmin, ReadOnlyInline, ScopedInline
 
 from . import services
 from .models import (
+    Characteristic,
+    DefectCode,
     DispositionReason,
     HeldLot,
     HoldDecision,
+    InspectionPlan,
+    InspectionResult,
     NcAction,
     NonConformance,
     QualityHold,
@@ -82,3 +86,54 @@ class SiteQualityPolicyAdmin(ConfigAdmin):
     save_service = staticmethod(services.save_quality_configuration)
     list_display = ("site", "two_person_release")
     list_select_related = ("site",)
+
+
+class CharacteristicInline(ScopedInline):
+    model = Characteristic
+    extra = 0
+    fields = (
+        "position",
+        "name",
+        "kind",
+        "nominal",
+        "lower_limit",
+        "upper_limit",
+        "unit",
+        "decimals",
+        "defect_codes",
+    )
+
+
+@admin.register(InspectionPlan)
+class InspectionPlanAdmin(ConfigAdmin):
+    save_service = staticmethod(services.save_quality_configuration)
+    list_display = ("name", "item", "operation_sequence", "frequency", "sample_size", "is_active")
+    list_filter = ("is_active", "frequency")
+    list_select_related = ("item",)
+    search_fields = ("name", "item__code", "item__name")
+    autocomplete_fields = ("item",)
+    inlines = (CharacteristicInline,)
+
+
+@admin.register(DefectCode)
+class DefectCodeAdmin(ConfigAdmin):
+    save_service = staticmethod(services.save_quality_configuration)
+    list_display = ("code", "name", "is_active")
+    search_fields = ("code", "name")
+
+
+@admin.register(InspectionResult)
+class InspectionResultAdmin(DomainRecordAdmin):
+    list_display = (
+        "characteristic",
+        "operation",
+        "lot",
+        "sample",
+        "value",
+        "passed",
+        "recorded_at",
+    )
+    list_filter = ("passed", ("operation__work_order__site", SITE_FILTER))
+    list_select_related = ("characteristic", "operation__work_order", "lot")
+    search_fields = ("characteristic__name", "operation__work_order__erp_number", "lot__number")
+    ordering = ("-recorded_at",)

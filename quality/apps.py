@@ -7,9 +7,15 @@ class QualityConfig(AppConfig):
     verbose_name = _("Quality")
 
     def ready(self) -> None:
+        from django.db.models.signals import post_migrate
+
         from mes.services import on_receipt
 
         from . import rules  # noqa: F401  (registers the rule actions)
+        from .defaults import ensure_quality_defaults
         from .receipts import hold_without_certificate
 
         on_receipt.register("quality.certificate", hold_without_certificate)
+        post_migrate.connect(
+            ensure_quality_defaults, sender=self, dispatch_uid="andon_quality_defaults"
+        )

@@ -87,3 +87,10 @@ event(
     ("id", "label", "created", "changed", "previous"),
     f"{_N}.save_quality_configuration",
 )
+event(
+    "inspection.recorded",
+    _("Inspection results recorded (out of spec: a non-conformance)"),
+    ("site", "work_order", "sequence", "lot", "results", "out_of_spec", "nonconformance"),
+    "quality.services.inspections.record_results",
+    ERP,
+)

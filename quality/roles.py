@@ -12,6 +12,10 @@ _VIEW = [
         "ncaction",
         "dispositionreason",
         "sitequalitypolicy",
+        "inspectionplan",
+        "characteristic",
+        "inspectionresult",
+        "defectcode",
     )
 ]
 for _role in ROLES:
@@ -25,10 +29,15 @@ grant(
         "quality.release_qualityhold",
         "quality.add_nonconformance",
         "quality.change_nonconformance",
+        "quality.add_inspectionresult",
     ],
 )
+grant("operator", ["quality.add_inspectionresult"])
 # Who sees a problem on the floor may stop the material; releasing it is quality's.
-grant("supervisor", ["quality.add_qualityhold", "quality.add_nonconformance"])
+grant(
+    "supervisor",
+    ["quality.add_qualityhold", "quality.add_nonconformance", "quality.add_inspectionresult"],
+)
 grant(
     "manager",
     [
@@ -36,5 +45,10 @@ grant(
         "quality.change_dispositionreason",
         "quality.change_sitequalitypolicy",
         "quality.add_sitequalitypolicy",
+        *[
+            f"quality.{a}_{m}"
+            for m in ("inspectionplan", "characteristic", "defectcode")
+            for a in ("add", "change")
+        ],
     ],
 )

@@ -41,8 +41,15 @@ from mes.models.tokens import digest_of
 from mes.roles import ROLES
 from mes.services.operations import Consumption
 from quality import services as quality_services
-from quality.models import DispositionReason, SiteQualityPolicy
+from quality.models import (
+    Characteristic,
+    DefectCode,
+    DispositionReason,
+    InspectionPlan,
+    SiteQualityPolicy,
+)
 from tests.factories import (
+    ItemFactory,
     LotFactory,
     MachineFactory,
     WorkCenterFactory,
@@ -186,6 +193,13 @@ def _side(site: Site, people: dict[str, User]) -> Side:
     nonconformance = quality_services.open_nonconformance(
         site=site, title=f"NC of {site.code}", actor=None, lots=[held]
     )
+    plan = InspectionPlan.objects.create(
+        name=f"Plan {site.code}", item=wo.item, operation_sequence=op.sequence
+    )
+    bore = Characteristic.objects.create(plan=plan, name="Bore", upper_limit=Decimal(10))
+    (result,) = quality_services.record_results(
+        op, actor=None, results=[quality_services.Measurement(bore, value="5")]
+    )
     owner = people["planner"]
     token = ApiToken.objects.get(digest=digest_of(make_token(owner)))
     side.rows = {
@@ -202,6 +216,7 @@ def _side(site: Site, people: dict[str, User]) -> Side:
         "quality.qualityhold": hold,
         "quality.nonconformance": nonconformance,
         "quality.sitequalitypolicy": SiteQualityPolicy.objects.create(site=site),
+        "quality.inspectionresult": result,
         "mes.workingcalendar": WorkingCalendar.objects.get_or_create(site=site)[0],
         "mes.outboxevent": event,
         "mes.notification": Notification.objects.create(
@@ -243,6 +258,10 @@ def _shared_rows() -> dict[str, object]:
     rows["exceptions.workflow"] = shortage.workflow
     rows["exceptions.slapolicy"] = SlaPolicy.objects.order_by("pk").first()
     rows["exceptions.escalationpolicy"] = EscalationPolicy.objects.order_by("pk").first()
+    rows["quality.defectcode"] = DefectCode.objects.create(code="BURR", name="Burr")
+    rows["quality.inspectionplan"] = InspectionPlan.objects.create(
+        name="Matrix", item=ItemFactory(), operation_sequence=10
+    )
     rows["quality.dispositionreason"] = DispositionReason.objects.create(
         code="DEV", name="Deviation"
     )

@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('exceptions', '0013_holds_and_nonconformances'),
+        ('exceptions', '0013_quality_held_kind'),
         ('mes', '0017_quality_facts'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

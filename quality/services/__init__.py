@@ -3,6 +3,7 @@ results. Each is atomic, authorized, with history and one catalogued event."""
 
 from .decisions import decide
 from .holds import place_hold, review_hold
+from .inspections import Measurement, plan_characteristics, record_results
 from .nonconformance import (
     add_action,
     complete_action,
@@ -12,6 +13,9 @@ from .nonconformance import (
 )
 
 __all__ = [
+    "Measurement",
+    "plan_characteristics",
+    "record_results",
     "add_action",
     "complete_action",
     "decide",

@@ -19,10 +19,19 @@ def supervisor(p1, user_in):
     return user_in("supervisor", p1)
 
 
-def make_from(site, consumed: list[tuple[Lot, str]], *, produced: str, qty="10", final=True):
+def make_from(
+    site, consumed: list[tuple[Lot, str]], *, produced: str, qty="10", final=True, kind="semi"
+):
     """An order at ``site`` that consumes ``consumed`` and produces lot ``produced``."""
     wc = WorkCenterFactory(site=site)
-    wo = make_work_order(site, status="released", operations=1, work_centers=[wc], qty=qty)
+    wo = make_work_order(
+        site,
+        status="released",
+        operations=1,
+        work_centers=[wc],
+        qty=qty,
+        item=ItemFactory(kind=kind),
+    )
     op = wo.operations.get()
     services.confirm_operation(
         op,
@@ -40,8 +49,5 @@ def chain(p1):
     """steel (supplier lot) -> bracket (semi) -> kit (finished)."""
     steel = LotFactory(site=p1, number="STEEL-1", supplier="Centrostal", quantity=Decimal(100))
     bracket = make_from(p1, [(steel, "20")], produced="BRK-1")
-    kit_item = ItemFactory(kind="finished")
-    kit = make_from(p1, [(bracket, "5")], produced="KIT-1")
-    kit.item = kit_item
-    Lot.objects.filter(pk=kit.pk).update(item=kit_item)
-    return {"steel": steel, "bracket": bracket, "kit": Lot.objects.get(pk=kit.pk)}
+    kit = make_from(p1, [(bracket, "5")], produced="KIT-1", kind="finished")
+    return {"steel": steel, "bracket": bracket, "kit": kit}
