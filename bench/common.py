@@ -270,3 +270,36 @@ def drive_for(
         "p99_ms": round(percentile(done, 99) * 1000, 1),
         "max_ms": round(done[-1] * 1000, 1) if done else float("nan"),
     }
+
+
+def in_process_database(name: str, what: str) -> bool:
+    """For a bench that runs Django in its own process (no servers): drop and create the
+    database ``name`` on ``DATABASE_URL``'s server, point production settings (``DEBUG``
+    off, no Redis: relays run in-process, not measured) at it and set Django up. False
+    when ``DATABASE_URL`` is not PostgreSQL."""
+    import os
+
+    import psycopg
+
+    server = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/andon")
+    if not server.startswith("postgres"):
+        print(f"the {what} bench needs PostgreSQL (DATABASE_URL)", file=sys.stderr)
+        return False
+    admin = urlunparse(urlparse(server)._replace(path="/postgres"))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    os.environ["DATABASE_URL"] = urlunparse(urlparse(server)._replace(path=f"/{name}"))
+    os.environ.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "bench.settings",
+            "DEBUG": "0",
+            "SECRET_KEY": secrets.token_urlsafe(50),
+            "LOG_LEVEL": "WARNING",
+        }
+    )
+    os.environ.pop("REDIS_URL", None)
+    import django
+
+    django.setup()
+    return True

@@ -14,12 +14,9 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import os
-import secrets
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -33,30 +30,10 @@ def main(argv=None) -> int:
     parser.add_argument("--due", type=int, default=100)
     args = parser.parse_args(argv)
 
-    server = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/andon")
-    if not server.startswith("postgres"):
-        print("the sweep bench needs PostgreSQL (DATABASE_URL)", file=sys.stderr)
+    from bench.common import in_process_database
+
+    if not in_process_database(DB, "sweep"):
         return 2
-    import psycopg
-
-    admin = urlunparse(urlparse(server)._replace(path="/postgres"))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{DB}"')
-    os.environ["DATABASE_URL"] = urlunparse(urlparse(server)._replace(path=f"/{DB}"))
-    os.environ.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "bench.settings",  # production settings, DEBUG off
-            "DEBUG": "0",
-            "SECRET_KEY": secrets.token_urlsafe(50),
-            "LOG_LEVEL": "WARNING",
-        }
-    )
-    os.environ.pop("REDIS_URL", None)  # the sweep's outbox relays run in-process, not measured
-
-    import django
-
-    django.setup()
     from django.core.management import call_command
     from django.db import connection
     from django.utils import timezone

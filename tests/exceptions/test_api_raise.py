@@ -207,6 +207,7 @@ def test_exception_types(p1, user_in, client_for, shortage):
         "priority_shift",
         "missing_tooling",
         "safety",
+        "out_of_spec",  # quality's
     }
     one = client.get("/api/v1/exception-types/material_shortage/").json()
     assert one["category"] == "shortage"
