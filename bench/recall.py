@@ -39,27 +39,20 @@ def build(total: int, inputs: int, seed: int) -> dict:
     from django.db import connection
 
     sizes = level_sizes(total)
+    from mes.models import Item, Site, WorkCenter
+
+    site_row = Site.objects.create(code="P1", name="Recall plant", timezone="Europe/Warsaw")
+    site = site_row.pk
+    items = [
+        Item.objects.create(
+            code=f"L{level}",
+            name=f"Level {level}",
+            kind="raw" if level == 0 else ("finished" if level == LEVELS - 1 else "semi"),
+        ).pk
+        for level in range(LEVELS)
+    ]
+    wc = WorkCenter.objects.create(site=site_row, code="WC", name="Cell", kind="machining").pk
     with connection.cursor() as cur:
-        cur.execute(
-            "INSERT INTO mes_site (code, name, timezone, is_active) "
-            "VALUES ('P1', 'Recall plant', 'Europe/Warsaw', true) RETURNING id"
-        )
-        site = cur.fetchone()[0]
-        items = []
-        for level in range(LEVELS):
-            kind = "raw" if level == 0 else ("finished" if level == LEVELS - 1 else "semi")
-            cur.execute(
-                "INSERT INTO mes_item (code, name, kind, unit, requires_certificate, is_active)"
-                " VALUES (%s, %s, %s, 'pcs', false, true) RETURNING id",
-                [f"L{level}", f"Level {level}", kind],
-            )
-            items.append(cur.fetchone()[0])
-        cur.execute(
-            "INSERT INTO mes_workcenter (site_id, code, name, kind, is_active)"
-            " VALUES (%s, 'WC', 'Cell', 'machining', true) RETURNING id",
-            [site],
-        )
-        wc = cur.fetchone()[0]
         ranges = []
         for level, size in enumerate(sizes):
             order_ids = None

@@ -6,9 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mes.choices import ItemKind
-from mes.models import Lot, LotConsumption, ShipmentLine, WorkOrder
+from mes.models import Item, Lot, LotConsumption, ShipmentLine, WorkOrder
 
 from . import genealogy
+
+# What a recall shows of each lot (a million-lot plant reaches thousands: no more than this).
+LOT_FIELDS = ("number", "quantity", "status", "site_id", "item_id", "work_order_id")
 
 
 @dataclass
@@ -17,7 +20,7 @@ class Recall:
     lots: list[Lot]  # every lot made from it (not itself), by depth then number
     depth: dict[int, int]
     edges: set[tuple[int, int]]
-    work_orders: list[WorkOrder]
+    work_orders: list[str]  # ERP numbers of the orders that consumed or made them
     shipments: list[ShipmentLine]
 
     @property
@@ -49,20 +52,26 @@ def recall(lot: Lot, user, *, direction: str = "forward") -> Recall:
     ids = [lot.pk, *walk.lot_ids]
     visible = Lot.objects.visible_to(user)
     lots = sorted(
-        visible.filter(pk__in=walk.lot_ids).select_related("item", "site", "work_order"),
+        visible.filter(pk__in=walk.lot_ids).only(*LOT_FIELDS),
         key=lambda found: (walk.depth[found.pk], found.number),
     )
-    order_ids = set(
-        LotConsumption.objects.filter(lot_id__in=ids).values_list("work_order_id", flat=True)
-    ) | {found.work_order_id for found in lots if found.work_order_id}
-    if direction == "backward":
-        order_ids = {found.work_order_id for found in [lot, *lots] if found.work_order_id}
-    work_orders = list(
+    # A walk reaches thousands of lots of a few items: each item read once, not per lot.
+    items = Item.objects.in_bulk({found.item_id for found in lots})
+    for found in lots:
+        Lot.item.field.set_cached_value(found, items[found.item_id])
+    order_ids = {found.work_order_id for found in [lot, *lots] if found.work_order_id}
+    if direction == "forward":  # and the orders that consumed them
+        order_ids |= set(
+            LotConsumption.objects.filter(lot_id__in=ids).values_list("work_order_id", flat=True)
+        )
+    numbers = dict(
         WorkOrder.objects.visible_to(user)
         .filter(pk__in=order_ids - {None})
-        .select_related("item", "site")
-        .order_by("erp_number")
+        .values_list("pk", "erp_number")
     )
+    for found in lots:
+        found.made_by = numbers.get(found.work_order_id, "")
+    work_orders = sorted(numbers.values())
     shipments = (
         list(
             ShipmentLine.objects.visible_to(user)

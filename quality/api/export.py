@@ -20,7 +20,7 @@ def rows(found: Recall) -> tuple[list[list], list[list]]:
             lot.number,
             lot.item.code,
             lot.item.kind,
-            lot.work_order.erp_number if lot.work_order_id else "",
+            lot.made_by,
             lot.quantity,
             lot.status,
         ]

@@ -170,14 +170,14 @@ class GenealogyViewSet(ScopedViewSet):
                         "item": lot.item.code,
                         "kind": lot.item.kind,
                         "depth": found.depth[lot.pk],
-                        "work_order": lot.work_order.erp_number if lot.work_order_id else None,
+                        "work_order": lot.made_by or None,
                         "quantity": str(lot.quantity),
                         "status": lot.status,
                     }
                     for lot in found.lots
                 ],
                 "finished_lots": [lot.number for lot in found.finished_lots],
-                "work_orders": [wo.erp_number for wo in found.work_orders],
+                "work_orders": found.work_orders,
                 "shipments": [
                     {
                         "shipment": line.shipment.number,
