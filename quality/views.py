@@ -81,7 +81,6 @@ def inspect(request: HttpRequest, pk: int) -> HttpResponse:
             "characteristics": characteristics,
             "samples": samples,
             "lots": lots,
-            "defect_codes": {c.pk: list(c.defect_codes.all()) for c in characteristics},
         },
     )
 
@@ -97,7 +96,8 @@ def _measurements(post, characteristics) -> tuple[list, list[str]]:
                 continue
             if c.kind == Characteristic.Kind.ATTRIBUTE:
                 code = post.get(f"{key}-defect", "")
-                defect = c.defect_codes.filter(code=code).first() if code else None
+                # the plan's characteristics come with their defect codes: no query per sample
+                defect = next((d for d in c.defect_codes.all() if code and d.code == code), None)
                 found.append(
                     services.Measurement(c, passed=raw == "pass", defect_code=defect, sample=sample)
                 )

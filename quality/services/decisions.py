@@ -62,7 +62,8 @@ def decide(
                 _("%(hold)s is %(status)s.") % {"hold": hold, "status": hold.get_status_display()},
                 code="hold_closed",
             )
-        wo = lock_work_order(hold.work_order) if hold.work_order_id else None
+        if hold.work_order_id:  # the order before its lots, as the core locks them
+            lock_work_order(hold.work_order)
         rows = list(hold.lots.select_for_update().select_related("lot").order_by("lot_id"))
         if lot is not None:
             rows = [row for row in rows if row.lot_id == lot.pk]
@@ -80,7 +81,7 @@ def decide(
             reason_code=reason_code,
             decided_by=actor if actor is not None and actor.is_authenticated else None,
         )
-        released, scrapped = _apply(decision, plan, wo, released_qty, work_center, actor, reason)
+        released, scrapped = _apply(decision, plan, released_qty, work_center, actor, reason)
         decision.quantity = sum((q for _row, q in plan), Decimal(0))
         decision.released_qty, decision.scrapped_qty = released, scrapped
         save_with_history(decision, actor=actor, reason=reason)
@@ -139,7 +140,7 @@ def _quantities(rows: list[HeldLot], lot, quantity) -> list[tuple[HeldLot, Decim
     return [(row, qty)]
 
 
-def _apply(decision, plan, wo, released_qty, work_center, actor, reason):
+def _apply(decision, plan, released_qty, work_center, actor, reason):
     """Carry out the decision on each (held lot, quantity); returns (released, scrapped)."""
     kind = decision.kind
     released = scrapped = Decimal(0)

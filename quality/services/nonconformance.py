@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from mes.access import can_access_site
-from mes.errors import DomainError, InvalidInput
+from mes.errors import DomainError, InvalidInput, NotPermitted
 from mes.outbox import emit_event
 from mes.services.base import authorize, default_reason, require_reason, save_with_history
 
@@ -204,6 +204,8 @@ def complete_action(action: NcAction, *, actor, reason: str = "") -> NcAction:
     nc = action.nonconformance
     if actor is not None and actor.pk != action.owner_id:
         authorize(actor, "quality.change_nonconformance", nc.site_id)
+    elif actor is not None and not can_access_site(actor, nc.site_id):
+        raise NotPermitted(_("You have no access to this site."), code="wrong_site")
     with transaction.atomic():
         locked = NcAction.objects.select_for_update().get(pk=action.pk)
         if locked.done_at is not None:

@@ -250,3 +250,27 @@ def test_a_lot_correction_cannot_free_held_quantity(p1, quality):
     with pytest.raises(DomainError) as refused:
         services.save_master_record(lot, actor=None, reason="fix")
     assert refused.value.code == "lot_fact"
+
+
+def test_an_action_is_done_by_its_owner_only_while_they_see_the_site(p1, user_in, quality):
+    import datetime
+
+    from django.utils import timezone
+
+    from mes.models.access import revoke_site_access
+
+    nc = q.open_nonconformance(site=p1, title="Burrs", actor=quality)
+    owner = user_in("maintenance", p1)
+    due = timezone.now() + datetime.timedelta(days=3)
+    first = q.add_action(
+        nc, actor=quality, kind="corrective", description="New insert", owner=owner, due_at=due
+    )
+    second = q.add_action(
+        nc, actor=quality, kind="preventive", description="Tool life", owner=owner, due_at=due
+    )
+    assert q.complete_action(first, actor=owner).done_at is not None
+    revoke_site_access(owner, p1)
+    with pytest.raises(NotPermitted) as refused:
+        q.complete_action(second, actor=type(owner).objects.get(pk=owner.pk))
+    assert refused.value.code == "wrong_site"
+    assert fresh(second).done_at is None
