@@ -34,6 +34,14 @@ event(
     ERP,
     NOTIFICATIONS,
 )
+event(
+    "quality_hold.extended",
+    _("A new lot of an item on hold joined the hold"),
+    (*HOLD, "lots"),
+    f"{_H}.extend_item_holds",
+    ERP,
+    NOTIFICATIONS,
+)
 event("quality_hold.reviewed", _("Quality hold under review"), HOLD, f"{_H}.review_hold")
 event(
     "quality_hold.released",

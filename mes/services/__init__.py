@@ -6,7 +6,7 @@ with actor and reason) and writes exactly one OutboxEvent in the same transactio
 means the system itself (a task, a migration); it skips the permission check.
 """
 
-from .base import authorize, save_with_history
+from .base import authorize, on_new_lot, save_with_history
 from .config import save_calendar, save_configuration
 from .create import (
     ComponentSpec,
@@ -19,7 +19,6 @@ from .lots import (
     ShipmentSpec,
     add_rework_operation,
     lock_lot,
-    on_receipt,
     return_lot,
     scrap_lot,
     settle_status,
@@ -54,7 +53,7 @@ __all__ = [
     "ShipmentSpec",
     "add_rework_operation",
     "lock_lot",
-    "on_receipt",
+    "on_new_lot",
     "return_lot",
     "scrap_lot",
     "settle_status",

@@ -17,11 +17,8 @@ from mes.choices import (
     WorkOrderStatus,
 )
 from mes.errors import InvalidInput, NotPermitted, TransitionNotAllowed
-from mes.models import (
-    Operation,
-    Site,
-    WorkOrder,
-)
+from mes.models import Lot, Operation, Site, WorkOrder
+from mes.registry import Registry
 
 WO = WorkOrderStatus
 OP = OperationStatus
@@ -128,3 +125,19 @@ def to_decimal(value, field: str, places: int = 3) -> Decimal:
             fields={field: [_("Too many decimals.")]},
         )
     return result.quantize(quantum)
+
+
+#: Called in the transaction that creates a lot (a supplier lot received, or a lot a
+#: confirmation made) with the new lot and the actor: quality holds a lot that arrives
+#: without the certificate its item requires, or whose item is on hold.
+on_new_lot: Registry = Registry(
+    "new lot checks",
+    "Run inside the transaction that creates a lot (received or made), with the new lot.",
+    multiple=True,
+)
+
+
+def run_new_lot_checks(lot: Lot, *, actor) -> None:
+    for _name, checks in on_new_lot.items():
+        for check in checks:
+            check(lot, actor=actor)

@@ -22,7 +22,6 @@ from mes.choices import LotStatus
 from mes.errors import DomainError, InvalidInput
 from mes.models import Lot, Operation, Shipment, ShipmentLine, Site, WorkCenter, WorkOrder
 from mes.outbox import emit_event
-from mes.registry import Registry
 
 from .base import (
     OP,
@@ -37,20 +36,6 @@ from .base import (
     work_order_payload,
 )
 from .operations import check_free, settle_lot_status
-
-#: Called in the receiving transaction with each new supplier lot and the actor (quality
-#: holds a lot that arrives without a certificate its item requires).
-on_receipt: Registry = Registry(
-    "lot receipt checks",
-    "Run inside the transaction that receives a supplier lot, with the new lot.",
-    multiple=True,
-)
-
-
-def run_receipt_checks(lot: Lot, *, actor) -> None:
-    for _name, checks in on_receipt.items():
-        for check in checks:
-            check(lot, actor=actor)
 
 
 def lock_lot(lot: Lot | int) -> Lot:

@@ -23,10 +23,10 @@ from mes.outbox import emit_event
 from .base import (
     authorize,
     default_reason,
+    run_new_lot_checks,
     save_with_history,
     to_decimal,
 )
-from .lots import run_receipt_checks
 
 # --- master data ------------------------------------------------------------------------
 
@@ -128,5 +128,5 @@ def receive_lot(
         )
         # Holds on arrival (a lot without the certificate its item requires), in this
         # transaction: the lot is never free to use before they are placed.
-        run_receipt_checks(lot, actor=actor)
+        run_new_lot_checks(lot, actor=actor)
     return lot

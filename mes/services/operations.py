@@ -36,6 +36,7 @@ from .base import (
     default_reason,
     lock_work_order,
     require_reason,
+    run_new_lot_checks,
     save_with_history,
     to_decimal,
     work_order_payload,
@@ -270,6 +271,7 @@ def confirm_operation(
                 quantity=str(produced.quantity),
                 consumed=consumed_payload,
             )
+            run_new_lot_checks(produced, actor=actor)  # an item on hold holds it as it is made
     # All it has, for the answer to need no second read.
     confirmation.known = {
         "consumptions": consumptions,

@@ -2,7 +2,7 @@
 results. Each is atomic, authorized, with history and one catalogued event."""
 
 from .decisions import decide
-from .holds import place_hold, review_hold
+from .holds import extend_item_holds, place_hold, review_hold
 from .inspections import Measurement, plan_characteristics, record_results
 from .nonconformance import (
     add_action,
@@ -19,6 +19,7 @@ __all__ = [
     "add_action",
     "complete_action",
     "decide",
+    "extend_item_holds",
     "open_nonconformance",
     "place_hold",
     "review_hold",

@@ -152,6 +152,47 @@ def place_hold(
     return hold
 
 
+def extend_item_holds(lot: Lot, *, actor) -> None:
+    """A lot created (received or made) while its item is on hold at its site joins the
+    hold: all its free quantity, in the transaction that creates it (run by
+    ``mes.services.on_new_lot``). The lot is new, so no one else holds its lock."""
+    holds = (
+        QualityHold.objects.select_for_update(of=("self",))
+        .select_related("site", "item", "work_order", "nonconformance")
+        .filter(
+            site=lot.site_id,
+            target=Scope.ITEM,
+            item=lot.item_id,
+            status__in=[Status.ACTIVE, Status.UNDER_REVIEW],
+        )
+        .order_by("pk")
+    )
+    for hold in holds:
+        qty = lot.free_qty
+        if qty <= 0:
+            return
+        reason = _("%(lot)s joins %(hold)s (its item is on hold)") % {
+            "lot": lot.number,
+            "hold": hold,
+        }
+        lot.held_qty += qty
+        mes.settle_status(lot)
+        save_with_history(lot, actor=actor, reason=reason, fields=["held_qty", "status"])
+        save_with_history(
+            HeldLot(hold=hold, lot=lot, quantity=qty, open_qty=qty), actor=actor, reason=reason
+        )
+        hold.version += 1  # it holds more than whoever read it saw
+        save_with_history(hold, actor=actor, reason=reason, fields=["version"])
+        emit_event(
+            "quality_hold.extended",
+            aggregate=hold,
+            site=hold.site,
+            actor=actor,
+            reason=reason,
+            payload=hold_payload(hold, lots=_lot_rows([(lot, qty)])),
+        )
+
+
 def hold_payload(hold: QualityHold, **extra) -> dict:
     return {
         "hold": hold.number,

@@ -241,6 +241,42 @@ def test_a_lot_without_its_certificate_is_held_on_receipt(p1, user_in):
     assert types().index("lot.received") < types().index("quality_hold.placed")
 
 
+def test_a_lot_of_an_item_on_hold_joins_the_hold_as_it_arrives_or_is_made(p1, user_in, quality):
+    from tests.factories import ItemFactory
+
+    bar = ItemFactory(kind="raw")
+    first = LotFactory(site=p1, item=bar, quantity=Decimal(5))
+    hold = q.place_hold(scope="item", item=bar, site=p1, reason="supplier alert", actor=quality)
+    receiver = user_in("procurement", p1)
+    late = services.receive_lot(site=p1, number="B-9", item=bar, quantity=7, actor=receiver)
+    assert (fresh(late).held_qty, fresh(late).status) == (Decimal(7), "on_hold")
+    elsewhere = services.receive_lot(
+        site=LotFactory().site, number="B-10", item=bar, quantity=7, actor=None
+    )
+    assert fresh(elsewhere).held_qty == 0  # the hold is of one site
+    wo = make_work_order(p1, status="released", operations=1, item=bar, qty="3")
+    services.confirm_operation(
+        wo.operations.get(), actor=None, good_qty=3, final=True, produced_lot="B-MADE"
+    )
+    made = Lot.objects.get(number="B-MADE")
+    assert (made.held_qty, made.status) == (Decimal(3), "on_hold")
+    hold = fresh(hold)
+    assert sorted(hold.lots.values_list("lot__number", "open_qty")) == [
+        ("B-9", Decimal(7)),
+        ("B-MADE", Decimal(3)),
+        (first.number, Decimal(5)),
+    ]
+    assert hold.version == 3 and hold.history.count() == 3
+    extended = OutboxEvent.objects.filter(type="quality_hold.extended").order_by("pk")
+    assert [e.payload["lots"][0]["lot"] for e in extended] == ["B-9", "B-MADE"]
+    events = types()
+    assert events[events.index("lot.produced") + 1] == "quality_hold.extended"
+    assert "joins" in fresh(late).history.first().history_change_reason
+    q.decide(hold, kind="release", reason="supplier cleared it", actor=user_in("quality", p1))
+    services.receive_lot(site=p1, number="B-11", item=bar, quantity=2, actor=receiver)
+    assert Lot.objects.get(number="B-11").held_qty == 0  # a released hold holds no more
+
+
 def test_a_lot_correction_cannot_free_held_quantity(p1, quality):
     lot = LotFactory(site=p1)
     q.place_hold(scope="lot", lot=lot, reason="x", actor=quality)
