@@ -272,11 +272,11 @@ def drive_for(
     }
 
 
-def in_process_database(name: str, what: str) -> bool:
+def in_process_database(name: str, what: str, *, keep: bool = False) -> bool:
     """For a bench that runs Django in its own process (no servers): drop and create the
-    database ``name`` on ``DATABASE_URL``'s server, point production settings (``DEBUG``
-    off, no Redis: relays run in-process, not measured) at it and set Django up. False
-    when ``DATABASE_URL`` is not PostgreSQL."""
+    database ``name`` on ``DATABASE_URL``'s server (``keep``: use it as it is, if it exists),
+    point production settings (``DEBUG`` off, no Redis: relays run in-process, not measured)
+    at it and set Django up. False when ``DATABASE_URL`` is not PostgreSQL."""
     import os
 
     import psycopg
@@ -287,8 +287,10 @@ def in_process_database(name: str, what: str) -> bool:
         return False
     admin = urlunparse(urlparse(server)._replace(path="/postgres"))
     with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
+        found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if not (keep and found):
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{name}"')
     os.environ["DATABASE_URL"] = urlunparse(urlparse(server)._replace(path=f"/{name}"))
     os.environ.update(
         {

@@ -85,6 +85,19 @@ def build(total: int, inputs: int, seed: int) -> dict:
     return {"sizes": sizes, "ranges": ranges}
 
 
+def existing() -> dict | None:
+    """The plant an earlier run left (lot ids per level, from the lot numbers), or None."""
+    from mes.models import Lot
+
+    ranges = [
+        sorted(Lot.objects.filter(number__startswith=f"LOT-{level}-").values_list("pk", flat=True))
+        for level in range(LEVELS)
+    ]
+    if not all(ranges):
+        return None
+    return {"sizes": [len(ids) for ids in ranges], "ranges": ranges}
+
+
 def _consume(cur, wc, below: list[int], orders: list[int], inputs: int, seed: int) -> None:
     """Each order consumes ``inputs`` random lots of the level below, through one
     confirmation of one operation of its own (what a consumption needs to exist)."""
@@ -144,17 +157,23 @@ def main(argv=None) -> int:
     parser.add_argument("--inputs", type=int, default=4)
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--reuse", action="store_true", help="walk the plant an earlier run built (same options)"
+    )
     args = parser.parse_args(argv)
     from bench.common import in_process_database
 
-    if not in_process_database(DB, "recall"):
+    if not in_process_database(DB, "recall", keep=args.reuse):
         return 2
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
     started = time.perf_counter()
-    plant = build(args.lots, args.inputs, args.seed)
+    plant = existing() if args.reuse else None
+    plant = plant or build(args.lots, args.inputs, args.seed)
     built = time.perf_counter() - started
+
+    from django.contrib.auth import get_user_model
 
     from mes.access import grant_site_access
     from mes.models import Lot, Site
@@ -162,6 +181,7 @@ def main(argv=None) -> int:
     from quality.selectors import recall
     from tests.factories import make_user
 
+    get_user_model().objects.filter(username="recall-reader").delete()
     reader = make_user("recall-reader", "quality", [])
     grant_site_access(reader, Site.objects.get())
     rng = random.Random(args.seed)
