@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from mes.errors import DomainError, InvalidInput
-from mes.pages import render_page, site_or_404
+from mes.pages import refused, render_page, site_or_404
 
 from . import board, selectors, services, sla
 from .choices import RaisedVia
@@ -50,15 +50,6 @@ def _ticket(request: HttpRequest, pk: int) -> ExceptionTicket:
     if ticket is None:
         raise Http404(_("No such exception."))
     return ticket
-
-
-def _refused(request: HttpRequest, exc: DomainError) -> None:
-    """A service said no: 403 and 404 stay what they are, anything else is shown to the user."""
-    if exc.status == 403:
-        raise PermissionDenied(exc.detail) from exc
-    if exc.status == 404:
-        raise Http404(exc.detail) from exc
-    messages.error(request, exc.detail)
 
 
 # --- raise: tiles (tap 2) and form (tap 3) ------------------------------------------------
@@ -114,7 +105,7 @@ def raise_form(request: HttpRequest, site_code: str, type_code: str) -> HttpResp
                     form.add_error(None, exc.detail)
             except DomainError as exc:
                 if exc.status in (403, 404):
-                    _refused(request, exc)
+                    refused(request, exc)
                 form.add_error(None, exc.detail)
             else:
                 messages.success(
@@ -275,7 +266,7 @@ def transition(request: HttpRequest, pk: int) -> HttpResponse:
             reason=request.POST.get("reason", ""),
         )
     except DomainError as exc:
-        _refused(request, exc)
+        refused(request, exc)
     else:
         messages.success(
             request,
@@ -298,7 +289,7 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
             resolve_to=request.POST.get("resolve_to") or None,
         )
     except DomainError as exc:
-        _refused(request, exc)
+        refused(request, exc)
     else:
         messages.success(
             request,
@@ -315,7 +306,7 @@ def comment(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         services.comment_exception(ticket, actor=request.user, text=request.POST.get("text", ""))
     except DomainError as exc:
-        _refused(request, exc)
+        refused(request, exc)
     else:
         messages.success(request, _("Comment added."))
     return redirect(reverse("exceptions:detail", args=[pk]) + "#timeline")

@@ -10,6 +10,8 @@ with partial templates from their ``pages`` module.
 
 from __future__ import annotations
 
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -28,6 +30,16 @@ slots = Registry(
 def visible(request: HttpRequest, model: type[Model]) -> QuerySet:
     """The records of ``model`` the signed-in user may see."""
     return model._default_manager.visible_to(request.user)
+
+
+def refused(request: HttpRequest, exc) -> None:
+    """A service said no (a :class:`mes.errors.DomainError`): 403 and 404 stay what they are,
+    anything else is shown to the user on the page."""
+    if exc.status == 403:
+        raise PermissionDenied(exc.detail) from exc
+    if exc.status == 404:
+        raise Http404(exc.detail) from exc
+    messages.error(request, exc.detail)
 
 
 def visible_or_404(request: HttpRequest, model: type[Model], **lookup) -> Model:

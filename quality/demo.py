@@ -4,7 +4,10 @@ an ``out_of_spec`` exception and, through the rules, a hold), and a supplier lot
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
+
+from django.utils import timezone
 
 from mes.models import Lot, Operation
 
@@ -12,6 +15,25 @@ from . import services
 from .models import Characteristic, DefectCode, InspectionPlan
 
 DEFECTS = [("BURR", "Burr"), ("SCRATCH", "Scratch"), ("POROSITY", "Porosity")]
+
+
+def _actions(nc, plant) -> None:
+    """The out-of-spec non-conformance's actions: containment done, a corrective one due
+    tomorrow, and a preventive one already late (the sweep escalates it)."""
+    quality = plant.users.get("quality_p1")
+    if nc is None or quality is None:
+        return
+    now = timezone.now()
+    for kind, text, due in [
+        ("containment", "Sort the lot: measure every piece", now - timedelta(hours=2)),
+        ("corrective", "Replace the boring insert, re-run first piece", now + timedelta(days=1)),
+        ("preventive", "Add insert wear to the tool life chart", now - timedelta(days=1)),
+    ]:
+        action = services.add_action(
+            nc, actor=quality, kind=kind, description=text, owner=quality, due_at=due
+        )
+        if kind == "containment":
+            services.complete_action(action, actor=quality, reason="sorted, 3 pieces out")
 
 
 def seed(plant) -> None:
@@ -55,7 +77,7 @@ def seed(plant) -> None:
                     services.Measurement(surface, passed=True),
                 ],
             )
-        services.record_results(  # out of spec: the rules hold the operation
+        failed = services.record_results(  # out of spec: the rules hold the operation
             op,
             actor=operator,
             results=[
@@ -63,6 +85,7 @@ def seed(plant) -> None:
                 services.Measurement(surface, passed=False, defect_code=codes[0]),
             ],
         )
+        _actions(failed[0].nonconformance, plant)
     lot = Lot.objects.filter(site=p1, held_qty=0).order_by("number").first()
     if lot is not None:
         services.place_hold(

@@ -80,8 +80,17 @@ event(
 event(
     "nonconformance.changed",
     _("Non-conformance changed (cause, containment, actions, status)"),
-    (*NC, "changed"),
+    (*NC, "changed", "action"),
     (f"{_N}.update_nonconformance", f"{_N}.add_action", f"{_N}.complete_action"),
+    NOTIFICATIONS,
+)
+event(
+    "nc_action.overdue",
+    _("A non-conformance action is past its due date (escalated once)"),
+    (*NC, "action"),
+    f"{_N}.escalate_overdue_actions",
+    ERP,
+    NOTIFICATIONS,
 )
 event(
     "exception.quality_held",

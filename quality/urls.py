@@ -2,7 +2,7 @@
 
 from django.urls import include, path
 
-from . import views
+from . import nc_views, views
 
 app_name = "quality"
 
@@ -12,6 +12,8 @@ pages = [
     path("hold/<int:pk>/", views.hold_detail, name="hold"),
     path("recall/<str:site_code>/", views.recall_page, name="recall"),
     path("items/<str:code>/", views.item_charts, name="item"),
+    path("nc/<int:pk>/", nc_views.nonconformance_detail, name="nonconformance"),
+    path("ncs/<str:site_code>/", nc_views.nonconformance_list, name="nonconformances"),
 ]
 
 urlpatterns = [path("quality/", include((pages, app_name)))]

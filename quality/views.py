@@ -15,19 +15,13 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from mes.errors import DomainError
 from mes.models import Item, Lot, Operation, WorkCenter
-from mes.pages import render_page, site_or_404, visible, visible_or_404
+from mes.pages import refused, render_page, site_or_404, visible, visible_or_404
 
 from . import services
 from .api.export import recall_response
 from .charts import control_chart
 from .models import Characteristic, DispositionReason, HoldDecision, QualityHold
 from .selectors import recall
-
-
-def _refused(request, exc: DomainError) -> None:
-    if exc.status == 403:
-        raise PermissionDenied(exc.detail) from exc
-    messages.error(request, exc.detail)
 
 
 @require_http_methods(["GET", "POST"])
@@ -57,7 +51,7 @@ def inspect(request: HttpRequest, pk: int) -> HttpResponse:
                     op, actor=request.user, results=measurements, lot=lot
                 )
             except DomainError as exc:
-                _refused(request, exc)
+                refused(request, exc)
             else:
                 failed = [r for r in rows if not r.passed]
                 if failed:
@@ -174,7 +168,7 @@ def _decide(request: HttpRequest, hold: QualityHold) -> None:
             .first(),
         )
     except DomainError as exc:
-        _refused(request, exc)
+        refused(request, exc)
     else:
         messages.success(request, _("Decision recorded on %(hold)s.") % {"hold": hold.number})
 
@@ -201,7 +195,7 @@ def recall_page(request: HttpRequest, site_code: str) -> HttpResponse:
                 reason=request.POST.get("reason", ""),
             )
         except DomainError as exc:
-            _refused(request, exc)
+            refused(request, exc)
         else:
             messages.success(
                 request,

@@ -7,6 +7,7 @@ from .inspections import Measurement, plan_characteristics, record_results
 from .nonconformance import (
     add_action,
     complete_action,
+    escalate_overdue_actions,
     open_nonconformance,
     save_quality_configuration,
     update_nonconformance,
@@ -19,6 +20,7 @@ __all__ = [
     "add_action",
     "complete_action",
     "decide",
+    "escalate_overdue_actions",
     "extend_item_holds",
     "open_nonconformance",
     "place_hold",

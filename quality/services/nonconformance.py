@@ -49,6 +49,18 @@ def nc_payload(nc: NonConformance, **extra) -> dict:
     }
 
 
+def action_payload(action: NcAction) -> dict:
+    return {
+        "id": action.pk,
+        "kind": action.kind,
+        "description": action.description,
+        "owner": action.owner.username,
+        "owner_id": action.owner_id,
+        "due_at": action.due_at.isoformat(),
+        "done_at": action.done_at.isoformat() if action.done_at else None,
+    }
+
+
 def open_nonconformance(
     *,
     site,
@@ -155,7 +167,9 @@ def update_nonconformance(
             actor=actor,
             reason=reason,
             payload=nc_payload(
-                locked, changed=sorted(k for k in changes if previous[k] != changes[k])
+                locked,
+                changed=sorted(k for k in changes if previous[k] != changes[k]),
+                action=None,
             ),
         )
     return locked
@@ -195,7 +209,7 @@ def add_action(
             site=locked.site,
             actor=actor,
             reason=description,
-            payload=nc_payload(locked, changed=["actions"]),
+            payload=nc_payload(locked, changed=["actions"], action=action_payload(action)),
         )
     return action
 
@@ -221,9 +235,43 @@ def complete_action(action: NcAction, *, actor, reason: str = "") -> NcAction:
             site=nc.site,
             actor=actor,
             reason=reason,
-            payload=nc_payload(nc, changed=["actions"]),
+            payload=nc_payload(nc, changed=["actions"], action=action_payload(locked)),
         )
     return locked
+
+
+def escalate_overdue_actions(now: datetime | None = None, batch: int = 500) -> int:
+    """Escalate each action past its due date and not done, once, a batch per transaction
+    (SKIP LOCKED: concurrent sweeps take others): its owner, the site's quality and managers
+    are told (``nc_action.overdue``). Actions of a closed non-conformance are left alone.
+    Returns how many were escalated."""
+    now = now or timezone.now()
+    escalated = 0
+    while True:
+        with transaction.atomic():
+            due = list(
+                NcAction.objects.select_for_update(skip_locked=True, of=("self",))
+                .select_related("owner", "nonconformance__site", "nonconformance__item")
+                .select_related("nonconformance__work_order")
+                .filter(done_at__isnull=True, escalated_at__isnull=True, due_at__lte=now)
+                .exclude(nonconformance__status=NonConformance.Status.CLOSED)
+                .order_by("due_at", "pk")[:batch]
+            )
+            for action in due:
+                nc = action.nonconformance
+                action.escalated_at = now
+                save_with_history(action, actor=None, reason="overdue", fields=["escalated_at"])
+                emit_event(
+                    "nc_action.overdue",
+                    aggregate=action,
+                    site=nc.site,
+                    actor=None,
+                    reason=_("Action overdue since %(due)s") % {"due": action.due_at.isoformat()},
+                    payload=nc_payload(nc, action=action_payload(action)),
+                )
+            escalated += len(due)
+        if len(due) < batch:
+            return escalated
 
 
 def save_quality_configuration(obj, *, actor, reason: str, **kwargs):
