@@ -11,9 +11,13 @@ class ExceptionsConfig(AppConfig):
         from django.db.models.signals import post_migrate
 
         from mes import config_cache
+        from mes.services import on_downtime
 
         from . import models
         from .defaults import ensure_defaults
+        from .machines import downtime_ticket
+
+        on_downtime.register("exceptions.ticket", downtime_ticket)
 
         config_cache.watch(
             models.ExceptionType,

@@ -53,6 +53,7 @@ class EventKind(models.TextChoices):
     ESCALATED = "escalated", _("Escalated")
     ERP_POSTED = "erp_posted", _("Posted to ERP")
     RULE_FAILED = "rule_failed", _("Rule could not act")
+    MACHINE_RUNNING = "machine_running", _("Machine running again")
 
 
 class RuleTrigger(models.TextChoices):

@@ -90,6 +90,30 @@ TYPES = [
         },
     },
     {
+        "code": "machine_downtime",
+        "name": "Machine down",
+        "category": "downtime",
+        "default_severity": "high",
+        "icon": "⏱️",
+        "colour": "#991b1b",
+        "sort_order": 25,
+        # Raised by the machine itself (mes.services.machines): the operator says why on the
+        # downtime, from the reason tree; the ticket routes and escalates like any other.
+        "form_schema": {
+            "type": "object",
+            "properties": {
+                "downtime": {"type": "string", "title": "Downtime", "maxLength": 20},
+                "state": {
+                    "type": "string",
+                    "title": "State",
+                    "enum": ["stopped", "fault"],
+                },
+                "since": {"type": "string", "title": "Down since", "maxLength": 40},
+            },
+            "required": [],
+        },
+    },
+    {
         "code": "quality_problem",
         "name": "Quality problem",
         "category": "quality",

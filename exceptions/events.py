@@ -55,6 +55,12 @@ event(
     f"{_S}.record_decision",
 )
 event(
+    "exception.machine_running",
+    _("The machine of a downtime ticket runs again"),
+    (*TICKET, "downtime"),
+    "exceptions.machines.downtime_ticket",
+)
+event(
     "exception.commented",
     _("Comment added"),
     (*TICKET, "comment"),

@@ -34,6 +34,13 @@ class NotFound(DomainError):
     code = "not_found"
 
 
+class PreconditionFailed(DomainError):
+    """The record changed since the caller read it (If-Match, ``expected_version``)."""
+
+    status = 412
+    code = "precondition_failed"
+
+
 class TransitionNotAllowed(DomainError):
     status = 409
     code = "transition_not_allowed"

@@ -139,7 +139,7 @@ _MASTER = "mes.services.master.save_master_record"
 _WO = "mes.services.work_orders"
 _OPS = "mes.services.operations"
 
-for _model in ("site", "workcenter", "machine", "item"):
+for _model in ("site", "workcenter", "machine", "item", "downtimereason"):
     for _verb in ("created", "changed"):
         event(f"{_model}.{_verb}", f"{_model} {_verb}", ("id", "code"), _MASTER)
 event("lot.changed", _("Lot corrected"), ("id", "code"), _MASTER)
@@ -290,4 +290,40 @@ event(
     _("API token created or revoked (never its key)"),
     ("id", "user", "name", "scope", "sites", "expires_at", "revoked"),
     "mes.services.tokens.create_token",
+)
+_MACHINES = "mes.services.machines"
+DOWNTIME = (
+    "site",
+    "machine",
+    "machine_id",
+    "work_center",
+    "downtime",
+    "downtime_id",
+    "state",
+    "started_at",
+    "ended_at",
+    "work_order",
+    "sequence",
+    "reason_code",
+)
+event(
+    "machine.downtime_started",
+    _("Machine down long enough to be a downtime"),
+    DOWNTIME,
+    f"{_MACHINES}._open_due",
+    ERP,
+)
+event(
+    "machine.downtime_ended",
+    _("Machine running again after a downtime"),
+    DOWNTIME,
+    f"{_MACHINES}._stop_ended",
+    ERP,
+)
+event(
+    "machine.downtime_reason_set",
+    _("The floor said why a machine was down"),
+    (*DOWNTIME, "reason_name", "planned"),
+    f"{_MACHINES}.set_downtime_reason",
+    ERP,
 )

@@ -34,6 +34,8 @@ _CORE_MODELS = [
     "lotconsumption",
     "shipment",
     "shipmentline",
+    "downtimereason",
+    "downtime",
 ]
 _CALENDARS = [
     f"mes.{a}_{m}" for m in ("workingcalendar", "nonworkingday") for a in ("add", "change", "view")

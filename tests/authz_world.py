@@ -31,6 +31,8 @@ from mes.models import (
     GLOBAL,
     AccountProfile,
     ApiToken,
+    Downtime,
+    DowntimeReason,
     Notification,
     NotificationPreference,
     OutboxEvent,
@@ -200,9 +202,13 @@ def _side(site: Site, people: dict[str, User]) -> Side:
     (result,) = quality_services.record_results(
         op, actor=None, results=[quality_services.Measurement(bore, value="5")]
     )
+    services.report_state(machine, "fault", timezone.now() - dt.timedelta(minutes=10))
+    services.open_due_downtimes()
+    downtime = Downtime.objects.get(machine=machine)
     owner = people["planner"]
     token = ApiToken.objects.get(digest=digest_of(make_token(owner)))
     side.rows = {
+        "mes.downtime": downtime,
         "mes.site": site,
         "mes.workcenter": wc,
         "mes.machine": machine,
@@ -261,6 +267,9 @@ def _shared_rows() -> dict[str, object]:
     rows["quality.defectcode"] = DefectCode.objects.create(code="BURR", name="Burr")
     rows["quality.inspectionplan"] = InspectionPlan.objects.create(
         name="Matrix", item=ItemFactory(), operation_sequence=10
+    )
+    rows["mes.downtimereason"] = DowntimeReason.objects.create(
+        code="MECH", name="Mechanical", category="mechanical"
     )
     rows["quality.dispositionreason"] = DispositionReason.objects.create(
         code="DEV", name="Deviation"

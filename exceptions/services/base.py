@@ -9,7 +9,7 @@ from django.db import connection
 from django.db.models import Exists, OuterRef
 from django.utils.translation import gettext as _
 
-from mes.errors import DomainError, InvalidInput
+from mes.errors import DomainError, InvalidInput, PreconditionFailed  # noqa: F401 (re-exported)
 from mes.models import Site
 from mes.outbox import emit_event
 from mes.services import save_with_history
@@ -26,11 +26,6 @@ from ..models import (
 
 Phase = WorkflowState.Phase
 CHANGE_PERM = "exceptions.change_exceptionticket"
-
-
-class PreconditionFailed(DomainError):
-    status = 412
-    code = "precondition_failed"
 
 
 def lock_ticket(

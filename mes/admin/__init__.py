@@ -9,7 +9,17 @@ services; operations, lots, confirmations, consumptions and outbox events are re
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from . import calendars, notifications, outbox, production, shipping, sites, tokens, users  # noqa: F401  (importing registers the model admins)
+from . import (  # noqa: F401  (importing registers the model admins)
+    calendars,
+    machines,
+    notifications,
+    outbox,
+    production,
+    shipping,
+    sites,
+    tokens,
+    users,
+)
 
 admin.site.site_header = _("Andon")
 admin.site.site_title = _("Andon")

@@ -12,6 +12,13 @@ from .base import (
 from .calendars import NonWorkingDay, WorkingCalendar
 from .generation import ConfigGeneration
 from .idempotency import IdempotencyRecord
+from .machines import (
+    Downtime,
+    DowntimeReason,
+    MachineCount,
+    MachineState,
+    MachineStateSpan,
+)
 from .notifications import Notification, NotificationPreference
 from .outbox import OutboxDelivery, OutboxEvent
 from .production import (
@@ -31,6 +38,11 @@ from .users import register_user_history
 register_user_history()
 
 __all__ = [
+    "Downtime",
+    "DowntimeReason",
+    "MachineCount",
+    "MachineState",
+    "MachineStateSpan",
     "AccessReview",
     "AccountKind",
     "AccountProfile",

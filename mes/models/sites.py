@@ -95,6 +95,10 @@ class Machine(models.Model):
     ideal_cycle_seconds = models.DecimalField(
         _("ideal cycle (s)"), max_digits=10, decimal_places=2, null=True, blank=True
     )
+    # A stop this long opens a downtime and raises an exception (the debounce: shorter
+    # flaps raise nothing); a stop shorter than ``short_stop_seconds`` is a short stop.
+    downtime_after_seconds = models.PositiveIntegerField(_("downtime after (s)"), default=120)
+    short_stop_seconds = models.PositiveIntegerField(_("short stop under (s)"), default=30)
     is_active = models.BooleanField(_("active"), default=True)
 
     objects = SiteScopedQuerySet.as_manager()

@@ -24,6 +24,15 @@ from .lots import (
     settle_status,
     ship_lots,
 )
+from .machines import (
+    Counted,
+    counter_delta,
+    on_downtime,
+    open_due_downtimes,
+    record_counts,
+    report_state,
+    set_downtime_reason,
+)
 from .master import receive_lot, save_master_record
 from .operations import Consumption, confirm_operation, resequence_work_center, start_operation
 from .projection import reproject_work_order, reproject_work_orders
@@ -50,6 +59,13 @@ from .work_orders import (
 )
 
 __all__ = [
+    "Counted",
+    "counter_delta",
+    "on_downtime",
+    "open_due_downtimes",
+    "record_counts",
+    "report_state",
+    "set_downtime_reason",
     "ShipmentSpec",
     "add_rework_operation",
     "lock_lot",

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from mes.errors import DomainError, InvalidInput
 from mes.models import (
+    DowntimeReason,
     Item,
     Lot,
     Machine,
@@ -41,6 +42,11 @@ def save_master_record(obj: Model, *, actor, reason: str = "") -> Model:
         WorkCenter: ("mes.change_workcenter", "workcenter.created", "workcenter.changed"),
         Machine: ("mes.change_machine", "machine.created", "machine.changed"),
         Item: ("mes.change_item", "item.created", "item.changed"),
+        DowntimeReason: (
+            "mes.change_downtimereason",
+            "downtimereason.created",
+            "downtimereason.changed",
+        ),
         Lot: ("mes.change_lot", None, "lot.changed"),
     }[type(obj)]
     model = type(obj)

@@ -51,6 +51,8 @@ EXPECTED = {
     "mes.apitoken:delete_selected": "AA AA AA AA AA AA AA RR FF AA AAA",
     "mes.apitoken:revoke_selected": "AA AA AA AA AA AA AA WR FF AA AAA",
     "mes.confirmation:delete_selected": "AA AA AA AA AA AA AA LL LL AA AAA",
+    "mes.downtime:delete_selected": "AA AA AA AA AA AA AA LL LL AA AAA",
+    "mes.downtimereason:delete_selected": "AA AA AA AA AA AA AA LL LL AA AAA",
     "mes.item:delete_selected": "AA AA AA AA AA AA AA LL LL AA AAA",
     "quality.dispositionreason:delete_selected": "AA AA AA AA AA AA AA LL LL AA AAA",
     "quality.nonconformance:delete_selected": "AA AA AA AA AA AA AA LL LL AA AAA",

@@ -208,6 +208,7 @@ def test_exception_types(p1, user_in, client_for, shortage):
         "missing_tooling",
         "safety",
         "out_of_spec",  # quality's
+        "machine_downtime",  # raised by machines themselves
     }
     one = client.get("/api/v1/exception-types/material_shortage/").json()
     assert one["category"] == "shortage"
@@ -215,7 +216,7 @@ def test_exception_types(p1, user_in, client_for, shortage):
     assert one["form_schema"]["required"] == ["material"]
     assert one["default_severity"] == "high"
     filtered = client.get("/api/v1/exception-types/?category=downtime").json()["results"]
-    assert [t["code"] for t in filtered] == ["machine_breakdown"]
+    assert [t["code"] for t in filtered] == ["machine_breakdown", "machine_downtime"]
     shortage.is_active = False
     shortage.save()
     inactive = client.get("/api/v1/exception-types/?active=false").json()["results"]
