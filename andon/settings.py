@@ -49,7 +49,7 @@ INSTALLED_APPS = [
 # Andon's own apps, in dependency order: each contributes its pages, API routes, websocket
 # routes, admin, events, subscribers, notifications, roles, periodic tasks and demo data
 # (andon.discovery). The project package comes last: it wires them together.
-ANDON_APPS = ["mes", "exceptions", "quality", "integrations.erp"]
+ANDON_APPS = ["mes", "exceptions", "quality", "integrations.erp", "integrations.opcua"]
 # Plug-in apps (and the tests' probes) join without editing this file.
 ANDON_APPS += env.list("ANDON_EXTRA_APPS", default=[])
 INSTALLED_APPS += [*ANDON_APPS, "andon"]
