@@ -26,6 +26,7 @@ from rest_framework.test import APIClient
 from exceptions import services as tickets
 from exceptions.models import EscalationPolicy, ExceptionType, RoutingRule, SlaPolicy
 from integrations.erp.models import ErpDelivery
+from integrations.opcua.models import MachineLink, MachineTag, OpcServer
 from mes import services
 from mes.models import (
     GLOBAL,
@@ -205,10 +206,17 @@ def _side(site: Site, people: dict[str, User]) -> Side:
     services.report_state(machine, "fault", timezone.now() - dt.timedelta(minutes=10))
     services.open_due_downtimes()
     downtime = Downtime.objects.get(machine=machine)
+    opc = OpcServer.objects.create(
+        site=site, name=f"OPC of {site.code}", endpoint_url="opc.tcp://127.0.0.1:9/"
+    )
+    link = MachineLink.objects.create(machine=machine, server=opc)
+    MachineTag.objects.create(link=link, role="state", node_id="ns=2;i=1")
     owner = people["planner"]
     token = ApiToken.objects.get(digest=digest_of(make_token(owner)))
     side.rows = {
         "mes.downtime": downtime,
+        "opcua.opcserver": opc,
+        "opcua.machinelink": link,
         "mes.site": site,
         "mes.workcenter": wc,
         "mes.machine": machine,

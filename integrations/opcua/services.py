@@ -138,3 +138,49 @@ def record_server_health(server_id: int, connected: bool, error: str) -> None:
 
 def tick() -> None:
     mes.open_due_downtimes()
+
+
+SECRETS = ("password", "client_private_key")
+
+
+def save_opcua_configuration(obj, *, actor, reason: str, **kwargs):
+    """Servers and machines on them, as every configuration is saved (history, one event)."""
+    from mes.services import save_configuration
+
+    return save_configuration(
+        obj, actor=actor, reason=reason, event_type="opcua.configuration_changed", **kwargs
+    )
+
+
+def browse(server: OpcServer, depth: int = 4) -> list[tuple[str, str]]:
+    """Connect to ``server`` and list the variables under Objects (browse path, node id), at
+    most ``depth`` levels down: what "test connection" shows."""
+    import asyncio
+
+    from asyncua import Client, ua
+
+    async def walk():
+        client = Client(server.endpoint_url, timeout=5)
+        if server.username:
+            client.set_user(server.username)
+            client.set_password(server.password)
+        if security_string(server):
+            await client.set_security_string(security_string(server))
+        found = []
+        async with client:
+
+            async def visit(node, path, level):
+                for child in await node.get_children():
+                    if child.nodeid.NamespaceIndex == 0:  # the standard Server object
+                        continue
+                    name = (await child.read_browse_name()).Name
+                    here = f"{path}/{name}" if path else name
+                    if await child.read_node_class() == ua.NodeClass.Variable:
+                        found.append((here, child.nodeid.to_string()))
+                    elif level < depth and len(found) < 500:
+                        await visit(child, here, level + 1)
+
+            await visit(client.nodes.objects, "", 1)
+        return found
+
+    return asyncio.run(walk())
