@@ -27,11 +27,12 @@ def security_string(server: OpcServer) -> str:
 
 
 def key_files(server: OpcServer) -> tuple[str, str]:
+    """The server's client certificate and key as files asyncua can read, in a fresh folder
+    only this process's user may open (never a fixed path another user could plant)."""
     import tempfile
     from pathlib import Path
 
-    folder = Path(tempfile.gettempdir()) / "andon-opcua" / str(server.pk)
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    folder = Path(tempfile.mkdtemp(prefix=f"andon-opcua-{server.pk}-"))  # mode 0700
     cert, key = folder / "client.pem", folder / "client.key"
     cert.write_text(server.client_certificate)
     key.touch(mode=0o600)
@@ -164,8 +165,9 @@ def browse(server: OpcServer, depth: int = 4) -> list[tuple[str, str]]:
         if server.username:
             client.set_user(server.username)
             client.set_password(server.password)
-        if security_string(server):
-            await client.set_security_string(security_string(server))
+        security = security_string(server)
+        if security:
+            await client.set_security_string(security)
         found = []
         async with client:
 
