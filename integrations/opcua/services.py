@@ -14,6 +14,7 @@ from mes.models import MachineState
 from .collector import Reading, ServerSpec, TagSpec
 from .models import MachineTag, OpcServer, ServerHealth, TagHealth
 
+LAG_CAP = 2**31 - 1
 COUNTERS = {MachineTag.Role.GOOD: "good", MachineTag.Role.SCRAP: "scrap"}
 
 
@@ -115,7 +116,8 @@ def _remember(last: dict, tag: MachineTag, r: Reading) -> None:
     row.value = str(r.value)[:100]
     row.source_time = r.source_time
     row.received_at = r.received_at
-    row.lag_ms = int((r.received_at - r.source_time).total_seconds() * 1000)
+    lag = int((r.received_at - r.source_time).total_seconds() * 1000)
+    row.lag_ms = max(-LAG_CAP, min(lag, LAG_CAP))  # a server clock days off, or a replay
     row.error = ""
     last[tag.pk] = row
 
@@ -137,8 +139,8 @@ def record_server_health(server_id: int, connected: bool, error: str) -> None:
     row.save()
 
 
-def tick() -> None:
-    mes.open_due_downtimes()
+def tick(now=None) -> None:
+    mes.open_due_downtimes(now)
 
 
 SECRETS = ("password", "client_private_key")
