@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass, field
 
 from django.db.models import Count, Q, Sum
+from django.utils import timezone
 
 from mes.choices import OperationStatus
-from mes.models import Confirmation, Operation, Site, WorkCenter, WorkOrder
+from mes.models import Confirmation, Downtime, Operation, Site, WorkCenter, WorkOrder
 
 
 @dataclass
@@ -36,6 +38,7 @@ class FloorBoard:
     running: list[Operation]
     queues: list[WorkCenterQueue]
     behind: list[WorkOrder]
+    downtimes: list = field(default_factory=list)  # waiting for the floor's reason
 
     @property
     def queued_count(self) -> int:
@@ -105,7 +108,20 @@ def floor_board(user, site: Site) -> FloorBoard:
         .select_related("item", "site")
         .order_by("due_date", "priority", "erp_number")
     )
-    return FloorBoard(site=site, running=running, queues=list(queues.values()), behind=behind)
+    since = timezone.now() - datetime.timedelta(hours=24)
+    downtimes = list(
+        Downtime.objects.visible_to(user)
+        .filter(site=site, reason__isnull=True, started_at__gte=since)
+        .select_related("machine", "work_order")
+        .order_by("-started_at")[:20]
+    )
+    return FloorBoard(
+        site=site,
+        running=running,
+        queues=list(queues.values()),
+        behind=behind,
+        downtimes=downtimes,
+    )
 
 
 def work_order_for(user, pk: int) -> WorkOrder | None:

@@ -24,6 +24,7 @@ from django.views.decorators.http import require_POST, require_safe
 from mes import notifications, selectors, services
 from mes.choices import WORK_ORDER_ACTIONS
 from mes.errors import DomainError
+from mes.machine_views import reason_branches
 from mes.models import Notification, WorkOrder
 from mes.pages import render_page, site_or_404, visible
 from mes.services import review
@@ -114,7 +115,10 @@ def home(request: HttpRequest) -> HttpResponse:
 def floor(request: HttpRequest, site_code: str) -> HttpResponse:
     site = site_or_404(request, site_code)
     board = selectors.floor_board(request.user, site)
-    return render_page(request, "mes/floor.html", {"site": site, "board": board})
+    branches = reason_branches() if board.downtimes else []
+    return render_page(
+        request, "mes/floor.html", {"site": site, "board": board, "branches": branches}
+    )
 
 
 @require_safe

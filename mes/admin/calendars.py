@@ -34,7 +34,7 @@ class WorkingCalendarAdmin(ConfigAdmin):
         (
             None,
             {
-                "fields": ["site", "shifts"],
+                "fields": ["site", "shifts", "shift_changes"],
                 "description": _(
                     "Weekday 0 = Monday. Example (three shifts Monday 06:00 to Saturday 06:00): "
                     '{"0": [["06:00", "24:00"]], "1": [["00:00", "24:00"]], ..., '

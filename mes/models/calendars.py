@@ -49,6 +49,15 @@ class WorkingCalendar(models.Model):
 
     site = models.OneToOneField(Site, on_delete=models.CASCADE, related_name="calendar")
     shifts = models.JSONField(gettext_lazy("weekly shifts"), default=dict)
+    shift_changes = models.CharField(
+        gettext_lazy("shift changes"),
+        max_length=100,
+        blank=True,
+        help_text=gettext_lazy(
+            "When one crew hands over to the next, every day, e.g. 06:00 14:00 22:00: the "
+            "shifts of OEE. Empty: one shift a day from midnight."
+        ),
+    )
 
     objects = SiteScopedQuerySet.as_manager()
     history = HistoricalRecords(bases=[HistoryAuditFields])
@@ -64,6 +73,19 @@ class WorkingCalendar(models.Model):
         problems = calendar_problems(self.shifts)
         if problems:
             raise ValidationError({"shifts": problems})
+        bad = [t for t in self.shift_changes.split() if not _TIME.match(t) or t >= "24:00"]
+        if bad:
+            raise ValidationError(
+                {
+                    "shift_changes": _("Use HH:MM times apart by spaces: %(t)s")
+                    % {"t": " ".join(bad)}
+                }
+            )
+
+    def shift_starts(self) -> list[int]:
+        """Minutes after midnight at which a shift starts, in order."""
+        times = sorted({t for t in self.shift_changes.split() if _TIME.match(t) and t < "24:00"})
+        return [int(t[:2]) * 60 + int(t[3:]) for t in times] or [0]
 
 
 class NonWorkingDay(models.Model):

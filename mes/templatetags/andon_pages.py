@@ -46,3 +46,11 @@ def websocket_url() -> str:
     from django.conf import settings
 
     return settings.ANDON_WEBSOCKET_URL
+
+
+@register.filter
+def percent(value) -> str:
+    """A ratio as a percentage with one decimal (0.8778 -> "87.8 %"); none: a dash."""
+    if value is None or value == "":
+        return "—"
+    return f"{float(value) * 100:.1f} %"
