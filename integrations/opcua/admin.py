@@ -45,7 +45,17 @@ class OpcServerForm(SecretFormMixin, forms.ModelForm):
 class OpcServerAdmin(ConfigAdmin):
     form = OpcServerForm
     save_service = staticmethod(services.save_opcua_configuration)
-    list_display = ("name", "site", "endpoint_url", "security_mode", "is_active", "connected")
+    list_display = (
+        "name",
+        "site",
+        "endpoint_url",
+        "security_mode",
+        "is_active",
+        "connected",
+        "last_seen",
+        "reconnects",
+        "last_error",
+    )
     list_filter = (("site", SITE_FILTER), "is_active")
     list_select_related = ("site", "health")
     search_fields = ("name", "endpoint_url")
@@ -59,6 +69,21 @@ class OpcServerAdmin(ConfigAdmin):
     def connected(self, obj):
         health = getattr(obj, "health", None)
         return None if health is None else health.connected
+
+    @admin.display(description=_("collector last seen"))
+    def last_seen(self, obj):
+        health = getattr(obj, "health", None)
+        return health.seen_at if health else None
+
+    @admin.display(description=_("reconnects"))
+    def reconnects(self, obj):
+        health = getattr(obj, "health", None)
+        return health.reconnects if health else None
+
+    @admin.display(description=_("last error"))
+    def last_error(self, obj):
+        health = getattr(obj, "health", None)
+        return health.error if health else ""
 
     @admin.action(description=_("Test connection: browse the server"), permissions=["change"])
     def test_connection(self, request, queryset):
@@ -87,7 +112,27 @@ class StateValueInline(ScopedInline):
 class MachineTagInline(ScopedInline):
     model = MachineTag
     extra = 3
-    fields = ("role", "node_id", "browse_path", "namespace_uri")
+    fields = ("role", "node_id", "browse_path", "namespace_uri", "last_value", "lag")
+    readonly_fields = ("last_value", "lag")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("health")
+
+    @admin.display(description=_("last value"))
+    def last_value(self, obj):
+        health = getattr(obj, "health", None) if obj.pk else None
+        if health is None:
+            return "—"
+        return (
+            f"{health.value} @ {health.source_time:%Y-%m-%d %H:%M:%S}"
+            if health.source_time
+            else health.value
+        )
+
+    @admin.display(description=_("lag (ms)"))
+    def lag(self, obj):
+        health = getattr(obj, "health", None) if obj.pk else None
+        return "—" if health is None or health.lag_ms is None else health.lag_ms
 
 
 @admin.register(MachineLink)

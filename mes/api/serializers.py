@@ -405,3 +405,12 @@ class ConfirmationCreateSerializer(serializers.Serializer):
         return services.confirm_operation(
             operation, actor=self.context["request"].user, **validated_data
         )
+
+
+class MachineCountsSerializer(serializers.Serializer):
+    machine = serializers.CharField(allow_null=True)
+    since = serializers.DateTimeField(allow_null=True)
+    until = serializers.DateTimeField()
+    good = serializers.IntegerField()
+    scrap = serializers.IntegerField()
+    running_minutes = serializers.FloatField()

@@ -3,6 +3,7 @@
 from django.urls import path
 
 from . import viewsets
+from .machines import DowntimeViewSet, OeeView
 from .notifications import NotificationPreferencesView, NotificationViewSet
 from .shipments import ShipmentViewSet
 from .tokens import TokenViewSet, WebsocketTicketView
@@ -17,11 +18,13 @@ routes = [
     ("lots", viewsets.LotViewSet, "lot"),
     ("confirmations", viewsets.ConfirmationViewSet, "confirmation"),
     ("shipments", ShipmentViewSet, "shipment"),
+    ("downtimes", DowntimeViewSet, "downtime"),
     ("notifications", NotificationViewSet, "notification"),
     ("tokens", TokenViewSet, "apitoken"),
 ]
 
 urlpatterns = [
+    path("oee/", OeeView.as_view(), name="oee"),
     path("ws-tickets/", WebsocketTicketView.as_view(), name="ws-ticket"),
     path(
         "notification-preferences/",

@@ -352,6 +352,13 @@ class OperationViewSet(ScopedViewSet, mixins.ListModelMixin, mixins.RetrieveMode
         )
         return self.read(op)
 
+    @extend_schema(responses=s.MachineCountsSerializer)
+    @action(detail=True, methods=["get"], url_path="machine-counts")
+    def machine_counts(self, request, pk=None):
+        """What the operation's machine counted since it started or was last confirmed: the
+        quantities to offer whoever confirms it."""
+        return Response(s.MachineCountsSerializer(services.machine_counts(self.get_object())).data)
+
 
 class LotFilter(django_filters.FilterSet):
     site = django_filters.CharFilter(field_name="site__code")

@@ -27,6 +27,7 @@ from .lots import (
 from .machines import (
     Counted,
     counter_delta,
+    machine_counts,
     on_downtime,
     open_due_downtimes,
     record_counts,
@@ -59,6 +60,7 @@ from .work_orders import (
 )
 
 __all__ = [
+    "machine_counts",
     "Counted",
     "counter_delta",
     "on_downtime",

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -290,3 +290,37 @@ def _upsert(totals: dict[tuple[int, datetime], list[int]]) -> None:
     params = [x for (m, minute), counts in totals.items() for x in (m, minute, *counts)]
     with connection.cursor() as cursor:
         cursor.execute(_UPSERT.format(values=values), params)
+
+
+def machine_counts(operation: Operation, *, now: datetime | None = None) -> dict:
+    """What the operation's machine counted since the operation started, or since its last
+    confirmation (to the minute): offered to whoever confirms it, with the machine's running
+    minutes. No machine: nothing to offer."""
+    now = now or timezone.now()
+    machine = operation.machine
+    last = operation.confirmations.order_by("-created_at").values_list("created_at", flat=True)
+    last = last.first()
+    since = last or operation.actual_start
+    offer = {"machine": machine.code if machine else None, "since": since, "until": now}
+    if machine is None or since is None:
+        return {**offer, "good": 0, "scrap": 0, "running_minutes": 0.0}
+    minutes = MachineCount.objects.filter(machine=machine, minute__lte=now)
+    minutes = (
+        minutes.filter(minute__gt=_minute(since))
+        if last
+        else minutes.filter(minute__gte=_minute(since))
+    )
+    totals = minutes.aggregate(good=models.Sum("good"), scrap=models.Sum("scrap"))
+    running = MachineStateSpan.objects.filter(
+        models.Q(ended_at__isnull=True) | models.Q(ended_at__gt=since),
+        machine=machine,
+        state=MachineState.RUNNING,
+        started_at__lt=now,
+    ).values_list("started_at", "ended_at")
+    seconds = sum(max((min(b or now, now) - max(a, since)).total_seconds(), 0) for a, b in running)
+    return {
+        **offer,
+        "good": totals["good"] or 0,
+        "scrap": totals["scrap"] or 0,
+        "running_minutes": round(seconds / 60, 1),
+    }
