@@ -34,10 +34,15 @@ $(TRYTON_STAMP):
 tryton: $(TRYTON_STAMP)
 
 # Embedded mode (DEBUG=1): SQLite file, in-memory channel layer, tasks in-process. No server to install.
+# The demo plant's P1 machines run on a simulated OPC UA server (opcua_simulate) that the
+# collector (opcua_collect) reads, so the floor sees downtimes raise themselves.
 demo: venv
 	env -u DATABASE_URL -u REDIS_URL DEBUG=1 $(PY) manage.py migrate --noinput
 	env -u DATABASE_URL -u REDIS_URL DEBUG=1 $(PY) manage.py seed_demo
-	env -u DATABASE_URL -u REDIS_URL DEBUG=1 ANDON_INPROCESS_SWEEPS=1 $(VENV)/bin/uvicorn andon.asgi:application --host $(HOST) --port $(PORT)
+	trap 'kill 0' EXIT INT TERM; export DEBUG=1; unset DATABASE_URL REDIS_URL; \
+	$(PY) manage.py opcua_simulate & \
+	$(PY) manage.py opcua_collect & \
+	ANDON_INPROCESS_SWEEPS=1 $(VENV)/bin/uvicorn andon.asgi:application --host $(HOST) --port $(PORT)
 
 # Real PostgreSQL and Redis at their default local addresses unless DATABASE_URL/TEST_REDIS_URL say otherwise.
 test: venv tryton
@@ -54,6 +59,7 @@ run: venv
 	trap 'kill 0' EXIT INT TERM; \
 	$(VENV)/bin/celery -A andon worker -l info & \
 	$(VENV)/bin/celery -A andon beat -l info & \
+	$(PY) manage.py opcua_collect & \
 	CONN_MAX_AGE=0 $(VENV)/bin/uvicorn andon.asgi:application --host $(HOST) --port $(WS_PORT) --workers 2 & \
 	WEBSOCKET_URL="$${WEBSOCKET_URL-ws://$(HOST):$(WS_PORT)}" CONN_MAX_AGE="$${CONN_MAX_AGE:-60}" \
 	  $(VENV)/bin/gunicorn andon.wsgi:application --bind $(HOST):$(PORT) --workers $(WORKERS) \
@@ -66,7 +72,7 @@ beat: venv
 	$(VENV)/bin/celery -A andon beat -l info
 
 bench: venv
-	url="$$($(PY) tests/services.py --require)" && DATABASE_URL="$$url" $(PY) bench/run.py $(BENCH_ARGS) && DATABASE_URL="$$url" $(PY) bench/relay.py && DATABASE_URL="$$url" $(PY) bench/sweep.py && DATABASE_URL="$$url" $(PY) bench/push.py && DATABASE_URL="$$url" $(PY) bench/erp_ingest.py && DATABASE_URL="$$url" $(PY) bench/erp_delivery.py && DATABASE_URL="$$url" $(PY) bench/recall.py
+	url="$$($(PY) tests/services.py --require)" && DATABASE_URL="$$url" $(PY) bench/run.py $(BENCH_ARGS) && DATABASE_URL="$$url" $(PY) bench/relay.py && DATABASE_URL="$$url" $(PY) bench/sweep.py && DATABASE_URL="$$url" $(PY) bench/push.py && DATABASE_URL="$$url" $(PY) bench/erp_ingest.py && DATABASE_URL="$$url" $(PY) bench/erp_delivery.py && DATABASE_URL="$$url" $(PY) bench/recall.py && DATABASE_URL="$$url" $(PY) bench/opcua.py
 
 # Style, layers (import-linter contracts in pyproject.toml), migrations, generated docs.
 lint: venv

@@ -329,5 +329,6 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
         "celery.app.trace": {"level": "WARNING"},
         "axes": {"level": "WARNING"},
+        "asyncua": {"level": "WARNING"},  # a line per request and per subscription otherwise
     },
 }

@@ -14,6 +14,7 @@ from mes.access import grant_site_access
 from mes.models import (
     AccountKind,
     AccountProfile,
+    DowntimeReason,
     Item,
     Machine,
     NonWorkingDay,
@@ -103,6 +104,7 @@ def _master_data() -> list[Site]:
                     reason="seed_demo",
                 )
     _calendars(sites)
+    _downtime_reasons()
     for code, name, kind, unit in ITEMS:
         services.save_master_record(
             Item(code=code, name=name, kind=kind, unit=unit), actor=None, reason="seed_demo"
@@ -122,18 +124,62 @@ def _calendars(sites: list[Site]) -> None:
                 **{str(d): [["00:00", "24:00"]] for d in range(1, 5)},
                 "5": [["00:00", "06:00"]],
             },
+            shift_changes="06:00 14:00 22:00",
         ),
         actor=None,
         reason="seed_demo",
     )
     p2 = WorkingCalendar(
-        site=by_code["P2"], shifts={str(d): [["06:00", "22:00"]] for d in range(5)}
+        site=by_code["P2"],
+        shifts={str(d): [["06:00", "22:00"]] for d in range(5)},
+        shift_changes="06:00 14:00",
     )
     summer_break = [
         NonWorkingDay(calendar=p2, date=datetime.date(2026, 8, day), reason="Werksferien")
         for day in range(3, 15)
     ]
     services.save_calendar(p2, actor=None, reason="seed_demo", children=summer_break)
+
+
+REASONS = [  # (code, name, category, planned, leaves)
+    (
+        "PLAN",
+        "Planned",
+        "planned",
+        True,
+        [("BREAK", "Break"), ("PM", "Planned maintenance"), ("CHANGE", "Changeover")],
+    ),
+    ("MECH", "Mechanical", "mechanical", False, [("HYD", "Hydraulics"), ("JAM", "Jam")]),
+    ("ELEC", "Electrical", "electrical", False, [("DRIVE", "Drive fault"), ("SENS", "Sensor")]),
+    ("MAT", "Material", "material", False, [("NOMAT", "No material"), ("BADMAT", "Bad material")]),
+    ("TOOL", "Tooling", "tooling", False, [("WEAR", "Tool worn"), ("BREAKT", "Tool broken")]),
+    ("QUAL", "Quality", "quality", False, [("QCHK", "Quality check")]),
+]
+
+
+def _downtime_reasons() -> None:
+    """The reason tree the floor picks from (big buttons, a branch per heading)."""
+    for order, (code, name, category, planned, leaves) in enumerate(REASONS):
+        branch = services.save_master_record(
+            DowntimeReason(
+                code=code, name=name, category=category, planned=planned, sort_order=order
+            ),
+            actor=None,
+            reason="seed_demo",
+        )
+        for n, (leaf, leaf_name) in enumerate(leaves):
+            services.save_master_record(
+                DowntimeReason(
+                    code=leaf,
+                    name=leaf_name,
+                    category=category,
+                    planned=planned,
+                    parent=branch,
+                    sort_order=n,
+                ),
+                actor=None,
+                reason="seed_demo",
+            )
 
 
 def _users(sites: list[Site]) -> dict[str, User]:

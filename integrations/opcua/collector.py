@@ -59,6 +59,20 @@ async def resolve(client: Client, tag: TagSpec):
     return await client.nodes.root.get_child(path)
 
 
+def stop_event(seconds: float = 0) -> asyncio.Event:
+    """An event set by SIGINT or SIGTERM, or after ``seconds`` (0: never): how a command's
+    loop is told to stop. Call it inside the running loop."""
+    import signal
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    if seconds:
+        loop.call_later(seconds, stop.set)
+    return stop
+
+
 class _Handler:
     def __init__(self, queue: asyncio.Queue, by_node: dict):
         self.queue, self.by_node = queue, by_node
@@ -92,12 +106,13 @@ class Collector:
 
     async def run(self, stop: asyncio.Event) -> None:
         tasks = [asyncio.create_task(self._serve(s, stop)) for s in self.servers]
-        tasks.append(asyncio.create_task(self._process(stop)))
         tasks.append(asyncio.create_task(self._tick(stop)))
+        process = asyncio.create_task(self._process(stop))
         await stop.wait()
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        await process  # the batch in flight is applied and counted, then what is left
         await self._drain()
 
     async def _serve(self, server: ServerSpec, stop: asyncio.Event) -> None:

@@ -121,9 +121,14 @@ def open_due_downtimes(now: datetime | None = None, *, actor=None) -> int:
     candidates = (
         MachineStateSpan.objects.filter(ended_at__isnull=True, state__in=DOWN)
         .exclude(Exists(Downtime.objects.filter(machine=OuterRef("machine"), ended_at=None)))
-        .values_list("machine_id", flat=True)
+        .values_list("machine_id", "down_since", "machine__downtime_after_seconds")
     )
-    for machine_id in list(candidates):
+    due = [  # read without locks; only the machines due are locked
+        machine_id
+        for machine_id, since, after in candidates
+        if now - since >= timedelta(seconds=after)
+    ]
+    for machine_id in due:
         with transaction.atomic():
             machine = _lock(machine_id)
             opened += _open_due(machine, _open_span(machine), now, actor=actor)

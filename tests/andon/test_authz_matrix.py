@@ -139,6 +139,9 @@ EXPECTED = {
     "shipment-list": "SSSSSSSSSSUUU",
     "machine-list": "SSSSSSSSSFUUU",
     "notification-list": "SSSSSSSSSFUUU",
+    "downtime-list": "SSSSSSSSSFUUU",
+    "oee": "BBBBBBBBBFUUU",  # names no site: 400 site_required
+    "opcua-health": "FFFFFSFSFFUUU",
     "notification-preferences": "SSSSSSSSSFUUU",
     "notification-preferences-page": "MMMMMMMMMMMMM",
     "notification-read": "MMMMMMMMMFUUU",

@@ -24,6 +24,7 @@ TAKES = {
     "site-": "mes.site",
     "workcenter-": "mes.workcenter",
     "machine-": "mes.machine",
+    "downtime-": "mes.downtime",
     "item-": "mes.item",
     "operation-": "mes.operation",
     "lot-": "mes.lot",
@@ -57,6 +58,11 @@ LITERAL = {"type_code": "material_shortage", "verb": "hold"}
 # Pairs (own site, other site) per role in ROLES order, then the own site anonymously, by an
 # expired account and with a revoked token. Letters: tests.authz_world.status_letter.
 EXPECTED = {
+    "downtime-detail": "SN SN SN SN SN SN SN SN SS FF UUU",
+    "downtime-reason": "RN RN FN FN FN FN FN RN FF PP PPP",  # who may confirm at the site
+    "downtimes": "SN SN SN SN SN SN SN SN SS PP PPP",
+    "oee": "SN SN SN SN SN SN SN SN SS PP PPP",
+    "operation-machine-counts": "SN SN SN SN SN SN SN SN SS FF UUU",
     "admin:app_list:auth": "AA AA AA AA AA AA AA SS NN AA AAA",
     "admin:app_list:django_celery_beat": "AA AA AA AA AA AA AA NN NN AA AAA",
     "admin:app_list:erp": "AA AA AA AA AA AA AA SS NN AA AAA",

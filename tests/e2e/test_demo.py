@@ -20,6 +20,7 @@ def demo_server(tmp_path_factory):
     db = tmp_path_factory.mktemp("demo") / "andon.sqlite3"
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "DEBUG"}}
     env.update(DATABASE_URL=f"sqlite:///{db}", DJANGO_SETTINGS_MODULE="andon.settings", DEBUG="1")
+    env["ANDON_DEMO_OPCUA_PORT"] = str(free_port())
 
     def manage(*args):
         result = subprocess.run(
@@ -39,6 +40,13 @@ def demo_server(tmp_path_factory):
     token = manage("issue_token", "supervisor_p1").split()[-1]
     port = free_port()
     server = start_process(server_argv(port), env, db.parent / "server.log")
+    # as make demo: the simulated plant and the collector reading it
+    machines = [
+        start_process(
+            [sys.executable, "manage.py", command], env, db.parent / f"{command}.log", command
+        )
+        for command in ("opcua_simulate", "opcua_collect")
+    ]
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -48,7 +56,8 @@ def demo_server(tmp_path_factory):
         except httpx.TransportError:
             time.sleep(0.2)
     yield base, token
-    stop_process(server)
+    for running in (*machines, server):
+        stop_process(running)
 
 
 def login(base: str, username: str) -> httpx.Client:
@@ -112,3 +121,20 @@ def test_api_with_issued_token(demo_server):
         "closed",
         "cancelled",
     }
+
+
+def test_the_demo_machines_are_live(demo_server):
+    base, _ = demo_server
+    client = login(base, "manager")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        (server,) = client.get("/api/v1/opcua/health/").json()
+        states = [t for t in server["tags"] if t["role"] == "state" and t["value"] is not None]
+        if server["connected"] and len(states) == 7:
+            break
+        time.sleep(1)
+    assert server["connected"], server
+    assert len(states) == 7  # every P1 machine reports its state
+    supervisor = login(base, "supervisor_p1")
+    oee = supervisor.get("/machines/P1/oee/")
+    assert oee.status_code == 200 and "P1-PRA" in oee.text

@@ -4,12 +4,11 @@
 from __future__ import annotations
 
 import asyncio
-import signal
 
 from django.core.management.base import BaseCommand
 
 from integrations.opcua import services
-from integrations.opcua.collector import Collector
+from integrations.opcua.collector import Collector, stop_event
 
 
 class Command(BaseCommand):
@@ -29,12 +28,7 @@ class Command(BaseCommand):
         asyncio.run(self._run(specs, seconds))
 
     async def _run(self, specs, seconds: float) -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        if seconds:
-            loop.call_later(seconds, stop.set)
+        stop = stop_event(seconds)
         collector = Collector(
             specs,
             apply=services.apply_readings,
