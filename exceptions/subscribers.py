@@ -17,9 +17,13 @@ subscribers.register(
     audience=RULES,
     chunk=1,
 )
-# Live boards: every exception event hints the site's open boards to refresh.
+# Live boards: every exception event, and a machine's downtime starting or ending (its strip
+# of machine states), hints the site's open boards to refresh.
 subscribers.register(
-    board.SUBSCRIBER, board.on_exception_events, patterns=["exception.*"], batch=True
+    board.SUBSCRIBER,
+    board.on_exception_events,
+    patterns=["exception.*", "machine.downtime_started", "machine.downtime_ended"],
+    batch=True,
 )
 # An SLA or escalation policy or a site calendar changed: the open tickets they govern get
 # new due times and next escalation.

@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from mes import selectors as mes_selectors
 from mes.errors import DomainError, InvalidInput
 from mes.pages import refused, render_page, site_or_404
 
@@ -198,7 +199,8 @@ def site_list(request: HttpRequest, site_code: str) -> HttpResponse:
 def _board_context(request: HttpRequest, site_code: str) -> dict:
     site = site_or_404(request, site_code)
     tickets = selectors.site_tickets(request.user, site)
-    return {"site": site, "lanes": board.lanes(tickets)}
+    machines = mes_selectors.machine_states(request.user, site)
+    return {"site": site, "lanes": board.lanes(tickets), "machines": machines}
 
 
 @require_safe

@@ -124,6 +124,27 @@ def floor_board(user, site: Site) -> FloorBoard:
     )
 
 
+def machine_states(user, site: Site) -> list:
+    """The site's active machines by code, each with ``state`` and ``state_since`` (its open
+    span; None: never reported) and ``down_since`` (its open downtime): one query."""
+    from django.db.models import OuterRef, Subquery
+
+    from mes.models import Machine, MachineStateSpan
+
+    span = MachineStateSpan.objects.filter(machine=OuterRef("pk"), ended_at__isnull=True)
+    downtime = Downtime.objects.filter(machine=OuterRef("pk"), ended_at__isnull=True)
+    return list(
+        Machine.objects.visible_to(user)
+        .filter(site=site, is_active=True)
+        .annotate(
+            state=Subquery(span.values("state")[:1]),
+            state_since=Subquery(span.values("started_at")[:1]),
+            down_since=Subquery(downtime.values("started_at")[:1]),
+        )
+        .order_by("code")
+    )
+
+
 def work_order_for(user, pk: int) -> WorkOrder | None:
     return WorkOrder.objects.visible_to(user).select_related("site", "item").filter(pk=pk).first()
 

@@ -116,9 +116,9 @@ def floor(request: HttpRequest, site_code: str) -> HttpResponse:
     site = site_or_404(request, site_code)
     board = selectors.floor_board(request.user, site)
     branches = reason_branches() if board.downtimes else []
-    return render_page(
-        request, "mes/floor.html", {"site": site, "board": board, "branches": branches}
-    )
+    machines = selectors.machine_states(request.user, site)
+    context = {"site": site, "board": board, "branches": branches, "machines": machines}
+    return render_page(request, "mes/floor.html", context)
 
 
 @require_safe

@@ -88,3 +88,16 @@ def test_the_oee_page_draws_the_work_centers_and_the_pareto(
     assert wide.status_code == 400 and "At most 31 days" in wide.content.decode()
     backwards = client.get(reverse("oee", args=["P1"]), {"from": "2026-09-08", "to": "2026-09-07"})
     assert backwards.status_code == 400
+
+
+def test_the_floor_and_the_board_show_each_machines_state(client, downtime, user_in):
+    press = downtime.machine
+    services.report_state(press, "fault", timezone.now())
+    client.force_login(user_in("supervisor", downtime.site))
+    floor = client.get(reverse("floor", args=["P1"])).content.decode()
+    assert "machine-fault" in floor and "P1-PRA-02" in floor
+    board = client.get(reverse("exceptions:board-fragment", args=["P1"])).content.decode()
+    assert "P1-PRA-02" in board and "machine-fault" in board
+    services.report_state(press, "running", timezone.now())
+    board = client.get(reverse("exceptions:board-fragment", args=["P1"])).content.decode()
+    assert "machine-running" in board
