@@ -211,7 +211,9 @@ def test_floor_query_count_is_flat(p1, user_in, django_assert_max_num_queries):
         running_order(p1, f"WO-RUN-{_i}")
     client = client_logged_in(user_in("supervisor", p1))
 
-    with django_assert_max_num_queries(15):
+    with django_assert_max_num_queries(
+        17
+    ):  # + downtimes waiting for a reason, machine states: flat
         response = client.get(reverse("floor", args=["P1"]))
 
     assert response.status_code == 200
