@@ -8,25 +8,10 @@ import pytest
 from django.utils import timezone
 
 from mes import services
-from mes.models import Downtime, DowntimeReason, OutboxEvent
+from mes.models import OutboxEvent
 from tests.factories import MachineFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def downtime(p1):
-    press = MachineFactory(work_center__site=p1, code="P1-PRA-02", ideal_cycle_seconds=6)
-    start = timezone.now() - datetime.timedelta(hours=2)
-    services.report_state(press, "running", start)
-    services.report_state(press, "fault", start + datetime.timedelta(minutes=30))
-    services.report_state(press, "running", start + datetime.timedelta(minutes=50))
-    services.record_counts([services.Counted(press.pk, start, good=100, scrap=4)])
-    mech = DowntimeReason.objects.create(code="MECH", name="Mechanical", category="mechanical")
-    DowntimeReason.objects.create(
-        code="MECH-HYD", name="Hydraulics", category="mechanical", parent=mech
-    )
-    return Downtime.objects.get()
 
 
 def test_the_operator_gives_the_reason_through_the_api(downtime, user_in, client_for, p2):

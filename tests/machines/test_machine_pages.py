@@ -3,35 +3,15 @@ from the reason tree, and the operator's tap records it (history, event); anothe
 downtime is a 404 and a branch is not a reason; the OEE page draws a chart per work center
 and a Pareto, refuses impossible dates and another site, in a constant number of queries."""
 
-import datetime
-
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
 from mes import services
-from mes.models import Downtime, DowntimeReason, OutboxEvent
+from mes.models import OutboxEvent
 from tests.factories import MachineFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def downtime(p1):
-    press = MachineFactory(work_center__site=p1, code="P1-PRA-02", ideal_cycle_seconds=6)
-    start = timezone.now() - datetime.timedelta(hours=2)
-    services.report_state(press, "running", start)
-    services.report_state(press, "fault", start + datetime.timedelta(minutes=30))
-    services.report_state(press, "running", start + datetime.timedelta(minutes=50))
-    services.record_counts([services.Counted(press.pk, start, good=100, scrap=4)])
-    mechanical = DowntimeReason.objects.create(
-        code="MECH", name="Mechanical", category="mechanical"
-    )
-    DowntimeReason.objects.create(
-        code="MECH-HYD", name="Hydraulics", category="mechanical", parent=mechanical
-    )
-    DowntimeReason.objects.create(code="BREAK", name="Break", category="planned", planned=True)
-    return Downtime.objects.get()
 
 
 def test_the_floor_asks_why_and_the_operator_taps_the_reason(client, downtime, user_in):
