@@ -7,6 +7,7 @@ channel layer and a real Celery broker. With ``DEBUG`` off a real ``SECRET_KEY``
 and the secure defaults make ``manage.py check --deploy`` clean.
 """
 
+import hashlib
 from datetime import timedelta
 from pathlib import Path
 
@@ -101,6 +102,25 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = False
 # checked before reuse; the ASGI server keeps 0 (Django's async requests close theirs).
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# The key of the audit chains (mes.audit, docs/audit.md): never stored in the database. Set
+# AUDIT_KEY in production and keep it: history written under another key fails verification.
+AUDIT_KEY = (
+    env.str("AUDIT_KEY", default="")
+    or hashlib.sha256(b"andon-audit:" + SECRET_KEY.encode()).hexdigest()
+)
+if DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql"):
+    # PostgreSQL hashes each history row as it is inserted (a trigger) with this key, which
+    # every connection brings in its start-up options (not a statement anyone can list).
+    _key = AUDIT_KEY.encode()
+    _key = _key if len(_key) <= 64 else hashlib.sha256(_key).digest()
+    _key = _key.ljust(64, b"\0")
+    _pads = {
+        name: bytes(k ^ pad for k in _key).hex() for name, pad in (("ipad", 0x36), ("opad", 0x5C))
+    }
+    _options = DATABASES["default"].setdefault("OPTIONS", {})
+    _options["options"] = " ".join(
+        [_options.get("options", ""), *(f"-c andon.audit_{n}={v}" for n, v in _pads.items())]
+    ).strip()
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The demo serves ASGI with several threads; wait for the write lock instead of failing.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20

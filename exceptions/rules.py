@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy
 
 from mes import config_cache
 from mes import services as mes_services
+from mes.audit.context import Channel, channel
 from mes.choices import WORK_ORDER_ACTIONS, WorkOrderStatus
 from mes.errors import DomainError
 
@@ -202,6 +203,7 @@ def dry_run(ticket: ExceptionTicket, trigger: str = RuleTrigger.RAISED) -> list[
     return outcomes
 
 
+@channel(Channel.RULE)
 def evaluate(ticket_id: int, trigger: str) -> list[tuple[RoutingRule, list[str]]]:
     """Apply every matching rule's actions in order; returns what each rule did. The ticket is
     locked once for the whole evaluation and the rule services change that instance (see

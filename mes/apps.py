@@ -26,6 +26,9 @@ class MesConfig(AppConfig):
 
         pre_create_historical_record.connect(stamp_request_id, dispatch_uid="andon_request_id")
         post_migrate.connect(ensure_roles, sender=self, dispatch_uid="andon_roles")
+        from mes.audit.chain import install as install_audit_chains
+
+        post_migrate.connect(install_audit_chains, sender=self, dispatch_uid="andon_audit")
         post_save.connect(
             revoke_inactive_sessions, sender=get_user_model(), dispatch_uid="andon_revoke_ws"
         )

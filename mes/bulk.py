@@ -16,6 +16,8 @@ from django.db import connections, models, router
 from django.db.models import Model
 from django.utils import timezone
 
+from mes.audit.context import current_channel
+
 
 def update_rows(model: type[Model], objs: Sequence[Model], fields: Sequence[str]) -> int:
     """Write ``fields`` of ``objs`` (saved rows of ``model``) in one statement; no signals,
@@ -248,7 +250,7 @@ def insert_history(
             rows,
             update=history_type == "~",
             default_user=None if user_id is None else _user(user_id),
-            custom_historical_attrs={"request_id": request_id},
+            custom_historical_attrs={"request_id": request_id, "channel": current_channel()},
         )
         return
     quote = connection.ops.quote_name
@@ -257,10 +259,11 @@ def insert_history(
         "history_type": history_type,
         "history_user_id": user_id,
         "request_id": request_id,
+        "channel": current_channel(),
     }
     selected, params = [], []  # (history column, what goes in it), the stamps' values
     for field in history._meta.concrete_fields:
-        if field.attname == "history_id":
+        if field.attname in ("history_id", "audit_seq", "audit_hash"):  # the trigger's
             continue
         if field.attname == "history_change_reason":
             selected.append((field.column, "v.reason"))

@@ -4,7 +4,6 @@ client's address as far as it can be trusted."""
 import ipaddress
 import re
 import uuid
-from contextvars import ContextVar
 from urllib.parse import unquote_to_bytes
 
 from django.conf import settings
@@ -12,15 +11,11 @@ from django.http import HttpResponseBadRequest, JsonResponse
 from django.utils.translation import gettext as _
 
 from mes import config_cache
+from mes.audit.context import _request_id, channel, channel_of_path
 
-_request_id: ContextVar[str] = ContextVar("andon_request_id", default="")
 # What a proxy or client may send as its request id: short, printable, no separators that
 # would split a log line.
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:@+/=-]{1,64}")
-
-
-def current_request_id() -> str:
-    return _request_id.get()
 
 
 def client_address(request) -> str | None:
@@ -51,7 +46,8 @@ class RequestIdMiddleware:
         rid = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
         token = _request_id.set(rid)
         try:
-            with config_cache.scope():  # the configuration's generation, read once per request
+            with config_cache.scope(), channel(channel_of_path(request.path)):
+                # the configuration's generation, read once per request
                 response = self.get_response(request)
         finally:
             _request_id.reset(token)

@@ -30,9 +30,9 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from mes import config_cache
+from mes.audit.context import current_request_id
 from mes.bulk import insert_new_rows
 from mes.events import AUDIENCES, catalogue
-from mes.middleware import current_request_id
 from mes.models import OutboxDelivery, OutboxEvent
 from mes.registry import Registry, callable_summary
 

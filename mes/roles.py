@@ -103,6 +103,7 @@ for _role, _perms in {
         *_CALENDARS,
         "mes.resequence_workcenter",
         "mes.view_outboxevent",
+        "mes.view_audit",  # the history of their sites' records
         "auth.view_user",
         "auth.change_user",
         "auth.add_user",
@@ -118,6 +119,7 @@ for _role, _perms in {
         *[p for p in _CALENDARS if ".view_" in p],
         "mes.access_site",
         "mes.view_outboxevent",
+        "mes.view_audit",
     ],
     "erp_integration": [
         *_VIEW_CORE,

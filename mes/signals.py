@@ -1,12 +1,14 @@
 """Signal receivers, connected in ``MesConfig.ready()``."""
 
-from mes.middleware import current_request_id
+from mes.audit.context import current_channel, current_request_id
 
 
 def stamp_request_id(sender, history_instance, **kwargs) -> None:
-    """Put the current request id on every history row (auditors trace a change to a request)."""
+    """Put the current request id and channel on every history row (auditors trace a change
+    to a request, and see whether it came from a page, the API, the ERP, a machine...)."""
     if hasattr(history_instance, "request_id"):
         history_instance.request_id = current_request_id()
+        history_instance.channel = current_channel()
 
 
 def ensure_roles(sender, **kwargs) -> None:

@@ -14,6 +14,7 @@ __all__ = [
     "relay_outbox",
     "relay_outbox_event",
     "sweep_outbox",
+    "verify_audit_chains",
 ]
 
 
@@ -62,7 +63,16 @@ def expire_accounts() -> dict:
     return run()
 
 
+@shared_task(acks_late=False, ignore_result=True)
+def verify_audit_chains(started_by: str = "nightly") -> bool:
+    """Verify the audit chains and checkpoint the intact tables (mes.audit.verify)."""
+    from mes.audit.verify import verify
+
+    return verify(started_by=started_by).intact
+
+
 PERIODIC_TASKS = {
+    "audit-verify": Periodic("mes.tasks.verify_audit_chains", 86400, "AUDIT_VERIFY_SECONDS"),
     "account-expiry": Periodic("mes.tasks.expire_accounts", 3600, inprocess=True),
     "outbox-sweep": Periodic("mes.tasks.sweep_outbox", 30, "OUTBOX_SWEEP_SECONDS", inprocess=True),
     "idempotency-purge": Periodic("mes.tasks.purge_idempotency_records", 3600),

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from mes import machine_views, views
+from mes import audit_views, machine_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -23,4 +23,7 @@ urlpatterns = [
     ),
     path("notifications/<int:pk>/open/", views.notification_open, name="notification-open"),
     path("access-review/", views.access_review_page, name="access-review"),
+    path("audit/", audit_views.audit_page, name="audit"),
+    path("audit/verify/", audit_views.verify_now, name="audit-verify"),
+    path("audit/<str:kind>/<int:pk>/", audit_views.record_page, name="audit-record"),
 ]

@@ -8,6 +8,7 @@ from simple_history.models import HistoricalRecords
 
 from mes.models import (
     GLOBAL,
+    ChainedEntry,
     GlobalQuerySet,
     HistoryAuditFields,
     Site,
@@ -125,7 +126,9 @@ class WorkflowTransition(models.Model):
     reason_required = models.BooleanField(_("reason required"), default=False)
 
     objects = GlobalQuerySet.as_manager()
-    history = HistoricalRecords(bases=[HistoryAuditFields], m2m_fields=[roles])
+    history = HistoricalRecords(
+        bases=[HistoryAuditFields], m2m_fields=[roles], m2m_bases=[ChainedEntry]
+    )
 
     class Meta:
         ordering = ["workflow", "pk"]
@@ -258,7 +261,11 @@ class RoutingRule(models.Model):
     actions = models.JSONField(_("actions"), default=list)
 
     objects = RoutingRuleQuerySet.as_manager()
-    history = HistoricalRecords(bases=[HistoryAuditFields], m2m_fields=[types, sites, work_centers])
+    history = HistoricalRecords(
+        bases=[HistoryAuditFields],
+        m2m_fields=[types, sites, work_centers],
+        m2m_bases=[ChainedEntry],
+    )
 
     class Meta:
         ordering = ["order", "pk"]

@@ -10,6 +10,7 @@ from simple_history.models import HistoricalRecords
 from mes.models import (
     GLOBAL,
     INTERNAL,
+    ChainedEntry,
     GlobalQuerySet,
     HistoryAuditFields,
     InternalQuerySet,
@@ -75,7 +76,9 @@ class EscalationPolicy(models.Model):
     )
 
     objects = GlobalQuerySet.as_manager()
-    history = HistoricalRecords(bases=[HistoryAuditFields], m2m_fields=[types])
+    history = HistoricalRecords(
+        bases=[HistoryAuditFields], m2m_fields=[types], m2m_bases=[ChainedEntry]
+    )
 
     class Meta:
         ordering = ["order", "pk"]
@@ -122,7 +125,9 @@ class EscalationLevel(models.Model):
     )
 
     objects = GlobalQuerySet.as_manager()
-    history = HistoricalRecords(bases=[HistoryAuditFields], m2m_fields=[notify_users])
+    history = HistoricalRecords(
+        bases=[HistoryAuditFields], m2m_fields=[notify_users], m2m_bases=[ChainedEntry]
+    )
 
     class Meta:
         ordering = ["policy", "level"]

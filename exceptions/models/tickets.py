@@ -11,6 +11,7 @@ from simple_history.models import HistoricalRecords
 
 from mes.models import (
     INTERNAL,
+    ChainedEntry,
     HistoryAuditFields,
     InternalQuerySet,
     Lot,
@@ -164,10 +165,12 @@ class ExceptionTicket(models.Model):
         return f"{self.number} {self.type.name if self.type_id else ''}".strip()
 
 
-class ExceptionEvent(models.Model):
-    """The typed timeline of a ticket, in order. Append-only: the events are the audit."""
+class ExceptionEvent(ChainedEntry):
+    """The typed timeline of a ticket, in order. Append-only: the events are the audit,
+    chained per ticket (``mes.audit``)."""
 
     site_path = "exception__site"
+    audit_chain = "exception"
 
     exception = models.ForeignKey(ExceptionTicket, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(_("kind"), max_length=20, choices=EventKind.choices)

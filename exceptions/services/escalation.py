@@ -10,9 +10,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from mes import config_cache
+from mes.audit.context import history_stamps
 from mes.bulk import update_rows
 from mes.calendars import calendar_for
-from mes.middleware import current_request_id
 from mes.outbox import emit_events
 
 from .. import sla
@@ -77,7 +77,7 @@ def record_escalations(firings: list[tuple[ExceptionTicket, EscalationLevel]], *
     )
     ExceptionEvent.objects.bulk_create(timeline)
     ExceptionTicket.history.bulk_history_create(
-        versions, update=True, custom_historical_attrs={"request_id": current_request_id()}
+        versions, update=True, custom_historical_attrs=history_stamps()
     )
     emit_events(events)
 

@@ -26,6 +26,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_update_with_history
 
+from mes.audit.context import history_stamps
 from mes.errors import InvalidInput, NotFound, NotPermitted
 
 from .models import ErpDelivery, ErpEndpoint
@@ -172,6 +173,7 @@ def acknowledge(endpoint: ErpEndpoint, *, cursor: int, actor) -> tuple[int, int]
                 batch_size=1000,
                 default_user=actor,
                 default_change_reason="acknowledged by the ERP",
+                custom_historical_attrs=history_stamps(),
             )
         if cursor > endpoint.feed_acknowledged:
             endpoint.feed_acknowledged = cursor

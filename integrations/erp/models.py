@@ -8,7 +8,14 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from mes.models import HistoryAuditFields, OutboxEvent, Site, SiteScopedQuerySet, WorkOrder
+from mes.models import (
+    ChainedEntry,
+    HistoryAuditFields,
+    OutboxEvent,
+    Site,
+    SiteScopedQuerySet,
+    WorkOrder,
+)
 from mes.models.access import visible_site_ids
 
 from .destinations import UnsafeDestination, check_destination
@@ -102,6 +109,7 @@ class ErpEndpoint(models.Model):
         bases=[HistoryAuditFields],
         excluded_fields=["auth_value", "hmac_secret", "synced_at", "synced_ok_at", "sync_summary"],
         m2m_fields=["sites"],
+        m2m_bases=[ChainedEntry],
     )
 
     class Meta:

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from mes import services as mes
+from mes.audit.context import Channel, channel
 from mes.models import MachineState
 
 from .collector import Reading, ServerSpec, TagSpec
@@ -76,6 +77,7 @@ def server_specs(site_codes=None) -> list[ServerSpec]:
     return specs
 
 
+@channel(Channel.MACHINE)
 def apply_readings(readings: list[Reading]) -> None:
     """One batch from the collector, in source-time order."""
     ids = {r.tag.tag_id for r in readings}
@@ -139,6 +141,7 @@ def record_server_health(server_id: int, connected: bool, error: str) -> None:
     row.save()
 
 
+@channel(Channel.MACHINE)
 def tick(now=None) -> None:
     mes.open_due_downtimes(now)
 

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import viewsets
+from . import history, viewsets
 from .machines import DowntimeViewSet, OeeView
 from .notifications import NotificationPreferencesView, NotificationViewSet
 from .shipments import ShipmentViewSet
@@ -24,6 +24,19 @@ routes = [
 ]
 
 urlpatterns = [
+    path("history/", history.HistorySearchView.as_view(), name="history"),
+    path("history/export/", history.HistoryExportView.as_view(), name="history-export"),
+    path(
+        "history/<str:kind>/<int:pk>/",
+        history.RecordHistoryView.as_view(),
+        name="history-record",
+    ),
+    path(
+        "history/<str:kind>/<int:pk>/as-of/",
+        history.RecordAsOfView.as_view(),
+        name="history-as-of",
+    ),
+    path("audit/runs/", history.AuditRunsView.as_view(), name="audit-runs"),
     path("oee/", OeeView.as_view(), name="oee"),
     path("ws-tickets/", WebsocketTicketView.as_view(), name="ws-ticket"),
     path(

@@ -1,8 +1,10 @@
 from .accounts import AccessReview, AccountKind, AccountProfile, account_usable
+from .audit import AuditCheckpoint, AuditRun, AuditSchema
 from .base import (
     GLOBAL,
     INTERNAL,
     OWNER,
+    ChainedEntry,
     GlobalQuerySet,
     HistoryAuditFields,
     InternalQuerySet,
@@ -44,6 +46,9 @@ __all__ = [
     "MachineState",
     "MachineStateSpan",
     "AccessReview",
+    "AuditCheckpoint",
+    "AuditRun",
+    "AuditSchema",
     "AccountKind",
     "AccountProfile",
     "account_usable",
@@ -58,6 +63,7 @@ __all__ = [
     "Confirmation",
     "ConfigGeneration",
     "GlobalQuerySet",
+    "ChainedEntry",
     "HistoryAuditFields",
     "IdempotencyRecord",
     "Item",

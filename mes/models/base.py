@@ -59,10 +59,23 @@ class InternalQuerySet(models.QuerySet):
         return self.none()
 
 
-class HistoryAuditFields(models.Model):
-    """Extra columns on every simple-history table: the request that made the change."""
+class ChainedEntry(models.Model):
+    """The tamper-evidence columns of an append-only audit row (``mes.audit``): its place in
+    its chain and its keyed hash, both set by the database as the row is inserted."""
+
+    audit_seq = models.PositiveBigIntegerField(null=True, blank=True, editable=False)
+    audit_hash = models.CharField(max_length=64, blank=True, default="", editable=False)
+
+    class Meta:
+        abstract = True
+
+
+class HistoryAuditFields(ChainedEntry):
+    """Extra columns on every simple-history table: the request that made the change, the
+    channel it came through (``mes.audit.Channel``), and the chain (one per record)."""
 
     request_id = models.CharField(max_length=64, blank=True, default="")
+    channel = models.CharField(max_length=10, blank=True, default="")
 
     class Meta:
         abstract = True

@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from .base import INTERNAL, OWNER, HistoryAuditFields, InternalQuerySet, OwnerQuerySet
+from .base import INTERNAL, OWNER, ChainedEntry, HistoryAuditFields, InternalQuerySet, OwnerQuerySet
 from .sites import Site
 
 KEY_PREFIX = "andon_"  # a scanner for leaked secrets recognises the kind of key
@@ -102,6 +102,7 @@ class ApiToken(models.Model):
         bases=[HistoryAuditFields],
         excluded_fields=["digest", "last_used_at", "last_used_from"],
         m2m_fields=["sites"],
+        m2m_bases=[ChainedEntry],
     )
 
     class Meta:

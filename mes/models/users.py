@@ -5,16 +5,25 @@ from django.contrib.auth.models import User
 from simple_history import register
 from simple_history.exceptions import MultipleRegistrationsError
 
-from .base import HistoryAuditFields
+from .base import ChainedEntry, HistoryAuditFields
 
 
 def register_user_history() -> None:
+    """Accounts, their roles (groups) and their site grants (guardian's permissions)."""
+    from guardian.models import GroupObjectPermission, UserObjectPermission
+
+    for grants in (UserObjectPermission, GroupObjectPermission):
+        try:
+            register(grants, app="mes", bases=[HistoryAuditFields])
+        except MultipleRegistrationsError:
+            pass
     try:
         register(
             User,
             app="mes",
             excluded_fields=["password", "last_login"],
             m2m_fields=["groups"],
+            m2m_bases=[ChainedEntry],
             bases=[HistoryAuditFields],
         )
     except MultipleRegistrationsError:  # the module imported twice (reloads)

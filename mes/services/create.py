@@ -11,9 +11,9 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from mes.audit.context import current_request_id
 from mes.bulk import insert_history, insert_new_rows, insert_values
 from mes.errors import DomainError, InvalidInput
-from mes.middleware import current_request_id
 from mes.models import Item, Operation, Site, WorkCenter, WorkOrder, WorkOrderComponent
 from mes.outbox import emit_events
 

@@ -13,9 +13,9 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from mes.audit.context import current_request_id
 from mes.bulk import insert_history, update_rows
 from mes.errors import TransitionNotAllowed
-from mes.middleware import current_request_id
 from mes.models import Item, Operation, WorkCenter, WorkOrder, WorkOrderComponent
 from mes.outbox import emit_event
 

@@ -118,6 +118,11 @@ EXPECTED = {
     "admin:password_change": "AAAAAAASSAAAA",
     "admin:password_change_done": "AAAAAAASSAAAA",
     "api-docs": "SSSSSSSSSFSUU",
+    "audit": "FFFFFFFSSPPPP",  # managers (their sites' records) and auditors
+    "audit-runs": "FFFFFFFSSFUUU",
+    "audit-verify": "MMMMMMMMMMMMM",  # POST only
+    "history": "FFFFFFFSSFUUU",
+    "history-export": "FFFFFFFSSFUUU",
     "api-root": "SSSSSSSSSFUUU",
     "apitoken-list": "SSSSSSSSSSUUU",
     "confirmation-list": "SSSSSSSSSFUUU",

@@ -44,6 +44,8 @@ TAKES = {
     "exceptions:": "exceptions.exceptionticket",
     "work-order": "mes.workorder",
     "notification-open": "mes.notification",
+    "history-": "mes.workorder",
+    "audit-record": "mes.workorder",
 }
 # Arguments that say what they are, whatever the route.
 BY_NAME = {
@@ -53,12 +55,15 @@ BY_NAME = {
     "user_id": ("auth.user", "pk"),
     "group_id": ("auth.group", "pk"),
 }
-LITERAL = {"type_code": "material_shortage", "verb": "hold"}
+LITERAL = {"type_code": "material_shortage", "verb": "hold", "kind": "mes.workorder"}
 
 # Pairs (own site, other site) per role in ROLES order, then the own site anonymously, by an
 # expired account and with a revoked token. Letters: tests.authz_world.status_letter.
 EXPECTED = {
     "downtime-detail": "SN SN SN SN SN SN SN SN SS FF UUU",
+    "audit-record": "FF FF FF FF FF FF FF SN SS PP PPP",
+    "history-as-of": "FF FF FF FF FF FF FF BN BB FF UUU",  # no "at": 400 at_required, after 404
+    "history-record": "FF FF FF FF FF FF FF SN SS FF UUU",
     "downtime-reason": "RN RN FN FN FN FN FN RN FF PP PPP",  # who may confirm at the site
     "downtimes": "SN SN SN SN SN SN SN SN SS PP PPP",
     "oee": "SN SN SN SN SN SN SN SN SS PP PPP",

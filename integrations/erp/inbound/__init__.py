@@ -26,6 +26,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from mes.audit.context import Channel, channel
 from mes.errors import InvalidInput
 from mes.texts import check_text
 
@@ -78,6 +79,7 @@ KINDS: dict[str, BatchKind] = {
 }
 
 
+@channel(Channel.ERP)
 def ingest(kind: str, records: list, *, actor) -> list[dict]:
     """Apply a batch of ERP records of ``kind`` (see :data:`KINDS`); one result per record,
     in order, each applied in a savepoint of its own (new work orders: together, below)."""

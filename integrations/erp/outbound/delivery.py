@@ -20,9 +20,9 @@ from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history
 
 from mes import config_cache
+from mes.audit.context import history_stamps
 from mes.bulk import update_rows
 from mes.events import catalogue
-from mes.middleware import current_request_id
 from mes.models import OutboxDelivery, OutboxEvent
 
 from ..destinations import excerpt
@@ -81,9 +81,7 @@ def enqueue_deliveries(events: list[OutboxEvent]) -> None:
                     kick.add(endpoint_id)
     if not rows:
         return
-    bulk_create_with_history(
-        rows, ErpDelivery, custom_historical_attrs={"request_id": current_request_id()}
-    )
+    bulk_create_with_history(rows, ErpDelivery, custom_historical_attrs=history_stamps())
     if kick:
         transaction.on_commit(partial(_kick, sorted(kick)))
 
@@ -335,7 +333,7 @@ def record_all(endpoint: ErpEndpoint, results: list[tuple[ErpDelivery, Outcome]]
             changed.append(delivery)
         update_rows(ErpDelivery, changed, RECORDED_FIELDS)
         ErpDelivery.history.bulk_history_create(
-            changed, update=True, custom_historical_attrs={"request_id": current_request_id()}
+            changed, update=True, custom_historical_attrs=history_stamps()
         )
         if retry_in:
             transaction.on_commit(partial(_kick, [endpoint.pk], countdown=min(retry_in)))
