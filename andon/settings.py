@@ -50,7 +50,14 @@ INSTALLED_APPS = [
 # Andon's own apps, in dependency order: each contributes its pages, API routes, websocket
 # routes, admin, events, subscribers, notifications, roles, periodic tasks and demo data
 # (andon.discovery). The project package comes last: it wires them together.
-ANDON_APPS = ["mes", "exceptions", "quality", "integrations.erp", "integrations.opcua"]
+ANDON_APPS = [
+    "mes",
+    "exceptions",
+    "quality",
+    "integrations.erp",
+    "integrations.opcua",
+    "integrations.legacy",
+]
 # Plug-in apps (and the tests' probes) join without editing this file.
 ANDON_APPS += env.list("ANDON_EXTRA_APPS", default=[])
 INSTALLED_APPS += [*ANDON_APPS, "andon"]
@@ -243,6 +250,7 @@ SPECTACULAR_SETTINGS = {
         "UnitEnum": "mes.choices.Unit",
         "HoldDecisionKindEnum": "quality.models.HoldDecision.Kind",
         "NcActionKindEnum": "quality.models.NcAction.Kind",
+        "ImportKindEnum": "integrations.legacy.models.ImportJob.Kind",
     },
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

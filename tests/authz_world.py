@@ -26,6 +26,8 @@ from rest_framework.test import APIClient
 from exceptions import services as tickets
 from exceptions.models import EscalationPolicy, ExceptionType, RoutingRule, SlaPolicy
 from integrations.erp.models import ErpDelivery
+from integrations.legacy import services as legacy
+from integrations.legacy.models import LegacyDowntime, LegacyException, MachineAlias
 from integrations.opcua.models import MachineLink, MachineTag, OpcServer
 from mes import services
 from mes.models import (
@@ -213,7 +215,23 @@ def _side(site: Site, people: dict[str, User]) -> Side:
     MachineTag.objects.create(link=link, role="state", node_id="ns=2;i=1")
     owner = people["planner"]
     token = ApiToken.objects.get(digest=digest_of(make_token(owner)))
+    job = legacy.upload(
+        actor=None,
+        site=site,
+        kind="downtime_log",
+        filename="log.csv",
+        data=f"Data,Maszyna,Od\n01.07.2026,{machine.code},07:00\n".encode(),
+    )
+    at = timezone.now()
     side.rows = {
+        "legacy.importjob": job,
+        "legacy.machinealias": MachineAlias.objects.create(site=site, alias="m", machine=machine),
+        "legacy.legacydowntime": LegacyDowntime.objects.create(
+            site=site, machine=machine, machine_text="M", started_at=at, job=job, row=2
+        ),
+        "legacy.legacyexception": LegacyException.objects.create(
+            site=site, raised_at=at, type_text="shortage", job=job, row=2
+        ),
         "mes.downtime": downtime,
         "opcua.opcserver": opc,
         "opcua.machinelink": link,

@@ -16,9 +16,11 @@ from datetime import UTC, datetime
 
 from asgiref.sync import sync_to_async
 from asyncua import Client
+from django.db import DatabaseError
 
 log = logging.getLogger("andon.opcua")
 BACKOFF_MAX = 30.0
+RETRY_MAX = 100_000  # values kept while the database refuses them (the newest)
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,7 @@ class Collector:
     source_clock: bool = False
     latest: datetime | None = None
     queue: asyncio.Queue = field(default_factory=asyncio.Queue)
+    retry: list = field(default_factory=list)  # a batch the database refused, tried again
     stats: dict = field(default_factory=lambda: {"values": 0, "batches": 0})
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -159,11 +162,16 @@ class Collector:
             await self._drain()
 
     async def _drain(self) -> None:
-        batch = []
+        batch, self.retry = self.retry, []
         while not self.queue.empty():
             batch.append(self.queue.get_nowait())
         if batch:
-            await sync_to_async(self.apply)(batch)
+            try:
+                await sync_to_async(self.apply)(batch)
+            except DatabaseError as exc:  # the database busy or away: keep the values
+                log.warning("database: %s; %d values kept for the next batch", exc, len(batch))
+                self.retry = batch[-RETRY_MAX:]
+                return
             newest = max(r.source_time for r in batch)
             self.latest = newest if self.latest is None else max(self.latest, newest)
             self.stats["values"] += len(batch)
@@ -174,4 +182,7 @@ class Collector:
             await asyncio.sleep(self.tick_seconds)
             now = self.latest if self.source_clock else None
             if now is not None or not self.source_clock:
-                await sync_to_async(self.tick)(now)
+                try:
+                    await sync_to_async(self.tick)(now)
+                except DatabaseError as exc:  # the next tick tries again
+                    log.warning("database: %s; the downtimes due wait for the next tick", exc)

@@ -3,12 +3,18 @@ its chain (one chain per record) by a keyed hash that PostgreSQL computes as the
 inserted, whatever wrote it (a service's save, a bulk ``COPY``, an ``INSERT … SELECT``).
 
 Per chained table, :func:`install` (run after every ``migrate``) creates a ``BEFORE INSERT``
-trigger that takes a transaction-scoped advisory lock on the row's chain (writes to one
-chain are serialised; different chains never wait for each other), reads the chain's last
-entry through the unique ``(chain, audit_seq)`` index, and sets::
+trigger that reads the chain's last entry through the unique ``(chain, audit_seq)`` index
+and sets::
 
     audit_seq  = previous audit_seq + 1
     audit_hash = HMAC-SHA256(key, previous audit_hash | audit_seq | the row as JSON)
+
+The unique index serialises the writes to one chain without any lock of its own: of two
+transactions writing the same record's history at once, the second waits on the first's
+index entry and then fails (it is rolled back; nothing forks). The services lock a record
+before they change it, so they wait at that lock instead; different chains never wait for
+each other. (A lock per chain would not do: an ERP batch writes thousands of chains in one
+transaction, more locks than the server's lock table holds.)
 
 The key (``settings.AUDIT_KEY``) is never stored in the database: each connection brings
 its HMAC pads in its start-up options (``andon.audit_ipad`` / ``andon.audit_opad``), and an
@@ -21,7 +27,6 @@ column does not break older links. SQLite (the demo) has no chains (see docs/aud
 
 from __future__ import annotations
 
-import zlib
 from dataclasses import dataclass
 
 from django.apps import apps
@@ -46,7 +51,6 @@ DECLARE
   prev_seq bigint;
   prev_hash text;
 BEGIN
-  PERFORM pg_advisory_xact_lock({lock_class}, hashint8(NEW.{chain}));
   IF TG_TABLE_NAME = {table_literal} THEN
     SELECT audit_seq, audit_hash INTO prev_seq, prev_hash FROM {table}
       WHERE {chain} = NEW.{chain} AND audit_seq IS NOT NULL ORDER BY audit_seq DESC LIMIT 1;
@@ -100,11 +104,6 @@ class Chained:
     pk: str
     chain: str
 
-    @property
-    def lock_class(self) -> int:
-        """The advisory lock's first key: the table's, so chains of two tables never meet."""
-        return zlib.crc32(self.table.encode()) & 0x7FFFFFFF
-
     def columns(self) -> list[str]:
         """The columns the hashes cover now (every column but the chain's own)."""
         with connection.cursor() as cursor:
@@ -148,7 +147,6 @@ def install(**kwargs) -> None:
                 "chain": quote(spec.chain),
                 "function": quote(f"andon_chain_{spec.table}"[:63]),
                 "index": quote(f"{spec.table}_audit_chain"[:63]),
-                "lock_class": spec.lock_class,
                 "table_literal": "'" + spec.table + "'",
                 "chain_literal": "'" + spec.chain + "'",
             }

@@ -25,6 +25,10 @@ pytestmark = pytest.mark.django_db
 # expired account and with a revoked token.
 EXPECTED = {
     "auth.group:delete_selected": "AA AA AA AA AA AA AA LL FF AA AAA",
+    "legacy.importjob:delete_selected": "AA AA AA AA AA AA AA LL LL AA AAA",
+    "legacy.legacydowntime:delete_selected": "AA AA AA AA AA AA AA LL LL AA AAA",
+    "legacy.legacyexception:delete_selected": "AA AA AA AA AA AA AA LL LL AA AAA",
+    "legacy.machinealias:delete_selected": "AA AA AA AA AA AA AA LL LL AA AAA",
     "auth.user:delete_selected": "AA AA AA AA AA AA AA LL FF AA AAA",
     "django_celery_beat.clockedschedule:delete_selected": "AA AA AA AA AA AA AA FF FF AA AAA",
     "django_celery_beat.crontabschedule:delete_selected": "AA AA AA AA AA AA AA FF FF AA AAA",

@@ -45,6 +45,8 @@ TAKES = {
     "work-order": "mes.workorder",
     "notification-open": "mes.notification",
     "history-": "mes.workorder",
+    "importjob-": "legacy.importjob",
+    "legacy:job": "legacy.importjob",
     "audit-record": "mes.workorder",
 }
 # Arguments that say what they are, whatever the route.
@@ -60,6 +62,31 @@ LITERAL = {"type_code": "material_shortage", "verb": "hold", "kind": "mes.workor
 # Pairs (own site, other site) per role in ROLES order, then the own site anonymously, by an
 # expired account and with a revoked token. Letters: tests.authz_world.status_letter.
 EXPECTED = {
+    "admin:app_list:legacy": "AA AA AA AA AA AA AA SS SS AA AAA",
+    "admin:legacy_importjob_change": "AA AA AA AA AA AA AA SR SS AA AAA",
+    "admin:legacy_importjob_delete": "AA AA AA AA AA AA AA FF FF AA AAA",
+    "admin:legacy_importjob_history": "AA AA AA AA AA AA AA SN SS AA AAA",
+    "admin:legacy_importjob_simple_history": "AA AA AA AA AA AA AA SN SS AA AAA",
+    "admin:legacy_legacydowntime_change": "AA AA AA AA AA AA AA SR SS AA AAA",
+    "admin:legacy_legacydowntime_delete": "AA AA AA AA AA AA AA FF FF AA AAA",
+    "admin:legacy_legacydowntime_history": "AA AA AA AA AA AA AA SN SS AA AAA",
+    "admin:legacy_legacydowntime_simple_history": "AA AA AA AA AA AA AA SN SS AA AAA",
+    "admin:legacy_legacyexception_change": "AA AA AA AA AA AA AA SR SS AA AAA",
+    "admin:legacy_legacyexception_delete": "AA AA AA AA AA AA AA FF FF AA AAA",
+    "admin:legacy_legacyexception_history": "AA AA AA AA AA AA AA SN SS AA AAA",
+    "admin:legacy_legacyexception_simple_history": "AA AA AA AA AA AA AA SN SS AA AAA",
+    "admin:legacy_machinealias_change": "AA AA AA AA AA AA AA SR SS AA AAA",
+    "admin:legacy_machinealias_delete": "AA AA AA AA AA AA AA FF FF AA AAA",
+    "admin:legacy_machinealias_history": "AA AA AA AA AA AA AA SN SS AA AAA",
+    "admin:legacy_machinealias_simple_history": "AA AA AA AA AA AA AA SN SS AA AAA",
+    "importjob-commit POST": "FF FF FF FF FF FF FF SN FF FF UUU",
+    "importjob-detail": "FF FF FF FF FF FF FF SN SS FF UUU",
+    "importjob-detail PATCH": "FF FF FF FF FF FF FF SN FF FF UUU",
+    "importjob-preview POST": "FF FF FF FF FF FF FF SN FF FF UUU",
+    "legacy:imports": "FN FN FN FN FN FN FN SN FF PP PPP",  # the site first: another's is 404
+    "legacy:job": "FF FF FF FF FF FF FF SN FF PP PPP",
+    "legacy:job-commit": "FF FF FF FF FF FF FF RN FF PP PPP",
+    "legacy:job-mapping": "FF FF FF FF FF FF FF RN FF PP PPP",
     "downtime-detail": "SN SN SN SN SN SN SN SN SS FF UUU",
     "audit-record": "FF FF FF FF FF FF FF SN SS PP PPP",
     "history-as-of": "FF FF FF FF FF FF FF BN BB FF UUU",  # no "at": 400 at_required, after 404

@@ -169,3 +169,14 @@ def test_verify_audit_exit_codes(p1, capsys):
         call_command("verify_audit")
     assert exited.value.code == 1
     assert "BROKEN mes_historicalworkorder" in capsys.readouterr().out
+
+
+def test_no_model_with_history_has_a_field_named_like_an_audit_column():
+    """simple-history copies the model's fields next to ours: a model field ``channel`` (or
+    ``request_id``, ``audit_seq``, ``audit_hash``) would collide with the audit's."""
+    from mes.audit.history import kinds
+
+    ours = {"channel", "request_id", "audit_seq", "audit_hash"}
+    for kind, model in kinds().items():
+        names = {f.name for f in model.instance_type._meta.concrete_fields}
+        assert not names & ours, kind

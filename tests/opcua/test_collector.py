@@ -121,3 +121,36 @@ def test_the_collector_turns_a_live_server_into_downtimes_and_counts(plant):
 
 def _good(machine) -> int:
     return sum(MachineCount.objects.filter(machine=machine).values_list("good", flat=True))
+
+
+def test_a_batch_the_database_refuses_is_kept_and_applied_later():
+    """The database busy (SQLite's lock, PostgreSQL restarting): the collector keeps the
+    values and applies them, in order, with the next batch; it does not stop."""
+    import asyncio
+    from datetime import UTC, datetime
+
+    from django.db import OperationalError
+
+    from integrations.opcua.collector import Collector, Reading, TagSpec
+
+    applied, calls = [], {"n": 0}
+
+    def apply(batch):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise OperationalError("database is locked")
+        applied.extend(r.value for r in batch)
+
+    collector = Collector([], apply, lambda now: None, lambda *a: None)
+    tag = TagSpec(1, 1, "state")
+    now = datetime.now(UTC)
+
+    async def run():
+        collector.queue.put_nowait(Reading(tag, 1, now, now))
+        await collector._drain()  # refused
+        collector.queue.put_nowait(Reading(tag, 2, now, now))
+        await collector._drain()
+
+    asyncio.run(run())
+    assert applied == [1, 2]
+    assert collector.stats["values"] == 2 and collector.retry == []
