@@ -72,7 +72,7 @@ beat: venv
 	$(VENV)/bin/celery -A andon beat -l info
 
 bench: venv
-	url="$$($(PY) tests/services.py --require)" && DATABASE_URL="$$url" $(PY) bench/run.py $(BENCH_ARGS) && DATABASE_URL="$$url" $(PY) bench/relay.py && DATABASE_URL="$$url" $(PY) bench/sweep.py && DATABASE_URL="$$url" $(PY) bench/push.py && DATABASE_URL="$$url" $(PY) bench/erp_ingest.py && DATABASE_URL="$$url" $(PY) bench/erp_delivery.py && DATABASE_URL="$$url" $(PY) bench/recall.py && DATABASE_URL="$$url" $(PY) bench/opcua.py
+	url="$$($(PY) tests/services.py --require)" && DATABASE_URL="$$url" $(PY) bench/run.py $(BENCH_ARGS) && DATABASE_URL="$$url" $(PY) bench/relay.py && DATABASE_URL="$$url" $(PY) bench/sweep.py && DATABASE_URL="$$url" $(PY) bench/push.py && DATABASE_URL="$$url" $(PY) bench/erp_ingest.py && DATABASE_URL="$$url" $(PY) bench/erp_delivery.py && DATABASE_URL="$$url" $(PY) bench/recall.py && DATABASE_URL="$$url" $(PY) bench/opcua.py && DATABASE_URL="$$url" $(PY) bench/audit.py
 
 # Style, layers (import-linter contracts in pyproject.toml), migrations, generated docs.
 lint: venv
