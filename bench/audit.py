@@ -150,9 +150,8 @@ def main(argv=None) -> int:
         cost = trigger_cost(cursor, site.pk, item)
         cursor.execute("SELECT count(*) FROM mes_historicalworkorder")
         total = cursor.fetchone()[0]
-    from django.test.utils import override_settings
-
     from django.conf import settings
+    from django.test.utils import override_settings
 
     storages = {
         **settings.STORAGES,
