@@ -1,4 +1,4 @@
-"""The imports' pages, under ``imports/`` (namespace ``legacy``; mounted by andon.urls)."""
+"""The imports' pages and the execution audit (namespace ``legacy``; mounted by andon.urls)."""
 
 from django.urls import include, path
 
@@ -7,9 +7,10 @@ from . import views
 app_name = "legacy"
 
 pages = [
-    path("<str:site_code>/", views.import_list, name="imports"),
-    path("job/<int:pk>/", views.job_page, name="job"),
-    path("job/<int:pk>/mapping/", views.job_mapping, name="job-mapping"),
-    path("job/<int:pk>/commit/", views.job_commit, name="job-commit"),
+    path("imports/<str:site_code>/", views.import_list, name="imports"),
+    path("imports/job/<int:pk>/", views.job_page, name="job"),
+    path("imports/job/<int:pk>/mapping/", views.job_mapping, name="job-mapping"),
+    path("imports/job/<int:pk>/commit/", views.job_commit, name="job-commit"),
+    path("execution-audit/<str:site_code>/", views.execution_audit, name="execution-audit"),
 ]
-urlpatterns = [path("imports/", include((pages, app_name)))]
+urlpatterns = [path("", include((pages, app_name)))]

@@ -12,11 +12,12 @@ from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from mes.audit.export import stream_csv, stream_xlsx
 from mes.errors import DomainError
 from mes.models import Machine
 from mes.pages import refused, render_page, site_or_404, visible_or_404
 
-from . import services
+from . import execution, services
 from .kinds import KINDS
 from .models import ImportJob
 from .tasks import commit_import
@@ -133,3 +134,36 @@ def job_commit(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("legacy:job", job.pk)
     transaction.on_commit(lambda: commit_import.delay(job.pk, request.user.pk, skip))
     return redirect("legacy:job", job.pk)
+
+
+@require_http_methods(["GET", "HEAD"])
+@login_required
+def execution_audit(request: HttpRequest, site_code: str) -> HttpResponse:
+    """The execution audit of a site over a period; CSV and XLSX with every line."""
+    site = site_or_404(request, site_code)
+    if not all(request.user.has_perm(p) for p in execution.PERMS):
+        raise PermissionDenied
+    try:
+        first, last, start, end = execution.window(site, request.GET)
+    except DomainError as exc:
+        messages.error(request, exc.detail)
+        first, last, start, end = execution.window(site, {})
+    kind = request.GET.get("file")
+    if kind in ("csv", "xlsx"):
+        rows = (line.cells() for line in execution.lines(request.user, site, start, end))
+        name = f"execution-audit-{site.code}"
+        if kind == "xlsx":
+            return stream_xlsx(execution.HEADER, rows, name, sheet="execution audit")
+        return stream_csv(execution.HEADER, rows, name)
+    summary, shown = execution.report(request.user, site, start, end)
+    return render_page(
+        request,
+        "legacy/execution_audit.html",
+        {
+            "site": site,
+            "first": first,
+            "last": last,
+            "summary": summary.as_dict(),
+            "lines": shown,
+        },
+    )

@@ -50,7 +50,7 @@ def rows(user, query: Search) -> Iterator[list]:
         for change in e.changes or [None]:
             line = [*base, *tail]
             line += ["", "", ""] if change is None else [change.field, change.old, change.new]
-            yield [_cell(v) for v in [*line, e.history_id, e.seq]]
+            yield [*line, e.history_id, e.seq]
 
 
 def _cell(value):
@@ -71,38 +71,47 @@ class _Echo:
 
 
 def csv_response(user, query: Search) -> StreamingHttpResponse:
-    writer = csv.writer(_Echo())
-
-    def lines():
-        yield "\ufeff" + writer.writerow(HEADER)  # a BOM: Excel reads the file as UTF-8
-        for row in rows(user, query):
-            yield writer.writerow(row)
-
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{_name()}.csv"'
-    return response
+    return stream_csv(HEADER, rows(user, query), "andon-history")
 
 
 def xlsx_response(user, query: Search) -> FileResponse:
-    """openpyxl's write-only workbook streams its rows to a temporary file; the answer then
-    streams that file."""
+    return stream_xlsx(HEADER, rows(user, query), "andon-history", sheet="history")
+
+
+def stream_csv(header: list[str], lines, name: str) -> StreamingHttpResponse:
+    """Any report as CSV, written as its lines come (cells made safe for a spreadsheet)."""
+    writer = csv.writer(_Echo())
+
+    def body():
+        yield "\ufeff" + writer.writerow(header)  # a BOM: Excel reads the file as UTF-8
+        for line in lines:
+            yield writer.writerow([_cell(v) for v in line])
+
+    response = StreamingHttpResponse(body(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{_name(name)}.csv"'
+    return response
+
+
+def stream_xlsx(header: list[str], lines, name: str, *, sheet: str = "data") -> FileResponse:
+    """Any report as XLSX: openpyxl's write-only workbook streams its rows to a temporary
+    file; the answer then streams that file."""
     from openpyxl import Workbook
 
     book = Workbook(write_only=True)
-    sheet = book.create_sheet("history")
-    sheet.append(HEADER)
-    for row in rows(user, query):
-        sheet.append(row)
+    ws = book.create_sheet(sheet[:31])
+    ws.append(header)
+    for line in lines:
+        ws.append([_cell(v) for v in line])
     spool = tempfile.TemporaryFile()
     book.save(spool)
     spool.seek(0)
     return FileResponse(
         spool,
         as_attachment=True,
-        filename=f"{_name()}.xlsx",
+        filename=f"{_name(name)}.xlsx",
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
 
 
-def _name() -> str:
-    return f"andon-history-{timezone.now():%Y%m%d-%H%M%S}"
+def _name(prefix: str) -> str:
+    return f"{prefix}-{timezone.now():%Y%m%d-%H%M%S}"

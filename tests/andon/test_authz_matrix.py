@@ -144,6 +144,7 @@ EXPECTED = {
     "erp:work-center-batch": "FFFFFFFFFMUUU",
     "erp:work-order-batch": "FFFFFFFFFMUUU",
     "exception-list": "SSSSSSSSSFUUU",
+    "execution-audit": "FFFFFFFBBFUUU",  # names no site: 400 site_required
     "exceptions:mine": "SSSSSSSSSPPPP",
     "exceptiontype-list": "SSSSSSSSSFUUU",
     "home": "SSSSSSSSSPPPP",

@@ -83,6 +83,7 @@ EXPECTED = {
     "importjob-detail": "FF FF FF FF FF FF FF SN SS FF UUU",
     "importjob-detail PATCH": "FF FF FF FF FF FF FF SN FF FF UUU",
     "importjob-preview POST": "FF FF FF FF FF FF FF SN FF FF UUU",
+    "legacy:execution-audit": "FN FN FN FN FN FN FN SN SS PP PPP",
     "legacy:imports": "FN FN FN FN FN FN FN SN FF PP PPP",  # the site first: another's is 404
     "legacy:job": "FF FF FF FF FF FF FF SN FF PP PPP",
     "legacy:job-commit": "FF FF FF FF FF FF FF RN FF PP PPP",

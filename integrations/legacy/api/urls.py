@@ -1,6 +1,10 @@
 """``/api/v1/imports/`` routes (collected by :mod:`andon.api`)."""
 
-from .views import ImportJobViewSet
+from django.urls import path
+
+from .views import ExecutionAuditView, ImportJobViewSet
 
 routes = [("imports", ImportJobViewSet, "importjob")]
-urlpatterns = []
+urlpatterns = [
+    path("execution-audit/", ExecutionAuditView.as_view(), name="execution-audit"),
+]

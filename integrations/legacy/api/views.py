@@ -7,19 +7,23 @@ from __future__ import annotations
 
 from django.core.cache import cache
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from mes.api.kept import ModelSerializer
 from mes.api.lookups import get_or_404
 from mes.api.viewsets import ScopedViewSet
-from mes.errors import InvalidInput
+from mes.audit.export import stream_csv, stream_xlsx
+from mes.errors import InvalidInput, NotPermitted
 from mes.models import Site
 
-from .. import services
+from .. import execution, services
 from ..kinds import KINDS
 from ..models import ImportJob
 
@@ -173,3 +177,50 @@ def _plain(values: dict) -> dict:
             value = getattr(value, "code", None) or getattr(value, "erp_number", None) or str(value)
         plain[key] = value
     return plain
+
+
+class ExecutionAuditView(APIView):
+    """For a site and a period (local dates ``from``/``to``, at most 92 days): every
+    exception, how it was communicated, what was decided and by whom, how long it took to
+    reach the ERP; Andon's and those of the imported trackers ("outside the system").
+    ``file=csv|xlsx``: every line, streamed."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        operation_id="execution_audit",
+        parameters=[
+            OpenApiParameter("site", str, required=True),
+            OpenApiParameter("from", str),
+            OpenApiParameter("to", str),
+            OpenApiParameter("file", str, enum=["csv", "xlsx"]),
+        ],
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    def get(self, request):
+        if not all(request.user.has_perm(p) for p in execution.PERMS):
+            raise NotPermitted(_("You are not allowed to do this."))
+        code = request.query_params.get("site")
+        if not code:
+            raise InvalidInput(_("Name the site."), code="site_required")
+        site = get_or_404(Site.objects.visible_to(request.user), code)
+        first, last, start, end = execution.window(site, request.query_params)
+        kind = request.query_params.get("file")
+        if kind:
+            if kind not in ("csv", "xlsx"):
+                raise InvalidInput(_("csv or xlsx."), code="invalid_file")
+            rows = (line.cells() for line in execution.lines(request.user, site, start, end))
+            name = f"execution-audit-{site.code}"
+            if kind == "xlsx":
+                return stream_xlsx(execution.HEADER, rows, name, sheet="execution audit")
+            return stream_csv(execution.HEADER, rows, name)
+        summary, shown = execution.report(request.user, site, start, end)
+        return Response(
+            {
+                "site": site.code,
+                "from": first.isoformat(),
+                "to": last.isoformat(),
+                "summary": summary.as_dict(),
+                "lines": [dict(zip(execution.HEADER, line.cells(), strict=True)) for line in shown],
+            }
+        )
