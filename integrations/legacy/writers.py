@@ -9,8 +9,9 @@ from django.contrib.auth.models import Group
 from django.utils.translation import gettext as _
 
 from mes.audit.context import history_stamps
-from mes.errors import DomainError, InvalidInput
+from mes.errors import DomainError, InvalidInput, NotPermitted
 from mes.models import DowntimeReason, Site
+from mes.models.access import sees_every_site
 from mes.services import save_master_record
 from mes.services.accounts import save_account
 
@@ -67,7 +68,13 @@ def exceptions(job: ImportJob, good: list, actor, progress) -> int:
 
 
 def reason_codes(job: ImportJob, good: list, actor, progress) -> int:
-    """Parents first (a row may name one further down); a code already there is updated."""
+    """Parents first (a row may name one further down); a code already there is updated.
+    The reason tree is every site's: only who sees every site changes it."""
+    if actor is not None and not sees_every_site(actor):
+        raise NotPermitted(
+            _("Only who sees every site changes what every site shares."),
+            code="shared_configuration",
+        )
     by_code = {r.code: r for r in DowntimeReason.objects.all()}
     categories = set(DowntimeReason.Category.values)
     pending = list(good)

@@ -286,6 +286,19 @@ def test_reason_codes_and_users_from_csv(plant, user_in, client_for, p1_manager)
     from mes.models import DowntimeReason
 
     assert DowntimeReason.objects.get(code="MECH-BRG").parent.code == "MECH"
+    # the reason tree is every site's: a manager of one site may not change it
+    one_site = client_for(user_in("manager", plant.get(code="P1")))
+    job = one_site.post(
+        "/api/v1/imports/",
+        {
+            "site": "P1",
+            "kind": "reason_codes",
+            "file": SimpleUploadedFile("k.csv", csv_reasons.encode() + b"X;Inne;;\n"),
+        },
+        format="multipart",
+    ).json()
+    refused = one_site.post(f"/api/v1/imports/{job['id']}/commit/", {})
+    assert refused.status_code == 403 and refused.json()["code"] == "shared_configuration"
     assert DowntimeReason.objects.get(code="BRK").planned
     # a role the manager may not grant: the whole file is refused, nobody is created
     people = "login,imie,nazwisko,rola\nnowak,Jan,Nowak,operator\nboss,Ewa,Szef,manager\n"

@@ -106,3 +106,11 @@ def test_channels(value, expected):
 )
 def test_erp_updated(value, expected):
     assert kinds._erp_updated(value) == expected
+
+
+def test_uploaded_workbooks_are_parsed_with_defusedxml():
+    """openpyxl reads an upload's XML with defusedxml when it is installed: an entity
+    expansion bomb in a sheet is refused, not expanded."""
+    import openpyxl.xml
+
+    assert openpyxl.xml.DEFUSEDXML
