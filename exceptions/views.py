@@ -17,11 +17,12 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _l
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from mes import selectors as mes_selectors
 from mes.errors import DomainError, InvalidInput
-from mes.pages import refused, render_page, site_or_404
+from mes.pages import list_export, refused, render_page, site_or_404
 
 from . import board, selectors, services, sla
 from .choices import RaisedVia
@@ -138,11 +139,33 @@ def raise_form(request: HttpRequest, site_code: str, type_code: str) -> HttpResp
 # --- lists --------------------------------------------------------------------------------
 
 
+# A ticket list as a spreadsheet (``?file=xlsx``): what the list shows, a column each.
+TICKET_COLUMNS = [
+    (_l("number"), lambda t: t.number),
+    (_l("site"), lambda t: t.site.code),
+    (_l("type"), lambda t: t.type.name),
+    (_l("severity"), lambda t: t.severity),
+    (_l("state"), lambda t: t.state_name),
+    (_l("work order"), lambda t: t.work_order.erp_number if t.work_order else ""),
+    (_l("work center"), lambda t: t.work_center.code if t.work_center else ""),
+    (
+        _l("queue"),
+        lambda t: t.assignee.get_username() if t.assignee else (t.queue.name if t.queue else ""),
+    ),
+    (_l("raised"), lambda t: t.raised_at),
+    (_l("acknowledge by"), lambda t: t.ack_due_at),
+    (_l("resolve by"), lambda t: t.resolve_due_at),
+]
+
+
 @require_safe
 @login_required
 @permission_required(VIEW_PERM, raise_exception=True)
 def my_queue(request: HttpRequest) -> HttpResponse:
     tickets = selectors.with_state_names(selectors.my_queue(request.user))
+    exported = list_export(request, "my-queue", TICKET_COLUMNS, tickets)
+    if exported is not None:
+        return exported
     return render_page(
         request,
         "exceptions/list.html",
@@ -173,6 +196,9 @@ def site_list(request: HttpRequest, site_code: str) -> HttpResponse:
     tickets = selectors.with_state_names(
         selectors.site_tickets(request.user, site, work_order=work_order)
     )
+    exported = list_export(request, f"exceptions-{site.code}", TICKET_COLUMNS, tickets)
+    if exported is not None:
+        return exported
     if work_order is not None:
         heading = _("Exceptions of %(wo)s") % {"wo": work_order.erp_number}
         empty = _("No exceptions were raised on this work order.")

@@ -16,12 +16,13 @@ from django.shortcuts import redirect
 from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _l
 from django.views.decorators.http import require_POST, require_safe
 
 from mes import oee, services
 from mes.errors import DomainError
 from mes.models import Downtime, DowntimeReason
-from mes.pages import refused, render_page, site_or_404, visible, visible_or_404
+from mes.pages import list_export, refused, render_page, site_or_404, visible, visible_or_404
 
 VIEW_PERM = "mes.view_downtime"
 
@@ -47,6 +48,19 @@ def reason_branches() -> list[Branch]:
     return [Branch(top, leaves(top)) for top in children.get(None, [])]
 
 
+DOWNTIME_COLUMNS = [
+    (_l("number"), lambda d: d.number),
+    (_l("machine"), lambda d: d.machine.code),
+    (_l("state"), lambda d: d.state),
+    (_l("started"), lambda d: d.started_at),
+    (_l("ended"), lambda d: d.ended_at),
+    (_l("work order"), lambda d: d.work_order.erp_number if d.work_order else ""),
+    (_l("reason"), lambda d: d.reason.code if d.reason else ""),
+    (_l("reason by"), lambda d: d.reason_by.get_username() if d.reason_by else ""),
+    (_l("note"), lambda d: d.note),
+]
+
+
 @require_safe
 @login_required
 def downtime_list(request: HttpRequest, site_code: str) -> HttpResponse:
@@ -57,8 +71,14 @@ def downtime_list(request: HttpRequest, site_code: str) -> HttpResponse:
         visible(request, Downtime)
         .filter(site=site)
         .select_related("machine", "reason", "reason_by", "work_order")
-        .order_by("-started_at")[:100]
+        .order_by("-started_at")
     )
+    exported = list_export(
+        request, f"downtimes-{site.code}", DOWNTIME_COLUMNS, downtimes.iterator(500)
+    )
+    if exported is not None:
+        return exported
+    downtimes = downtimes[:100]
     return render_page(
         request,
         "mes/downtimes.html",

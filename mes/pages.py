@@ -62,3 +62,26 @@ def render_page(
     """Render a page with the top bar's site links."""
     context = {"nav_sites": selectors.visible_sites(request.user), **context}
     return render(request, template, context, status=status)
+
+
+def list_export(request: HttpRequest, name: str, columns: list, rows) -> HttpResponse | None:
+    """``?file=xlsx`` (or ``csv``) on a list page: every row of the list, not the page's
+    first hundred, streamed (``columns``: (header, function of a row)); None otherwise."""
+    kind = request.GET.get("file")
+    if kind not in ("xlsx", "csv"):
+        return None
+    from mes.audit.export import stream_csv, stream_xlsx
+
+    header = [str(h) for h, _get in columns]
+    lines = ([_plain(get(row)) for _h, get in columns] for row in rows)
+    if kind == "csv":
+        return stream_csv(header, lines, name)
+    return stream_xlsx(header, lines, name, sheet=name)
+
+
+def _plain(value):
+    if value is None or isinstance(value, int | float | str):
+        return value
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)

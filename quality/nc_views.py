@@ -15,15 +15,25 @@ from django.shortcuts import redirect
 from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _l
 from django.views.decorators.http import require_http_methods, require_safe
 
 from mes.errors import DomainError, InvalidInput
 from mes.notifications import site_members
-from mes.pages import refused, render_page, site_or_404, visible
+from mes.pages import list_export, refused, render_page, site_or_404, visible
 from mes.roles import ROLES
 
 from . import services
 from .models import NcAction, NonConformance, QualityHold
+
+NC_COLUMNS = [
+    (_l("number"), lambda n: n.number),
+    (_l("status"), lambda n: n.status),
+    (_l("title"), lambda n: n.title),
+    (_l("item"), lambda n: n.item.code if n.item else ""),
+    (_l("work order"), lambda n: n.work_order.erp_number if n.work_order else ""),
+    (_l("opened"), lambda n: n.opened_at),
+]
 
 
 @require_safe
@@ -39,6 +49,9 @@ def nonconformance_list(request: HttpRequest, site_code: str) -> HttpResponse:
     )
     if show == "open":
         found = found.exclude(status=NonConformance.Status.CLOSED)
+    exported = list_export(request, f"ncs-{site.code}", NC_COLUMNS, found.iterator(500))
+    if exported is not None:
+        return exported
     return render_page(
         request,
         "quality/nonconformances.html",

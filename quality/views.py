@@ -11,11 +11,12 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _l
 from django.views.decorators.http import require_http_methods, require_safe
 
 from mes.errors import DomainError
 from mes.models import Item, Lot, Operation, WorkCenter
-from mes.pages import refused, render_page, site_or_404, visible, visible_or_404
+from mes.pages import list_export, refused, render_page, site_or_404, visible, visible_or_404
 
 from . import services
 from .api.export import recall_response
@@ -102,6 +103,20 @@ def _measurements(post, characteristics) -> tuple[list, list[str]]:
     return found, problems
 
 
+HOLD_COLUMNS = [
+    (_l("number"), lambda h: h.number),
+    (_l("status"), lambda h: h.status),
+    (_l("target"), lambda h: h.target),
+    (_l("lot"), lambda h: h.lot.number if h.lot else ""),
+    (_l("work order"), lambda h: h.work_order.erp_number if h.work_order else ""),
+    (_l("item"), lambda h: h.item.code if h.item else ""),
+    (_l("lots held"), lambda h: ", ".join(f"{x.lot.number} {x.open_qty}" for x in h.lots.all())),
+    (_l("reason"), lambda h: h.reason),
+    (_l("placed"), lambda h: h.placed_at),
+    (_l("placed by"), lambda h: h.placed_by.get_username() if h.placed_by else ""),
+]
+
+
 @require_safe
 @login_required
 def hold_list(request: HttpRequest, site_code: str) -> HttpResponse:
@@ -116,6 +131,9 @@ def hold_list(request: HttpRequest, site_code: str) -> HttpResponse:
     show = request.GET.get("show", "open")
     if show == "open":
         holds = holds.filter(status__in=QualityHold.OPEN)
+    exported = list_export(request, f"holds-{site.code}", HOLD_COLUMNS, holds.iterator(500))
+    if exported is not None:
+        return exported
     return render_page(
         request, "quality/holds.html", {"site": site, "holds": holds[:100], "show": show}
     )
