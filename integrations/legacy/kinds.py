@@ -137,6 +137,7 @@ EXCEPTIONS = [
     _t("site", False, "zaklad", "werk", "plant"),
 ]
 # Two orders in one cell: "ZP/2026/07/0090 / 0011", "FA26-004506, FA26-004507", "... i ...".
+MAX_ORDERS_IN_CELL = 3  # more is not a work order, and each costs a lookup
 _ORDER_PARTS = re.compile(r"\s+/\s+|[,;&+]|\s+(?:i|und|and|oraz)\s+", re.IGNORECASE)
 
 
@@ -158,7 +159,7 @@ def exception_row(cells: dict, ctx: Context):
     ctx.last_date = raised.date()
     order_text = sheets.text(cells.get("work_order"), 100)
     order, also = None, []
-    for part in _ORDER_PARTS.split(order_text):
+    for part in _ORDER_PARTS.split(order_text)[:MAX_ORDERS_IN_CELL]:
         token = re.sub(r"\s+", "", part).upper()
         found = ctx.order_of(token) if token else None
         if found is None:

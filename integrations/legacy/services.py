@@ -56,6 +56,7 @@ def upload(*, actor, site: Site, kind: str, filename: str, data: bytes) -> Impor
     if len(data) > MAX_BYTES:
         raise InvalidInput(_("The file is larger than 20 MB."), code="file_too_large")
     name = filename.rsplit("/", 1)[-1][:200] or "upload"
+    _refuse_bombs(data, name)
     try:
         names = sheets.sheet_names(data, name)
     except sheets.Unreadable as exc:
@@ -76,6 +77,26 @@ def upload(*, actor, site: Site, kind: str, filename: str, data: bytes) -> Impor
     with transaction.atomic():
         save_with_history(job, actor=actor, reason="uploaded")
     return job
+
+
+MAX_UNPACKED = 200 * 1024 * 1024
+
+
+def _refuse_bombs(data: bytes, name: str) -> None:
+    """An XLSX is a zip: one that unpacks to more than 200 MB is refused before any of it
+    is read (openpyxl holds a sheet's shared strings in memory)."""
+    import io
+    import zipfile
+
+    if name.lower().endswith((".csv", ".txt")):
+        return
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            unpacked = sum(member.file_size for member in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return  # not a zip: the reader says it is unreadable
+    if unpacked > MAX_UNPACKED:
+        raise InvalidInput(_("The workbook unpacks to more than 200 MB."), code="file_too_large")
 
 
 def _detect(job: ImportJob, data: bytes) -> None:
@@ -281,11 +302,17 @@ def preview(job: ImportJob, *, actor) -> tuple[ImportJob, Parsed]:
     return job, parsed
 
 
+MAX_ERRORS_KEPT = 1000
+
+
 def _count(job: ImportJob, parsed: Parsed) -> None:
     job.total_rows = parsed.total
     job.good_rows = len(parsed.good)
     job.skipped_rows = parsed.skipped
-    job.errors = parsed.errors
+    job.errors = parsed.errors[:MAX_ERRORS_KEPT]
+    if len(parsed.errors) > MAX_ERRORS_KEPT:
+        more = len(parsed.errors) - MAX_ERRORS_KEPT
+        job.errors.append({"row": 0, "reason": f"… and {more} more rows that do not map"})
 
 
 def progress_key(job_id: int) -> str:

@@ -16,7 +16,12 @@ def commit_import(job_id: int, user_id: int | None, skip_invalid: bool) -> None:
     actor = get_user_model().objects.filter(pk=user_id).first() if user_id else None
     try:
         commit(job, actor=actor, skip_invalid=skip_invalid)
-    except DomainError as exc:
+    except Exception as exc:
+        if not isinstance(exc, DomainError):  # a bug or the database: never stuck committing
+            ImportJob.objects.filter(pk=job_id).update(
+                status=ImportJob.Status.FAILED, errors=[{"row": 0, "reason": str(exc)[:300]}]
+            )
+            raise
         ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.COMMITTING).update(
             status=ImportJob.Status.FAILED
         )

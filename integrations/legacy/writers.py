@@ -31,7 +31,7 @@ def save_aliases(job: ImportJob, actor) -> None:
         if alias not in known and code in machines:
             row = MachineAlias(site=job.site, alias=alias, machine=machines[code])
             row._history_user = actor if actor is not None and actor.is_authenticated else None
-            row._change_reason = f"named in {job.filename}"
+            row._change_reason = f"named in {job.filename}"[:100]
             row.save()
 
 
@@ -40,7 +40,7 @@ def _bulk(model, rows: list, actor, reason: str, progress) -> int:
     for start in range(0, len(rows), CHUNK):
         chunk = model.objects.bulk_create(rows[start : start + CHUNK])
         for row in chunk:
-            row._change_reason = reason
+            row._change_reason = reason[:100]
         model.history.bulk_history_create(
             chunk, default_user=user, custom_historical_attrs=history_stamps()
         )

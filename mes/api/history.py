@@ -139,8 +139,14 @@ class AuditRunsView(APIView):
     @extend_schema(request=None, responses={202: OpenApiTypes.OBJECT})
     def post(self, request):
         history.require_auditor(request.user)
+        from mes.audit.verify import running
+        from mes.errors import DomainError
         from mes.tasks import verify_audit_chains
 
+        if running() is not None:
+            raise DomainError(
+                _("A verification is running; wait for it."), code="verification_running"
+            )
         verify_audit_chains.delay(request.user.username)
         return Response({"detail": _("Verification started.")}, status=202)
 

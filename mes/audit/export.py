@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 from django.http import FileResponse, StreamingHttpResponse
 from django.utils import timezone
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from .history import Entry, Search, search
 
@@ -56,6 +57,8 @@ def rows(user, query: Search) -> Iterator[list]:
 def _cell(value):
     if value is None:
         return ""
+    if isinstance(value, str):  # control characters no spreadsheet may hold
+        value = ILLEGAL_CHARACTERS_RE.sub("", value)
     if isinstance(value, int | float) and not isinstance(value, bool):
         return value
     if isinstance(value, dict | list):

@@ -19,16 +19,21 @@ from .context import Channel
 
 
 def at_moment(value: str, name: str, *, end: bool = False) -> dt.datetime:
-    moment = parse_datetime(value) if "T" in value or " " in value else None
+    try:
+        moment = parse_datetime(value) if "T" in value or " " in value else None
+        day = parse_date(value) if moment is None and len(value) == 10 else None
+        if day is not None and end:
+            day += dt.timedelta(days=1)
+    except (ValueError, OverflowError):  # 2024-02-30, 9999-12-31 + a day
+        moment = day = None
     if moment is None:
-        day = parse_date(value) if len(value) == 10 else None
         if day is None:
             raise InvalidInput(
                 _("Not a date or a date-time: %(value)s.") % {"value": value[:40]},
                 code="invalid_date",
                 fields={name: [_("Use YYYY-MM-DD or an ISO date-time.")]},
             )
-        moment = dt.datetime.combine(day + dt.timedelta(days=1 if end else 0), dt.time())
+        moment = dt.datetime.combine(day, dt.time())
     if timezone.is_naive(moment):
         moment = timezone.make_aware(moment, dt.UTC)
     return moment
@@ -42,7 +47,8 @@ def parse_query(request) -> history.Search:
     for kind in filter(None, (k.strip() for k in params.get("kind", "").split(","))):
         if kind not in known:
             history.history_model(kind)  # the error, with its code
-        query.kinds.append(kind)
+        if kind not in query.kinds:
+            query.kinds.append(kind)
     query.username = params.get("user", "").strip()[:150]
     if params.get("from"):
         query.start = at_moment(params["from"], "from")
@@ -66,7 +72,9 @@ def parse_query(request) -> history.Search:
             _("No such channel."), code="invalid_channel", fields={"channel": Channel.values}
         )
     query.record = params.get("record", "").strip()
-    if query.record and (len(query.kinds) != 1 or not query.record.isdigit()):
+    if query.record and (
+        len(query.kinds) != 1 or not query.record.isdigit() or len(query.record) > 18
+    ):
         raise InvalidInput(
             _("A record is named by one kind and its numeric id."),
             code="invalid_record",

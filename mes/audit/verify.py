@@ -11,6 +11,7 @@ docs/audit.md.
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import hmac
 import time
@@ -22,7 +23,7 @@ from django.utils import timezone
 
 from mes.models import AuditCheckpoint, AuditRun, AuditSchema
 
-from .chain import Chained, chained_tables, supported
+from .chain import Chained, chained_tables, schema_mac, supported
 
 PROBLEMS = {
     "unsealed": "the entry has no place in its chain (written around the trigger)",
@@ -30,6 +31,7 @@ PROBLEMS = {
     "hash": "its content or its hash was changed after it was written",
     "short": "rows written before the last checkpoint are missing (deleted)",
     "checkpoint": "a checkpoint of this table was altered",
+    "schema": "the record of this table's columns was altered",
 }
 
 
@@ -59,6 +61,13 @@ class Report:
     @property
     def intact(self) -> bool:
         return not self.breaks
+
+
+def running() -> AuditRun | None:
+    """A verification started in the last hour and not finished: another one waits for it
+    (one pass reads every history row; nobody may start them by the dozen)."""
+    since = timezone.now() - datetime.timedelta(hours=1)
+    return AuditRun.objects.filter(finished_at__isnull=True, started_at__gte=since).first()
 
 
 def mac(message: str) -> str:
@@ -114,6 +123,14 @@ def _verify_table(spec: Chained, report: Report, checkpoint: bool) -> None:
                 return
             prev = point.mac
         last = points[-1] if points else None
+        forged = [
+            v
+            for v in AuditSchema.objects.filter(table=spec.table)
+            if v.mac != schema_mac(spec.table, v.columns, v.since_pk)
+        ]
+        if forged:
+            report.breaks.append(Break(spec.table, "schema", detail=f" ({forged[0].pk})"))
+            return
         content, params = _content(spec, report)
         quote = connection.ops.quote_name
         pk, chain = quote(spec.pk), quote(spec.chain)

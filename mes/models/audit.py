@@ -19,6 +19,7 @@ class AuditSchema(models.Model):
     columns = models.JSONField(default=list)
     since_pk = models.BigIntegerField(default=0)
     recorded_at = models.DateTimeField(default=timezone.now)
+    mac = models.CharField(max_length=64, blank=True)  # keyed: a forged column set shows
 
     objects = InternalQuerySet.as_manager()
 

@@ -180,3 +180,22 @@ def test_no_model_with_history_has_a_field_named_like_an_audit_column():
     for kind, model in kinds().items():
         names = {f.name for f in model.instance_type._meta.concrete_fields}
         assert not names & ours, kind
+
+
+@pytest.mark.django_db
+def test_a_forged_column_record_cannot_switch_the_content_check_off(p1):
+    """Without the key, a column set added by hand (to make older rows "unverifiable") is a
+    break, not a warning."""
+    from mes.models import AuditSchema
+
+    wo = _order_with_history(p1)
+    _sql("UPDATE mes_historicalworkorder SET priority = 7 WHERE id = %s AND audit_seq = 2", [wo.pk])
+    AuditSchema.objects.create(table="mes_historicalworkorder", columns=["zz"], since_pk=0)
+    real = (
+        AuditSchema.objects.filter(table="mes_historicalworkorder").exclude(columns=["zz"]).first()
+    )
+    AuditSchema.objects.create(
+        table="mes_historicalworkorder", columns=real.columns, since_pk=10**9, mac="0" * 64
+    )
+    problems = {b.problem for b in verify().breaks if b.table == "mes_historicalworkorder"}
+    assert problems == {"schema"}

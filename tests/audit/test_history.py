@@ -238,3 +238,45 @@ def test_site_grants_have_history(p1, user_in, auditor, client_for):
     grant_site_access(person, p1)
     kinds = [e["kind"] for e in _record(client_for(auditor), "auth.user", person.pk)]
     assert "guardian.userobjectpermission" in kinds
+
+
+def test_hostile_inputs_are_400_or_404_not_500(auditor, client_for, wo):
+    client = client_for(auditor)
+    for params in ({"from": "2024-02-30"}, {"to": "9999-12-31"}, {"from": "99999-01-01"}):
+        answer = client.get("/api/v1/history/", params)
+        assert answer.status_code == 400, params
+        assert answer.json()["code"] == "invalid_date"
+    huge = client.get(f"/api/v1/history/mes.workorder/{2**70}/")
+    assert huge.status_code == 404
+    long_record = client.get("/api/v1/history/", {"kind": "mes.workorder", "record": "9" * 30})
+    assert long_record.json()["code"] == "invalid_record"
+
+
+def test_a_kind_named_many_times_is_searched_once(
+    auditor, client_for, wo, django_assert_max_num_queries
+):
+    with django_assert_max_num_queries(12):
+        answer = client_for(auditor).get(
+            "/api/v1/history/", {"kind": ",".join(["mes.workorder"] * 300)}
+        )
+    assert answer.status_code == 200
+
+
+def test_a_control_character_does_not_break_the_exports(wo, auditor, client_for):
+    wo.priority = 4
+    services.save_with_history(wo, actor=None, reason="bell\x07 and\x01 more")
+    answer = client_for(auditor).get(
+        "/api/v1/history/export/", {"kind": "mes.workorder", "file": "xlsx"}
+    )
+    assert answer.status_code == 200
+    book = load_workbook(io.BytesIO(b"".join(answer.streaming_content)), read_only=True)
+    reasons = {row[6] for row in book["history"].iter_rows(values_only=True)}
+    assert "bell and more" in reasons
+
+
+def test_one_verification_at_a_time(auditor, client_for):
+    from mes.models import AuditRun
+
+    AuditRun.objects.create(started_by="someone")  # running
+    answer = client_for(auditor).post("/api/v1/audit/runs/")
+    assert answer.status_code == 409 and answer.json()["code"] == "verification_running"

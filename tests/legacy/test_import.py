@@ -312,3 +312,14 @@ def test_reason_codes_and_users_from_csv(plant, user_in, client_for, p1_manager)
     from django.contrib.auth import get_user_model
 
     assert not get_user_model().objects.filter(username__in=["nowak", "boss"]).exists()
+
+
+def test_a_workbook_that_unpacks_too_far_is_refused(
+    plant, plant_q3, p1_manager, client_for, monkeypatch
+):
+    from integrations.legacy import services
+
+    monkeypatch.setattr(services, "MAX_UNPACKED", 10_000)
+    answer = _upload(client_for(p1_manager), plant_q3 / "downtime_log.xlsx", "P1", "downtime_log")
+    assert answer.status_code == 400 and answer.json()["code"] == "file_too_large"
+    assert not ImportJob.objects.exists()
