@@ -97,12 +97,12 @@ def record_page(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
 @login_required
 def verify_now(request: HttpRequest) -> HttpResponse:
     _auditor(request)
-    from mes.audit.verify import running
-    from mes.tasks import verify_audit_chains
+    from mes.tasks import start_audit_verification
 
-    if running() is not None:
-        messages.error(request, _("A verification is running; wait for it."))
+    try:
+        start_audit_verification(request.user.username)
+    except DomainError as exc:
+        messages.error(request, exc.detail)
         return redirect("audit")
-    verify_audit_chains.delay(request.user.username)
     messages.success(request, _("Verification started: its result appears below when done."))
     return redirect("audit")

@@ -64,11 +64,29 @@ def expire_accounts() -> dict:
 
 
 @shared_task(acks_late=False, ignore_result=True)
-def verify_audit_chains(started_by: str = "nightly") -> bool:
+def verify_audit_chains(started_by: str = "nightly", run_id: int | None = None) -> bool:
     """Verify the audit chains and checkpoint the intact tables (mes.audit.verify)."""
     from mes.audit.verify import verify
+    from mes.models import AuditRun
 
-    return verify(started_by=started_by).intact
+    run = AuditRun.objects.filter(pk=run_id).first() if run_id else None
+    return verify(started_by=started_by, run=run).intact
+
+
+def start_audit_verification(started_by: str) -> None:
+    """An auditor's "verify now" (page, API): refused while one runs (409
+    ``verification_running``). The run is recorded before the task is sent, so a second
+    request right after sees it."""
+    from django.utils.translation import gettext as _
+
+    from mes.audit.verify import running
+    from mes.errors import DomainError
+    from mes.models import AuditRun
+
+    if running() is not None:
+        raise DomainError(_("A verification is running; wait for it."), code="verification_running")
+    run = AuditRun.objects.create(started_by=started_by[:150])
+    verify_audit_chains.delay(started_by, run.pk)
 
 
 PERIODIC_TASKS = {

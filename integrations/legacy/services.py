@@ -9,6 +9,7 @@ and the others stay listed on the job with their reason.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass, field
 
@@ -268,6 +269,7 @@ def _context(job: ImportJob, actor) -> Context:
 
     orders = WorkOrder.objects.visible_to(actor) if actor is not None else WorkOrder.objects.all()
 
+    @functools.cache  # a tracker names the same orders row after row: one lookup each
     def order_of(token: str):
         """The order a cell names: its number in any case, or a bare number ("004638")
         that ends exactly one order's number; else None."""
@@ -283,6 +285,7 @@ def _context(job: ImportJob, actor) -> Context:
 
     sites = Site.objects.visible_to(actor) if actor is not None else Site.objects.all()
 
+    @functools.cache
     def site_of_code(code: str):
         return sites.filter(code__iexact=code).first()
 
@@ -317,6 +320,33 @@ def _count(job: ImportJob, parsed: Parsed) -> None:
 
 def progress_key(job_id: int) -> str:
     return f"andon:import-progress:{job_id}"
+
+
+def start_commit(job: ImportJob, *, actor) -> bool:
+    """The page's commit, first step: the job marked committing (history); the caller then
+    sends the commit as a task (``tasks.commit_import``), and the page shows its progress.
+    False when the job is committed or already on its way."""
+    authorize(actor, PERM, job.site)
+    with transaction.atomic():
+        job = ImportJob.objects.select_for_update().get(pk=job.pk)
+        if job.status in (ImportJob.Status.COMMITTING, ImportJob.Status.COMMITTED):
+            return False
+        job.status = ImportJob.Status.COMMITTING
+        save_with_history(job, actor=actor, reason="commit started", fields=["status"])
+    return True
+
+
+def mark_failed(job_id: int, detail: str | None = None) -> None:
+    """A commit the task could not finish: the job leaves "committing" (history), with
+    ``detail`` as its one error unless its bad rows are already listed."""
+    with transaction.atomic():
+        job = ImportJob.objects.select_for_update().filter(pk=job_id).first()
+        if job is None or job.status == ImportJob.Status.COMMITTED:
+            return
+        job.status = ImportJob.Status.FAILED
+        if detail:
+            job.errors = [{"row": 0, "reason": detail[:300]}]
+        save_with_history(job, actor=None, reason="commit failed", fields=["status", "errors"])
 
 
 def commit(job: ImportJob, *, actor, skip_invalid: bool = False) -> ImportJob:

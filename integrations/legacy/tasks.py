@@ -10,20 +10,14 @@ def commit_import(job_id: int, user_id: int | None, skip_invalid: bool) -> None:
     from mes.errors import DomainError
 
     from .models import ImportJob
-    from .services import commit
+    from .services import commit, mark_failed
 
     job = ImportJob.objects.get(pk=job_id)
     actor = get_user_model().objects.filter(pk=user_id).first() if user_id else None
     try:
         commit(job, actor=actor, skip_invalid=skip_invalid)
-    except Exception as exc:
-        if not isinstance(exc, DomainError):  # a bug or the database: never stuck committing
-            ImportJob.objects.filter(pk=job_id).update(
-                status=ImportJob.Status.FAILED, errors=[{"row": 0, "reason": str(exc)[:300]}]
-            )
-            raise
-        ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.COMMITTING).update(
-            status=ImportJob.Status.FAILED
-        )
-        if exc.code != "bad_rows":
-            ImportJob.objects.filter(pk=job_id).update(errors=[{"row": 0, "reason": exc.detail}])
+    except DomainError as exc:  # bad rows (listed on the job by the commit), a twin...
+        mark_failed(job_id, None if exc.code == "bad_rows" else exc.detail)
+    except Exception as exc:  # a bug or the database: never left "committing"
+        mark_failed(job_id, str(exc))
+        raise

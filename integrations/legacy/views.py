@@ -125,14 +125,15 @@ def job_commit(request: HttpRequest, pk: int) -> HttpResponse:
     _may_import(request)
     job = visible_or_404(request, ImportJob, pk=pk)
     skip = request.POST.get("skip_invalid") == "1"
-    updated = ImportJob.objects.filter(
-        pk=job.pk,
-        status__in=[ImportJob.Status.UPLOADED, ImportJob.Status.PREVIEWED, ImportJob.Status.FAILED],
-    ).update(status=ImportJob.Status.COMMITTING)
-    if not updated:
-        messages.error(request, _("This import is committed or on its way."))
+    try:
+        started = services.start_commit(job, actor=request.user)
+    except DomainError as exc:
+        refused(request, exc)
         return redirect("legacy:job", job.pk)
-    transaction.on_commit(lambda: commit_import.delay(job.pk, request.user.pk, skip))
+    if started:
+        transaction.on_commit(lambda: commit_import.delay(job.pk, request.user.pk, skip))
+    else:
+        messages.error(request, _("This import is committed or on its way."))
     return redirect("legacy:job", job.pk)
 
 

@@ -27,9 +27,12 @@ column does not break older links. SQLite (the demo) has no chains (see docs/aud
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from dataclasses import dataclass
 
 from django.apps import apps
+from django.conf import settings
 from django.db import connection, transaction
 
 from mes.models import AuditSchema, ChainedEntry
@@ -185,16 +188,16 @@ def _record_columns(cursor, spec: Chained) -> bool:
     return last is None
 
 
+def mac(message: str) -> str:
+    """HMAC-SHA256 under the audit key: what the bookkeeping rows (column sets,
+    checkpoints, anchors) are signed with, as the trigger signs the history rows."""
+    return hmac.new(settings.AUDIT_KEY.encode(), message.encode(), hashlib.sha256).hexdigest()
+
+
 def schema_mac(table: str, columns: list[str], since_pk: int) -> str:
     """The keyed MAC of a table's column set: a row added or changed by hand (to make the
     verification skip the content of older rows) fails it."""
-    import hashlib
-    import hmac
-
-    from django.conf import settings
-
-    message = f"{table}|{since_pk}|{','.join(columns)}"
-    return hmac.new(settings.AUDIT_KEY.encode(), message.encode(), hashlib.sha256).hexdigest()
+    return mac(f"{table}|{since_pk}|{','.join(columns)}")
 
 
 def unchain(app_label: str):

@@ -11,6 +11,7 @@ tokens only to those who see every site.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import heapq
 from dataclasses import dataclass, field
 
@@ -81,8 +82,10 @@ class Entry:
         }
 
 
+@functools.cache
 def kinds() -> dict[str, type]:
-    """Kind (the model's label, lower case) -> its history model."""
+    """Kind (the model's label, lower case) -> its history model (the models are fixed once
+    the apps are loaded: found once per process)."""
     found = {}
     for model in apps.get_models():
         live = getattr(model, "instance_type", None)
@@ -138,20 +141,21 @@ def scoped(kind: str, user):
     if path is None:
         return rows if getattr(live, "scope", None) == GLOBAL else rows.none()
     sites = visible_site_ids(user)
-    first = path.split("__")[0]
-    try:
-        model._meta.get_field(first)
-    except FieldDoesNotExist:  # a many-to-many scope (a rule's sites): the live records'
-        return (
-            rows.filter(pk__in=[])
-            if not sites
-            else rows.filter(
-                **{f"{live._meta.pk.attname}__in": live.objects.visible_to(user).values("pk")}
-            )
+    if not _on_history(model, path):  # a rule's sites, a site itself: the live records'
+        return rows.filter(
+            **{f"{live._meta.pk.attname}__in": live.objects.visible_to(user).values("pk")}
         )
-    if path == "pk":
-        return rows.filter(**{f"{live._meta.pk.attname}__in": sites})
     return rows.filter(**{f"{path}__in": sites})
+
+
+def _on_history(model, path: str) -> bool:
+    """Whether the history rows themselves hold the way to their site (a foreign key
+    simple-history copied), or only the live records do (many-to-many, the site's own key)."""
+    try:
+        model._meta.get_field(path.split("__")[0])
+    except FieldDoesNotExist:
+        return False
+    return True
 
 
 def tracked(model) -> list:
@@ -286,12 +290,10 @@ def _filtered(kind: str, user, query: Search, users: dict):
         path = getattr(live, "site_path", None)
         if path is None:
             return rows.none()
-        try:
-            rows.model._meta.get_field(path.split("__")[0])
-        except FieldDoesNotExist:
+        if not _on_history(rows.model, path):
             ids = live.objects.filter(**{path: query.site}).values("pk")
             return rows.filter(**{f"{live._meta.pk.attname}__in": ids})
-        rows = rows.filter(**{"id" if path == "pk" else path: query.site})
+        rows = rows.filter(**{path: query.site})
     return rows
 
 

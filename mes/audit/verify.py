@@ -12,18 +12,15 @@ docs/audit.md.
 from __future__ import annotations
 
 import datetime
-import hashlib
-import hmac
 import time
 from dataclasses import asdict, dataclass, field
 
-from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
 from mes.models import AuditCheckpoint, AuditRun, AuditSchema
 
-from .chain import Chained, chained_tables, schema_mac, supported
+from .chain import Chained, chained_tables, mac, schema_mac, supported
 
 PROBLEMS = {
     "unsealed": "the entry has no place in its chain (written around the trigger)",
@@ -70,19 +67,17 @@ def running() -> AuditRun | None:
     return AuditRun.objects.filter(finished_at__isnull=True, started_at__gte=since).first()
 
 
-def mac(message: str) -> str:
-    return hmac.new(settings.AUDIT_KEY.encode(), message.encode(), hashlib.sha256).hexdigest()
-
-
 def _checkpoint_mac(prev: str, table: str, max_pk: int, rows: int, taken_at) -> str:
     return mac(f"{prev}|{table}|{max_pk}|{rows}|{taken_at.isoformat()}")
 
 
-def verify(*, checkpoint: bool = True, started_by: str = "", progress=None) -> Report:
-    """Verify every chained table; record the run (:class:`AuditRun`). ``progress(done,
-    total, table)`` is called after each table."""
+def verify(
+    *, checkpoint: bool = True, started_by: str = "", progress=None, run: AuditRun | None = None
+) -> Report:
+    """Verify every chained table; record the run (:class:`AuditRun`: ``run``, one already
+    started, or a new one). ``progress(done, total, table)`` is called after each table."""
     report = Report()
-    run = AuditRun.objects.create(started_by=started_by[:150])
+    run = run or AuditRun.objects.create(started_by=started_by[:150])
     began = time.monotonic()
     if not supported():
         report.warnings.append(
